@@ -1,0 +1,32 @@
+# `make verify` and `make test` set up .venv themselves (DEVELOPERS.md set-up contract).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+TYPED  := model impl proofs diagrams
+
+.PHONY: verify test lint typecheck pytest venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+verify: $(STAMP)
+	$(BIN)/mimi-portability verify
+
+lint: $(STAMP)
+	$(BIN)/ruff check $(TYPED) tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy --strict $(TYPED)
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,1 @@
+"""Figures computed from the model: role state machines and sequence charts."""

@@ -1,0 +1,1 @@
+"""MIMI Portability as an explicit state-transition system: the single source of truth."""

@@ -1,0 +1,1 @@
+"""The model's safety properties checked symbolically with Z3."""
