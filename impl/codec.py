@@ -130,7 +130,10 @@ class Reader:
         items: list[T] = []
         try:
             while self._pos < self._end:
+                before = self._pos
                 items.append(pull_item(self))
+                if self._pos == before:  # an empty item would repeat forever
+                    raise DecodeError("invalid-value", f"{what}: an item took no bytes")
         finally:
             self._end = outer_end
         return items

@@ -29,11 +29,11 @@ _LABEL_RE = re.compile(rb"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 def validate_domain(name: bytes, what: str = "domain name") -> None:
     """profile.md: UTF-8 bytes of a lowercase DNS name, 1..253 bytes, labels 1..63 of
     [a-z0-9-], not starting or ending with '-'.  Raises ValueError naming the defect."""
-    if not isinstance(name, bytes | bytearray):
+    if not isinstance(name, bytes):
         raise ValueError(f"{what} must be bytes")
     if not 1 <= len(name) <= 253:
         raise ValueError(f"{what} must be 1..253 bytes, got {len(name)}")
-    for label in bytes(name).split(b"."):
+    for label in name.split(b"."):
         if not _LABEL_RE.fullmatch(label):
             shown = label.decode("utf-8", "backslashreplace")
             raise ValueError(
