@@ -92,6 +92,31 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return verify.run(quick=args.quick)
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from . import demo
+
+    if not 1 <= args.members <= 100_000:
+        raise CliError(f"--members must be 1..100000, got {args.members}")
+    try:
+        result = demo.run_demo(members=args.members, suite=args.suite, fault=args.fault)
+    except ValueError as err:
+        raise CliError(str(err)) from None
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        print(demo.format_text(result))
+    return 1 if result.violations else 0
+
+
+def _suite(text: str) -> int:
+    from .crypto import CipherSuite
+
+    try:
+        return int(CipherSuite.parse(text))
+    except (ValueError, TypeError) as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mimi-portability",
@@ -115,6 +140,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--suite", metavar="N", help="ciphersuite of --verify-with (1..7)")
     p.set_defaults(handler=cmd_decode)
 
+    from .demo import FAULTS
+
+    p = sub.add_parser("demo", help="a whole migration over the in-memory network")
+    p.add_argument("--members", type=int, default=5, help="group size (default 5)")
+    p.add_argument("--suite", type=_suite, default=1, help="ciphersuite 1..7 (default 1)")
+    p.add_argument("--fault", choices=FAULTS, help="let the adversary act")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=cmd_demo)
     return parser
 
 

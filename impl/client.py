@@ -1,0 +1,292 @@
+"""The client role, Sans-IO: an MLS member that starts migrations and follows its group.
+
+This module owns a member's view of its groups (state, serving DS, own leaf) and its part of
+the protocol: sending MigrationRequest to the target; on a MigrationResponse signed by that
+target for exactly its request, building the migration commit (AAD = MigrationCommitAAD) and
+a MigrationInit signed with its leaf key, sent together to the source; switching to the
+target on a MigrationConfirmation from its DS that matches its own pending nonce, or on the
+fanned-out migration commit; clearing its pending migration on a forwarded, target-signed
+TargetMigrationRejected; following a tombstone's GroupMoved redirect.
+
+`receive(envelope, now)` returns envelopes to send or raises one ProtocolError, with every
+check before any change of state.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from . import signing
+from .codec import DecodeError
+from .crypto import CipherSuite, SigningKey
+from .envelope import Envelope, MigrationInitWithCommit, Refusal, TrustStore, decode_payload
+from .errors import (
+    BadSignature,
+    ForeignNonce,
+    Malformed,
+    MigrationInProgress,
+    NoPendingMigration,
+    RequestMismatch,
+    UnexpectedMessage,
+    UnknownGroup,
+    UnknownPeer,
+)
+from .framing import MLSMessage
+from .group import ReadCommit, build_commit, next_epoch, read_commit
+from .group_state import GroupState
+from .messages import (
+    MigrationCommitAAD,
+    MigrationConfirmation,
+    MigrationInit,
+    MigrationRequest,
+    MigrationResponse,
+    SignedStruct,
+    TargetMigrationRejected,
+)
+
+
+@dataclasses.dataclass
+class PendingMigration:
+    """A migration this client started: its request, then the target's nonce."""
+
+    request: MigrationRequest
+    nonce: bytes | None = None
+
+
+@dataclasses.dataclass
+class Membership:
+    """The client's view of one group."""
+
+    state: GroupState
+    ds: str
+    leaf_index: int
+    pending: PendingMigration | None = None
+    completed_nonce: bytes | None = None
+
+
+class Client:
+    """One member. `trust` gives the DSs' signing keys."""
+
+    def __init__(self, identity: str, *, key: SigningKey, trust: TrustStore) -> None:
+        self.identity = identity
+        self.key = key
+        self.trust = trust
+        self.groups: dict[bytes, Membership] = {}
+        #: ("switched", group, target, epoch, how) entries, for tests and the demo.
+        self.events: list[tuple[Any, ...]] = []
+
+    @property
+    def name(self) -> str:
+        return self.identity
+
+    def join(self, state: GroupState, ds: str, leaf_index: int) -> None:
+        self.groups[state.group_id] = Membership(state=state, ds=ds, leaf_index=leaf_index)
+
+    def snapshot(self) -> tuple[object, ...]:
+        """A deep copy of all protocol state (tests compare it before and after a refusal)."""
+        return copy.deepcopy((self.groups, self.events))
+
+    def view(self, group_id: bytes) -> Membership:
+        membership = self.groups.get(group_id)
+        if membership is None:
+            raise UnknownGroup(group_id=group_id)
+        return membership
+
+    # -- calls from the application ----------------------------------------------------------
+
+    def start_migration(self, group_id: bytes, target: str) -> Envelope:
+        """MigrationRequest for moving `group_id` from its DS to `target`."""
+        membership = self.view(group_id)
+        if membership.pending is not None:
+            raise MigrationInProgress(group_id=group_id)
+        request = MigrationRequest(
+            source_domain_name=membership.ds.encode(),
+            target_domain_name=target.encode(),
+            group_id=group_id,
+            epoch=membership.state.epoch,
+        )
+        membership.pending = PendingMigration(request=request)
+        return Envelope(
+            sender=self.identity,
+            recipient=target,
+            kind="MigrationRequest",
+            payload=request.encode(),
+            cipher_suite=membership.state.cipher_suite,
+        )
+
+    def commit(self, group_id: bytes) -> Envelope:
+        """An ordinary commit (no proposals) for the current epoch, sent to the group's DS."""
+        membership = self.view(group_id)
+        payload = build_commit(membership.state, self.key, membership.leaf_index)
+        return Envelope(
+            sender=self.identity, recipient=membership.ds, kind="Commit", payload=payload
+        )
+
+    # -- Sans-IO input -----------------------------------------------------------------------
+
+    def receive(self, envelope: Envelope, now: float) -> list[Envelope]:
+        handler = self._HANDLERS.get(envelope.kind)
+        if handler is None:
+            raise UnexpectedMessage(message_type=envelope.kind, state="client")
+        return handler(self, envelope, now)
+
+    def _verify_ds(self, message: SignedStruct, domain: str, cipher_suite: int) -> None:
+        public = self.trust.key(domain, cipher_suite)
+        if public is None:
+            raise UnknownPeer(domain=domain, cipher_suite=cipher_suite)
+        if not signing.verify(message, CipherSuite(cipher_suite), public):
+            raise BadSignature(message_type=type(message).__name__, expected_signer=domain)
+
+    def _on_response(self, envelope: Envelope, now: float) -> list[Envelope]:
+        response = decode_payload(MigrationResponse, envelope.payload)
+        request = response.migration_request
+        membership = self.view(request.group_id)
+        pending = membership.pending
+        if pending is None or pending.nonce is not None:
+            raise NoPendingMigration(group_id=request.group_id)
+        if pending.request != request:
+            raise RequestMismatch(message_type="MigrationResponse", field="migration_request")
+        target = request.target_domain_name.decode()
+        self._verify_ds(response, target, membership.state.cipher_suite)
+        aad = MigrationCommitAAD(target_ds_domain=request.target_domain_name).encode()
+        commit = build_commit(membership.state, self.key, membership.leaf_index, aad)
+        init = signing.sign(MigrationInit(migration_response=response, signature=b""), self.key)
+        pending.nonce = response.nonce
+        bundle = MigrationInitWithCommit(migration_init=init, commit=commit)
+        return [
+            Envelope(
+                sender=self.identity,
+                recipient=membership.ds,
+                kind="MigrationInitWithCommit",
+                payload=bundle.encode(),
+            )
+        ]
+
+    def _on_confirmation(self, envelope: Envelope, now: float) -> list[Envelope]:
+        confirmation = decode_payload(MigrationConfirmation, envelope.payload)
+        membership = self.view(confirmation.group_id)
+        pending = membership.pending
+        if pending is None or pending.nonce is None:
+            if membership.completed_nonce == confirmation.nonce:
+                return []  # already switched by the fan-out: nothing left to do
+            raise NoPendingMigration(group_id=confirmation.group_id)
+        if confirmation.nonce != pending.nonce:
+            raise ForeignNonce(nonce=confirmation.nonce)
+        if confirmation.domain_name != pending.request.target_domain_name:
+            raise RequestMismatch(message_type="MigrationConfirmation", field="domain_name")
+        self._verify_ds(confirmation, membership.ds, membership.state.cipher_suite)
+        self._switch(membership, confirmation.domain_name.decode(), "confirmation")
+        return []
+
+    def _on_fanout(self, envelope: Envelope, now: float) -> list[Envelope]:
+        membership, commit = self._read_commit(envelope.payload)
+        if envelope.sender != membership.ds:
+            raise RequestMismatch(message_type="Fanout", field="sender")
+        self._apply(membership, commit, "fanout")
+        return []
+
+    def _on_rejected(self, envelope: Envelope, now: float) -> list[Envelope]:
+        rejected = decode_payload(TargetMigrationRejected, envelope.payload)
+        membership = next(
+            (
+                m
+                for m in self.groups.values()
+                if m.ds == envelope.sender and m.pending is not None and m.pending.nonce is not None
+            ),
+            None,
+        )
+        if membership is None or membership.pending is None:
+            raise NoPendingMigration(group_id=b"")
+        target = membership.pending.request.target_domain_name.decode()
+        self._verify_ds(rejected, target, membership.state.cipher_suite)
+        membership.pending = None
+        self.events.append(("aborted", membership.state.group_id, target, rejected.reason))
+        return []
+
+    def _on_refusal(self, envelope: Envelope, now: float) -> list[Envelope]:
+        refusal = decode_payload(Refusal, envelope.payload)
+        if refusal.code != b"group_moved":
+            return []  # the refusal changes nothing here; the application may retry
+        fields = refusal.fields()
+        membership = self.groups.get(
+            bytes.fromhex(str(fields.get("group_id", "")))
+            if _is_hex(fields.get("group_id"))
+            else b""
+        )
+        if membership is not None and membership.ds == fields.get("target"):
+            return []  # already at the redirect's target: a stale or repeated redirect
+        commit_hex = fields.get("commit")
+        if not isinstance(commit_hex, str):
+            raise Malformed(message_type="Refusal", reason="invalid-value", detail="no commit")
+        try:
+            commit_bytes = bytes.fromhex(commit_hex)
+        except ValueError:
+            raise Malformed(
+                message_type="Refusal", reason="invalid-value", detail="commit not hex"
+            ) from None
+        membership, commit = self._read_commit(commit_bytes)
+        if envelope.sender != membership.ds:
+            raise RequestMismatch(message_type="Refusal", field="sender")
+        if commit.migration_target() is None:
+            raise RequestMismatch(message_type="Refusal", field="commit")
+        self._apply(membership, commit, "redirect")
+        return []
+
+    def _unexpected(self, envelope: Envelope, now: float) -> list[Envelope]:
+        raise UnexpectedMessage(message_type=envelope.kind, state="client")
+
+    # -- applying commits --------------------------------------------------------------------
+
+    def _read_commit(self, data: bytes) -> tuple[Membership, ReadCommit]:
+        try:
+            message = MLSMessage.decode(data)
+        except DecodeError as err:
+            raise Malformed(message_type="MLSMessage", reason=err.reason, detail=str(err)) from None
+        if message.public_message is None:
+            raise Malformed(message_type="MLSMessage", reason="invalid-value", detail="not public")
+        membership = self.view(message.public_message.content.group_id)
+        return membership, read_commit(membership.state, data)
+
+    def _apply(self, membership: Membership, commit: ReadCommit, how: str) -> None:
+        target = commit.migration_target()
+        if target is None:
+            membership.state = next_epoch(membership.state)
+            return
+        self._switch(membership, target, how)
+
+    def _switch(self, membership: Membership, target: str, how: str) -> None:
+        pending = membership.pending
+        if pending is not None and pending.request.target_domain_name.decode() == target:
+            membership.completed_nonce = pending.nonce
+        membership.pending = None
+        membership.state = next_epoch(membership.state)
+        membership.ds = target
+        self.events.append(
+            ("switched", membership.state.group_id, target, membership.state.epoch, how)
+        )
+
+    _HANDLERS: ClassVar[dict[str, Callable[[Client, Envelope, float], list[Envelope]]]] = {
+        "MigrationResponse": _on_response,
+        "MigrationConfirmation": _on_confirmation,
+        "Fanout": _on_fanout,
+        "TargetMigrationRejected": _on_rejected,
+        "Refusal": _on_refusal,
+        "MigrationRequest": _unexpected,
+        "MigrationInitWithCommit": _unexpected,
+        "MigrationContent": _unexpected,
+        "TargetMigrationComplete": _unexpected,
+        "Commit": _unexpected,
+    }
+
+
+def _is_hex(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        bytes.fromhex(value)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,163 @@
+"""What moves between roles: the envelope, the MigrationInit bundle, refusals, environment.
+
+This module owns the transport-level shapes every driver moves and every role reads:
+
+- `Envelope`: sender, recipient, kind (a struct name), payload bytes, and the one transport
+  parameter the draft leaves out: the group's ciphersuite on a MigrationRequest (the Target
+  DS must know which of its keys signs the MigrationResponse; MigrationRequest has no field
+  for it).  The sender of an envelope is taken as authenticated by the transport, which is
+  how the Target DS learns the requesting client's identity.
+- `MigrationInitWithCommit`: profile.md sends MigrationInit and the migration commit in one
+  request, `struct { MigrationInit migration_init; opaque commit<V>; }` (commit: MLSMessage).
+- `Refusal`: a named ProtocolError sent back to the peer,
+  `struct { opaque code<V>; opaque details<V>; }` (details: UTF-8 JSON).
+- `RandomSource`, `SeededRandom`, `SystemRandom`: the injected randomness of the roles.
+- `TrustStore`: DS domain -> ciphersuite -> signing public key (profile.md: configuration).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from typing import Any, ClassVar, Protocol, Self, TypeVar
+
+from .codec import DecodeError, Reader, Writer
+from .errors import ERRORS, Malformed, ProtocolError
+from .messages import MigrationInit, Struct, _build
+
+S = TypeVar("S", bound=Struct)
+
+
+def decode_payload(cls: type[S], payload: bytes) -> S:
+    """Decode a peer's bytes; a DecodeError becomes the role-level refusal Malformed."""
+    try:
+        return cls.decode(payload)
+    except DecodeError as err:
+        raise Malformed(message_type=cls.NAME, reason=err.reason, detail=str(err)) from None
+
+
+KINDS = (
+    "MigrationRequest",
+    "MigrationResponse",
+    "MigrationInitWithCommit",
+    "MigrationContent",
+    "TargetMigrationComplete",
+    "TargetMigrationRejected",
+    "MigrationConfirmation",
+    "Commit",
+    "Fanout",
+    "Refusal",
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Envelope:
+    """One message in flight. `cipher_suite` is 0 where the kind does not need it."""
+
+    sender: str
+    recipient: str
+    kind: str
+    payload: bytes
+    cipher_suite: int = 0
+
+    def describe(self) -> str:
+        return f"{self.kind} ({len(self.payload)} bytes) {self.sender} -> {self.recipient}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class MigrationInitWithCommit(Struct):
+    """MigrationInit and the migration commit (an MLSMessage), sent together."""
+
+    NAME: ClassVar[str] = "MigrationInitWithCommit"
+    migration_init: MigrationInit
+    commit: bytes
+
+    def push(self, w: Writer) -> None:
+        self.migration_init.push(w)
+        w.push_opaque(self.commit)
+
+    @classmethod
+    def pull(cls, r: Reader) -> Self:
+        return _build(
+            cls,
+            cls.NAME,
+            migration_init=MigrationInit.pull(r),
+            commit=r.pull_opaque("MigrationInitWithCommit.commit"),
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Refusal(Struct):
+    """A refusal sent to the peer: the error's code and its details as JSON."""
+
+    NAME: ClassVar[str] = "Refusal"
+    code: bytes
+    details: bytes
+
+    def push(self, w: Writer) -> None:
+        w.push_opaque(self.code)
+        w.push_opaque(self.details)
+
+    @classmethod
+    def pull(cls, r: Reader) -> Self:
+        return _build(
+            cls,
+            cls.NAME,
+            code=r.pull_opaque("Refusal.code"),
+            details=r.pull_opaque("Refusal.details"),
+        )
+
+    @classmethod
+    def of(cls, error: ProtocolError) -> Refusal:
+        return cls(code=error.code.encode(), details=json.dumps(error.details()).encode())
+
+    def fields(self) -> dict[str, Any]:
+        """The details, or {} when they are not a JSON object (a peer's bytes: never trusted)."""
+        try:
+            value = json.loads(self.details.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    def known(self) -> bool:
+        return self.code.decode("utf-8", "replace") in ERRORS
+
+
+class RandomSource(Protocol):
+    """Where a role draws nonces and keys from; injected so runs are reproducible."""
+
+    def random_bytes(self, n: int) -> bytes: ...
+
+
+class SystemRandom:
+    """The operating system's CSPRNG: what a deployment uses."""
+
+    def random_bytes(self, n: int) -> bytes:
+        return os.urandom(n)
+
+
+class SeededRandom:
+    """Deterministic bytes from a seed (SHAKE-256 over seed and a counter), for tests/demo."""
+
+    def __init__(self, seed: bytes | str | int) -> None:
+        self._seed = str(seed).encode() if not isinstance(seed, bytes) else seed
+        self._counter = 0
+
+    def random_bytes(self, n: int) -> bytes:
+        self._counter += 1
+        return hashlib.shake_256(self._seed + self._counter.to_bytes(8, "big")).digest(n)
+
+
+class TrustStore:
+    """Which public key signs for which DS and ciphersuite (profile.md: configuration now)."""
+
+    def __init__(self) -> None:
+        self._keys: dict[tuple[str, int], bytes] = {}
+
+    def add(self, domain: str, cipher_suite: int, public_key: bytes) -> None:
+        self._keys[(domain, int(cipher_suite))] = public_key
+
+    def key(self, domain: str, cipher_suite: int) -> bytes | None:
+        return self._keys.get((domain, int(cipher_suite)))

@@ -1,0 +1,178 @@
+"""A ready-made world: source and target DSs, a group of members, a rogue DS and client.
+
+This module owns setting up the parties the demo, the tests and the benchmarks share, with
+deterministic keys and randomness, and the safety checks of docs/profile.md evaluated on
+the implementation's own state (`World.safety_violations`).  It decides nothing about the
+protocol; the roles do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from .adversary import RogueClient, RogueDS
+from .client import Client
+from .crypto import CipherSuite, SigningKey
+from .ds import DeliveryService, NonceStatus
+from .envelope import SeededRandom, TrustStore
+from .group_state import GroupState, Member
+from .network import Network
+from .policy import SourcePolicy, TargetPolicy
+
+SOURCE = "source.example"
+TARGET = "target.example"
+ROGUE = "rogue.example"
+GROUP_ID = b"mimi-portability demo group"
+
+
+@dataclasses.dataclass
+class World:
+    suite: CipherSuite
+    trust: TrustStore
+    network: Network
+    source: DeliveryService
+    target: DeliveryService
+    clients: list[Client]
+    rogue_ds: RogueDS
+    rogue_client: RogueClient
+    group_id: bytes
+    initial_epoch: int
+
+    @property
+    def initiator(self) -> Client:
+        return self.clients[0]
+
+    def run(self, now: float = 0.0) -> int:
+        return self.network.run(now)
+
+    def safety_violations(self) -> list[str]:
+        """profile.md's safety properties on the final state, as sentences (empty: all hold)."""
+        return check_safety(self)
+
+
+def build_world(
+    *,
+    members: int = 5,
+    suite: int = 1,
+    epoch: int = 0,
+    seed: int | str = 0,
+    source_policy: SourcePolicy | None = None,
+    target_policy: TargetPolicy | None = None,
+    nonce_lifetime: float = 300.0,
+    retry_interval: float = 5.0,
+) -> World:
+    if members < 1:
+        raise ValueError("a group needs at least one member")
+    cs = CipherSuite.parse(suite)
+    trust = TrustStore()
+    random = SeededRandom(f"world {seed}")
+
+    def ds(domain: str, **kw: Any) -> DeliveryService:
+        key = SigningKey.derive(cs, f"{seed} ds {domain}".encode())
+        trust.add(domain, cs, key.public_bytes())
+        return DeliveryService(
+            domain,
+            keys={cs: key},
+            trust=trust,
+            random=random,
+            nonce_lifetime=nonce_lifetime,
+            retry_interval=retry_interval,
+            **kw,
+        )
+
+    source = ds(SOURCE, source_policy=source_policy)
+    target = ds(TARGET, target_policy=target_policy)
+    rogue_key = SigningKey.derive(cs, f"{seed} ds {ROGUE}".encode())
+    trust.add(ROGUE, cs, rogue_key.public_bytes())
+    clients, leaves = [], []
+    for i in range(members):
+        key = SigningKey.derive(cs, f"{seed} member {i}".encode())
+        identity = f"member-{i}@client.example"
+        clients.append(Client(identity, key=key, trust=trust))
+        leaves.append(
+            Member(leaf_index=i, identity=identity.encode(), signature_key=key.public_bytes())
+        )
+    state = GroupState(group_id=GROUP_ID, epoch=epoch, cipher_suite=cs, members=tuple(leaves))
+    source.create_group(state)
+    network = Network()
+    network.attach(source)
+    network.attach(target)
+    for client in clients:
+        network.attach(client)
+    for i, client in enumerate(clients):
+        client.join(state, SOURCE, i)
+    rogue_client_key = SigningKey.derive(cs, f"{seed} rogue client".encode())
+    return World(
+        suite=cs,
+        trust=trust,
+        network=network,
+        source=source,
+        target=target,
+        clients=clients,
+        rogue_ds=RogueDS(ROGUE, rogue_key),
+        rogue_client=RogueClient("mallory@rogue.example", rogue_client_key),
+        group_id=GROUP_ID,
+        initial_epoch=epoch,
+    )
+
+
+def check_safety(world: World) -> list[str]:
+    """single_owner, no_fanout_before_ack, nonce_binding, state_integrity, confirmation_matches
+    on the implementation's state and ghost logs."""
+    problems: list[str] = []
+    dss = (world.source, world.target)
+    serving = [d.domain for d in dss if d.status(world.group_id) in ("active", "locked")]
+    if len(serving) > 1 and not (
+        world.source.status(world.group_id) == "locked"
+        and world.target.status(world.group_id) == "active"
+        and _acked_pending(world)
+    ):
+        problems.append(f"single_owner: the group is served by {serving}")
+    sequenced: dict[int, set[bytes]] = {}
+    for d in dss:
+        for ev in d.events:
+            if ev[0] == "sequenced" and ev[1] == world.group_id:
+                sequenced.setdefault(int(ev[2]), set()).add(bytes(ev[3]))
+    for epoch, commits in sorted(sequenced.items()):
+        if len(commits) > 1:
+            problems.append(
+                f"single_owner: {len(commits)} different commits sequenced at epoch {epoch}"
+            )
+    acked = {(ev[1], ev[2]) for ev in world.source.events if ev[0] == "acknowledged"}
+    for ev in world.source.events:
+        if ev[0] == "fanout" and not any(a[0] == ev[1] for a in acked):
+            problems.append(
+                "no_fanout_before_ack: migration commit fanned out without acknowledgment"
+            )
+    imported = [ev for ev in world.target.events if ev[0] == "imported"]
+    nonces = [ev[2] for ev in imported]
+    if len(nonces) != len(set(nonces)):
+        problems.append("nonce_binding: a nonce imported more than once")
+    for ev in imported:
+        record = world.target.nonces.get(bytes(ev[2]))
+        if (
+            record is None
+            or record.status is not NonceStatus.CONSUMED
+            or record.request.group_id != ev[1]
+        ):
+            problems.append("nonce_binding: an import under a nonce not issued for that request")
+    exported = {ev[3] for ev in world.source.events if ev[0] == "exported"}
+    for ev in imported:
+        if ev[3] not in exported:
+            problems.append(
+                "state_integrity: the target imported a state the source never exported"
+            )
+    return problems
+
+
+def _acked_pending(world: World) -> bool:
+    """The legitimate overlap: source locked, target imported, acknowledgment not yet back."""
+    hosted = world.source.groups.get(world.group_id)
+    return (
+        hosted is not None
+        and hosted.lock is not None
+        and any(
+            ev[0] == "imported" and ev[3] == hosted.lock.content_hash for ev in world.target.events
+        )
+    )
