@@ -88,10 +88,23 @@ def check_deserialization() -> Verdict:
     return _rfc9420("deserialization.json", interop.check_deserialization)
 
 
+def check_demo() -> Verdict:
+    """The implementation: a whole migration per suite, and under every demo fault."""
+    from . import demo
+
+    runs = [demo.run_demo(members=5, suite=suite) for suite in range(1, 8)]
+    runs += [demo.run_demo(members=5, fault=fault) for fault in demo.FAULTS]
+    failed = [(r.fault or f"suite {int(r.world.suite)}", r.violations) for r in runs if r.violations]
+    if failed:
+        return Verdict("fail", f"{failed[0][0]}: {failed[0][1][0]}")
+    return Verdict("pass", f"7 suites and {len(demo.FAULTS)} faults: every migration safe and complete")
+
+
 CHECKS: list[tuple[str, Callable[[], Verdict]]] = [
     ("RFC 9420 deserialization vectors", check_deserialization),
     ("RFC 9420 crypto-basics vectors", check_crypto_basics),
     ("MIMI Portability test vectors", check_committed_vectors),
+    ("implementation: demo migrations", check_demo),
 ]
 
 

@@ -139,11 +139,13 @@ def check_safety(world: World) -> list[str]:
             problems.append(
                 f"single_owner: {len(commits)} different commits sequenced at epoch {epoch}"
             )
-    acked = {(ev[1], ev[2]) for ev in world.source.events if ev[0] == "acknowledged"}
+    acked: set[bytes] = set()  # in event order: an acknowledgment must come before the fan-out
     for ev in world.source.events:
-        if ev[0] == "fanout" and not any(a[0] == ev[1] for a in acked):
+        if ev[0] == "acknowledged":
+            acked.add(ev[1])
+        elif ev[0] == "fanout" and ev[1] not in acked:
             problems.append(
-                "no_fanout_before_ack: migration commit fanned out without acknowledgment"
+                "no_fanout_before_ack: migration commit fanned out before acknowledgment"
             )
     imported = [ev for ev in world.target.events if ev[0] == "imported"]
     nonces = [ev[2] for ev in imported]
