@@ -94,10 +94,14 @@ def check_demo() -> Verdict:
 
     runs = [demo.run_demo(members=5, suite=suite) for suite in range(1, 8)]
     runs += [demo.run_demo(members=5, fault=fault) for fault in demo.FAULTS]
-    failed = [(r.fault or f"suite {int(r.world.suite)}", r.violations) for r in runs if r.violations]
+    failed = [
+        (r.fault or f"suite {int(r.world.suite)}", r.violations) for r in runs if r.violations
+    ]
     if failed:
         return Verdict("fail", f"{failed[0][0]}: {failed[0][1][0]}")
-    return Verdict("pass", f"7 suites and {len(demo.FAULTS)} faults: every migration safe and complete")
+    return Verdict(
+        "pass", f"7 suites and {len(demo.FAULTS)} faults: every migration safe and complete"
+    )
 
 
 CHECKS: list[tuple[str, Callable[[], Verdict]]] = [
