@@ -117,6 +117,28 @@ class Client:
             cipher_suite=membership.state.cipher_suite,
         )
 
+    def abandon_migration(self, group_id: bytes) -> None:
+        """Forget a pending migration the application gives up on (e.g. the source refused
+        the MigrationInit). Safe: the source only exports on a MigrationInit it accepted, and
+        this client still follows the group by the fan-out if that happened after all."""
+        membership = self.view(group_id)
+        if membership.pending is None:
+            raise NoPendingMigration(group_id=group_id)
+        membership.pending = None
+        self.events.append(("abandoned", group_id, "application"))
+
+    def _target_refused(self, sender: str, refusal: Refusal) -> None:
+        """A target that refuses our MigrationRequest ends that attempt: nothing was issued."""
+        for group_id, membership in self.groups.items():
+            pending = membership.pending
+            if (
+                pending is not None
+                and pending.nonce is None
+                and pending.request.target_domain_name.decode() == sender
+            ):
+                membership.pending = None
+                self.events.append(("abandoned", group_id, refusal.code.decode("utf-8", "replace")))
+
     def commit(self, group_id: bytes) -> Envelope:
         """An ordinary commit (no proposals) for the current epoch, sent to the group's DS."""
         membership = self.view(group_id)
@@ -209,7 +231,8 @@ class Client:
     def _on_refusal(self, envelope: Envelope, now: float) -> list[Envelope]:
         refusal = decode_payload(Refusal, envelope.payload)
         if refusal.code != b"group_moved":
-            return []  # the refusal changes nothing here; the application may retry
+            self._target_refused(envelope.sender, refusal)
+            return []
         fields = refusal.fields()
         membership = self.groups.get(
             bytes.fromhex(str(fields.get("group_id", "")))
@@ -248,7 +271,7 @@ class Client:
         if message.public_message is None:
             raise Malformed(message_type="MLSMessage", reason="invalid-value", detail="not public")
         membership = self.view(message.public_message.content.group_id)
-        return membership, read_commit(membership.state, data)
+        return membership, read_commit(membership.state, message)
 
     def _apply(self, membership: Membership, commit: ReadCommit, how: str) -> None:
         target = commit.migration_target()

@@ -138,7 +138,8 @@ class DeliveryService:
         self.groups: dict[bytes, Hosted] = {}
         self.tombstones: dict[bytes, Tombstone] = {}
         self.nonces: dict[bytes, NonceRecord] = {}
-        #: Ghost log for safety checks and tests: ("sequenced", group, epoch, commit),
+        #: Ghost log for safety checks and tests: ("sequenced", group, epoch, commit) (a
+        #: migration commit once acknowledged and fanned out),
         #: ("exported", group, nonce, hash), ("imported", group, nonce, hash),
         #: ("acknowledged", group, nonce, hash), ("fanout", group, epoch, target).
         self.events: list[tuple[Any, ...]] = []
@@ -354,7 +355,6 @@ class DeliveryService:
         hosted.lock = Lock(
             response.nonce, target, identity, content, content_hash, bundle.commit, now
         )
-        self.events.append(("sequenced", state.group_id, state.epoch, bundle.commit))
         self.events.append(("exported", state.group_id, response.nonce, content_hash))
         return [self._to(target, "MigrationContent", content)]
 
@@ -378,6 +378,9 @@ class DeliveryService:
             self._key(state.cipher_suite),
         )
         self.events.append(("acknowledged", state.group_id, lock.nonce, content_hash))
+        # The migration commit joins the group's history only now: until the acknowledgment
+        # the lock can still end in a rejection, and then epoch e gets another commit.
+        self.events.append(("sequenced", state.group_id, state.epoch, lock.commit))
         self.events.append(("fanout", state.group_id, state.epoch, lock.target))
         del self.groups[state.group_id]
         self.tombstones[state.group_id] = Tombstone(lock.target, lock.commit, content_hash)
@@ -409,7 +412,7 @@ class DeliveryService:
         hosted = self._hosted(message.public_message.content.group_id)
         if hosted.lock is not None:
             raise GroupLocked(group_id=hosted.state.group_id, target=hosted.lock.target)
-        commit = read_commit(hosted.state, envelope.payload)
+        commit = read_commit(hosted.state, message)
         if commit.authenticated_data:
             raise RequestMismatch(message_type="Commit", field="authenticated_data")
         state = hosted.state

@@ -14,6 +14,7 @@ them (a DS in real MLS cannot check them either).
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 
 from . import crypto, framing
@@ -28,23 +29,63 @@ CONFIRMATION_TAG_LABEL = b"MIMI Portability confirmation_tag"
 MEMBERSHIP_TAG_LABEL = b"MIMI Portability membership_tag"
 
 
-def group_context(state: GroupState) -> bytes:
-    """The encoded RFC 9420 GroupContext for `state` (simplified tree and transcript)."""
-    suite = CipherSuite(state.cipher_suite)
+#: Tree hashes by member list: (id, suite) -> (the tuple itself, hash).  A commit changes no
+#: membership, so the list (an immutable tuple, kept alive here so its id is not reused) is
+#: shared by every epoch's state; like an MLS member that keeps its tree hash with its tree,
+#: nobody re-encodes and re-hashes the whole list for each commit it builds or reads.
+_TREE_HASHES: dict[tuple[int, int], tuple[tuple[Member, ...], bytes]] = {}
+_TREE_HASH_CACHE_SIZE = 4
+
+
+def tree_hash(state: GroupState) -> bytes:
+    """RefHash("MIMI Portability tree", encoded member list), computed once per member list."""
+    key = (id(state.members), state.cipher_suite)
+    hit = _TREE_HASHES.pop(key, None)
+    if hit is not None and hit[0] is state.members:
+        _TREE_HASHES[key] = hit  # most recently used last: evicted last
+        return hit[1]
     members = Writer()
     members.push_vector(state.members, lambda w, m: m.push(w))
-    tree_hash = crypto.ref_hash(suite, TREE_HASH_LABEL, bytes(members))
+    value = crypto.ref_hash(CipherSuite(state.cipher_suite), TREE_HASH_LABEL, bytes(members))
+    if len(_TREE_HASHES) >= _TREE_HASH_CACHE_SIZE:
+        del _TREE_HASHES[next(iter(_TREE_HASHES))]
+    _TREE_HASHES[key] = (state.members, value)
+    return value
+
+
+def group_context(state: GroupState) -> bytes:
+    """The encoded RFC 9420 GroupContext for `state` (simplified tree and transcript)."""
     return framing.GroupContext(
-        cipher_suite=suite,
+        cipher_suite=CipherSuite(state.cipher_suite),
         group_id=state.group_id,
         epoch=state.epoch,
-        tree_hash=tree_hash,
+        tree_hash=tree_hash(state),
         confirmed_transcript_hash=b"",
     ).encode()
 
 
 def next_epoch(state: GroupState) -> GroupState:
-    return dataclasses.replace(state, epoch=state.epoch + 1)
+    """`state` one epoch on.  Only the epoch changes, so the member list, checked when `state`
+    was built, is not checked again (that check is linear in the group's size)."""
+    epoch = state.epoch + 1
+    if epoch >= 1 << 64:
+        raise ValueError("epoch does not fit in uint64")
+    moved = object.__new__(GroupState)
+    for name, value in (
+        ("group_id", state.group_id),
+        ("epoch", epoch),
+        ("cipher_suite", state.cipher_suite),
+        ("members", state.members),
+    ):
+        object.__setattr__(moved, name, value)
+    return moved
+
+
+def _member(state: GroupState, leaf_index: int) -> Member | None:
+    """The member at `leaf_index` (members are sorted by leaf index: a binary search)."""
+    members = state.members
+    i = bisect.bisect_left(members, leaf_index, key=lambda m: m.leaf_index)
+    return members[i] if i < len(members) and members[i].leaf_index == leaf_index else None
 
 
 def build_commit(state: GroupState, key: SigningKey, leaf_index: int, aad: bytes = b"") -> bytes:
@@ -87,16 +128,20 @@ class ReadCommit:
         return aad.target_ds_domain.decode()
 
 
-def read_commit(state: GroupState, data: bytes) -> ReadCommit:
+def read_commit(state: GroupState, data: bytes | framing.MLSMessage) -> ReadCommit:
     """Decode and check a member commit against `state`; raise the named refusal otherwise.
 
     Checks: MLSMessage with a PublicMessage, content type commit, the group id, the current
-    epoch, a member sender, and the sender's signature over FramedContentTBS.
+    epoch, a member sender, and the sender's signature over FramedContentTBS.  `data` may be
+    the MLSMessage a caller already decoded (to find the group), so it is not decoded twice.
     """
-    try:
-        message = framing.MLSMessage.decode(data)
-    except DecodeError as err:
-        raise Malformed(message_type="MLSMessage", reason=err.reason, detail=str(err)) from None
+    if isinstance(data, framing.MLSMessage):
+        message = data
+    else:
+        try:
+            message = framing.MLSMessage.decode(data)
+        except DecodeError as err:
+            raise Malformed(message_type="MLSMessage", reason=err.reason, detail=str(err)) from None
     public = message.public_message
     if public is None or public.content.content_type != framing.ContentType.commit:
         raise Malformed(
@@ -109,7 +154,7 @@ def read_commit(state: GroupState, data: bytes) -> ReadCommit:
         raise WrongEpoch(group_id=state.group_id, current=state.epoch, got=content.epoch)
     sender = content.sender
     is_member = sender.sender_type == framing.SenderType.member and sender.index is not None
-    member = state.member(sender.index) if is_member and sender.index is not None else None
+    member = _member(state, sender.index) if is_member and sender.index is not None else None
     if member is None:
         raise NotMember(group_id=state.group_id, leaf_index=sender.index or 0)
     suite = CipherSuite(state.cipher_suite)

@@ -119,15 +119,13 @@ def build_world(
 
 def check_safety(world: World) -> list[str]:
     """single_owner, no_fanout_before_ack, nonce_binding, state_integrity, confirmation_matches
-    on the implementation's state and ghost logs."""
+    on the implementation's state and ghost logs.  Either DS may be the exporter: a group can
+    move source -> target and back, each move a fresh import."""
     problems: list[str] = []
     dss = (world.source, world.target)
+    directions = ((world.source, world.target), (world.target, world.source))
     serving = [d.domain for d in dss if d.status(world.group_id) in ("active", "locked")]
-    if len(serving) > 1 and not (
-        world.source.status(world.group_id) == "locked"
-        and world.target.status(world.group_id) == "active"
-        and _acked_pending(world)
-    ):
+    if len(serving) > 1 and not any(_acked_pending(world, s, t) for s, t in directions):
         problems.append(f"single_owner: the group is served by {serving}")
     sequenced: dict[int, set[bytes]] = {}
     for d in dss:
@@ -139,42 +137,45 @@ def check_safety(world: World) -> list[str]:
             problems.append(
                 f"single_owner: {len(commits)} different commits sequenced at epoch {epoch}"
             )
-    acked: set[bytes] = set()  # in event order: an acknowledgment must come before the fan-out
-    for ev in world.source.events:
-        if ev[0] == "acknowledged":
-            acked.add(ev[1])
-        elif ev[0] == "fanout" and ev[1] not in acked:
-            problems.append(
-                "no_fanout_before_ack: migration commit fanned out before acknowledgment"
-            )
-    imported = [ev for ev in world.target.events if ev[0] == "imported"]
-    nonces = [ev[2] for ev in imported]
-    if len(nonces) != len(set(nonces)):
-        problems.append("nonce_binding: a nonce imported more than once")
-    for ev in imported:
-        record = world.target.nonces.get(bytes(ev[2]))
-        if (
-            record is None
-            or record.status is not NonceStatus.CONSUMED
-            or record.request.group_id != ev[1]
-        ):
-            problems.append("nonce_binding: an import under a nonce not issued for that request")
-    exported = {ev[3] for ev in world.source.events if ev[0] == "exported"}
-    for ev in imported:
-        if ev[3] not in exported:
-            problems.append(
-                "state_integrity: the target imported a state the source never exported"
-            )
+    for exporter, importer in directions:
+        acked: set[bytes] = set()  # in event order: an acknowledgment must precede the fan-out
+        for ev in exporter.events:
+            if ev[0] == "acknowledged":
+                acked.add(ev[1])
+            elif ev[0] == "fanout" and ev[1] not in acked:
+                problems.append(
+                    "no_fanout_before_ack: migration commit fanned out before acknowledgment"
+                )
+        imported = [ev for ev in importer.events if ev[0] == "imported"]
+        nonces = [ev[2] for ev in imported]
+        if len(nonces) != len(set(nonces)):
+            problems.append("nonce_binding: a nonce imported more than once")
+        for ev in imported:
+            record = importer.nonces.get(bytes(ev[2]))
+            if (
+                record is None
+                or record.status is not NonceStatus.CONSUMED
+                or record.request.group_id != ev[1]
+            ):
+                problems.append(
+                    "nonce_binding: an import under a nonce not issued for that request"
+                )
+        exported = {ev[3] for ev in exporter.events if ev[0] == "exported"}
+        for ev in imported:
+            if ev[3] not in exported:
+                problems.append(
+                    f"state_integrity: {importer.domain} imported a state "
+                    f"{exporter.domain} never exported"
+                )
     return problems
 
 
-def _acked_pending(world: World) -> bool:
-    """The legitimate overlap: source locked, target imported, acknowledgment not yet back."""
-    hosted = world.source.groups.get(world.group_id)
+def _acked_pending(world: World, exporter: DeliveryService, importer: DeliveryService) -> bool:
+    """The legitimate overlap: exporter locked, importer imported, acknowledgment not yet back."""
+    hosted = exporter.groups.get(world.group_id)
     return (
         hosted is not None
         and hosted.lock is not None
-        and any(
-            ev[0] == "imported" and ev[3] == hosted.lock.content_hash for ev in world.target.events
-        )
+        and importer.status(world.group_id) == "active"
+        and any(ev[0] == "imported" and ev[3] == hosted.lock.content_hash for ev in importer.events)
     )

@@ -1,0 +1,332 @@
+#!/usr/bin/env python3
+"""Cost of whole migrations against the cost of the cryptography they perform.
+
+For group states of about 1 KiB, 10 KiB, 100 KiB, 1 MiB and 10 MiB (encoded GroupState; the
+member count grows until the encoding reaches the size: one member is a leaf index, an
+identity `member-N@client.example` and a signature key, 60 to 70 bytes with suite 1) this runs
+--migrations migrations in one process, back and forth between the two DSs of an
+`impl.world` world (source -> target -> source -> ...: each one a fresh import).
+
+What one migration is, here: everything from the initiator's MigrationRequest until every
+member runs at the new DS, i.e.
+
+* core: the six messages (MigrationRequest, MigrationResponse, MigrationInit with the
+  migration commit, MigrationContent, TargetMigrationComplete, MigrationConfirmation) with
+  all the work of the three roles on them, including the source building the fan-out;
+* fan-out: the N Fanout envelopes and every member's processing of the migration commit
+  (each member checks the commit's signature against its group state and switches).
+
+The roles are driven by a plain FIFO queue (not impl.network, whose logs and adversary
+bookkeeping are test tooling, not protocol cost).  The cryptography is measured in the same
+run: every call of impl.crypto's sign_with_label, verify_with_label, ref_hash and hash_bytes
+is wrapped with a counter and a timer (perf_counter) and booked to the phase of the message
+being processed, so "crypto" is exactly the signatures, verifications and hashes that the
+timed migrations performed, with the same inputs.  The goal: total/crypto <= 2 and time
+growing linearly with the state size; both verdicts are printed, --check makes a miss exit 1.
+
+    python3 bench/migration.py                      # all five sizes, 20 migrations each
+                                                    # (~30 min: 10 MiB is ~160k members)
+    python3 bench/migration.py --sizes 1MiB --migrations 5
+    python3 bench/migration.py --profile 1MiB       # cProfile one migration, top functions
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import cProfile
+import dataclasses
+import functools
+import io
+import itertools
+import pstats
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from impl import crypto  # noqa: E402
+from impl.codec import encode_length  # noqa: E402
+from impl.crypto import CipherSuite, SigningKey  # noqa: E402
+from impl.envelope import Envelope  # noqa: E402
+from impl.world import GROUP_ID, SOURCE, TARGET, World, build_world  # noqa: E402
+
+KIB = 1024
+MIB = 1024 * KIB
+SIZES = {"1KiB": KIB, "10KiB": 10 * KIB, "100KiB": 100 * KIB, "1MiB": MIB, "10MiB": 10 * MIB}
+#: The goal: a migration costs at most this many times the cryptography it performs.
+GOAL_RATIO = 2.0
+#: Linear growth: from one size to the next (10x), time may grow at most this much more than
+#: the size does.  Sizes below 100 KiB are dominated by fixed costs and are not judged.
+LINEAR_SLACK = 1.5
+LINEAR_FROM = 100 * KIB
+CRYPTO_FUNCTIONS = ("sign_with_label", "verify_with_label", "ref_hash", "hash_bytes")
+PHASES = ("core", "fanout")
+
+
+class CryptoClock:
+    """Counts and times every impl.crypto signature, verification and hash while installed."""
+
+    def __init__(self) -> None:
+        self.phase = "core"
+        self.seconds: dict[tuple[str, str], float] = collections.defaultdict(float)
+        self.calls: dict[tuple[str, str], int] = collections.defaultdict(int)
+
+    def reset(self) -> None:
+        self.seconds.clear()
+        self.calls.clear()
+
+    def total(self, phase: str | None = None) -> float:
+        return sum(s for (p, _), s in self.seconds.items() if phase in (None, p))
+
+    def count(self, phase: str | None = None) -> dict[str, int]:
+        counts: dict[str, int] = collections.Counter()
+        for (p, name), n in self.calls.items():
+            if phase in (None, p):
+                counts[name] += n
+        return dict(counts)
+
+    def _wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                key = (self.phase, name)
+                self.seconds[key] += time.perf_counter() - start
+                self.calls[key] += 1
+
+        return timed
+
+    @contextmanager
+    def installed(self) -> Iterator[CryptoClock]:
+        originals = {name: getattr(crypto, name) for name in CRYPTO_FUNCTIONS}
+        for name, fn in originals.items():
+            setattr(crypto, name, self._wrap(name, fn))
+        try:
+            yield self
+        finally:
+            for name, fn in originals.items():
+                setattr(crypto, name, fn)
+
+
+def _member_size(i: int, key_size: int) -> int:
+    identity = len(f"member-{i}@client.example")
+    return 4 + len(encode_length(identity)) + identity + len(encode_length(key_size)) + key_size
+
+
+def members_for(size: int, suite: CipherSuite) -> int:
+    """The fewest members whose encoded GroupState (as impl.world builds it) has >= size bytes."""
+    key_size = len(SigningKey.derive(suite, b"size probe").public_bytes())
+    fixed = len(encode_length(len(GROUP_ID))) + len(GROUP_ID) + 8 + 2
+    members_bytes, n = 0, 0
+    while True:
+        n_bytes = fixed + len(encode_length(members_bytes)) + members_bytes
+        if n >= 1 and n_bytes >= size:
+            return n
+        members_bytes += _member_size(n, key_size)
+        n += 1
+
+
+@dataclasses.dataclass
+class Migration:
+    """What one migration took: wall time and crypto time per phase, crypto call counts."""
+
+    seconds: dict[str, float]
+    crypto: dict[str, float]
+    calls: dict[str, dict[str, int]]
+
+    @property
+    def total(self) -> float:
+        return sum(self.seconds.values())
+
+    @property
+    def crypto_total(self) -> float:
+        return sum(self.crypto.values())
+
+
+def migrate(world: World, destination: str, now: float, clock: CryptoClock) -> Migration:
+    """One migration of the world's group to `destination`, driven to the end by a FIFO."""
+    nodes: dict[str, Any] = {world.source.domain: world.source, world.target.domain: world.target}
+    nodes.update((c.identity, c) for c in world.clients)
+    seconds = dict.fromkeys(PHASES, 0.0)
+    clock.reset()
+    clock.phase = "core"
+    start = time.perf_counter()
+    queue: collections.deque[Envelope] = collections.deque(
+        [world.initiator.start_migration(world.group_id, destination)]
+    )
+    seconds["core"] += time.perf_counter() - start
+    while queue:
+        envelope = queue.popleft()
+        phase = "fanout" if envelope.kind == "Fanout" else "core"
+        clock.phase = phase
+        start = time.perf_counter()
+        out = nodes[envelope.recipient].receive(envelope, now)
+        queue.extend(out)
+        seconds[phase] += time.perf_counter() - start
+    return Migration(
+        seconds=seconds,
+        crypto={p: clock.total(p) for p in PHASES},
+        calls={p: clock.count(p) for p in PHASES},
+    )
+
+
+def check_done(world: World, destination: str, epoch: int) -> None:
+    """Every member at `destination` at `epoch`, the destination serving the group."""
+    for client in world.clients:
+        view = client.groups[world.group_id]
+        if view.ds != destination or view.state.epoch != epoch:
+            raise SystemExit(f"{client.identity} is at {view.ds} epoch {view.state.epoch}")
+    served = world.target if destination == TARGET else world.source
+    if served.status(world.group_id) != "active" or world.safety_violations():
+        raise SystemExit(f"migration to {destination} did not complete cleanly")
+
+
+@dataclasses.dataclass
+class Row:
+    label: str
+    size: int
+    state_bytes: int
+    members: int
+    migrations: list[Migration]
+
+    def mean(self, fn: Callable[[Migration], float]) -> float:
+        return statistics.fmean(fn(m) for m in self.migrations)
+
+    @property
+    def ratio(self) -> float:
+        return self.mean(lambda m: m.total) / self.mean(lambda m: m.crypto_total)
+
+    def phase_ratio(self, phase: str) -> float:
+        return self.mean(lambda m: m.seconds[phase]) / self.mean(lambda m: m.crypto[phase])
+
+
+def run_size(label: str, size: int, suite: CipherSuite, migrations: int, clock: CryptoClock) -> Row:
+    members = members_for(size, suite)
+    world = build_world(members=members, suite=suite, epoch=1)
+    state_bytes = len(world.source.groups[world.group_id].state.encode())
+    done: list[Migration] = []
+    for i in range(migrations):
+        destination = TARGET if i % 2 == 0 else SOURCE
+        done.append(migrate(world, destination, float(i), clock))
+        check_done(world, destination, world.initial_epoch + i + 1)
+    return Row(label, size, state_bytes, members, done)
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:10.2f}"
+
+
+def report(rows: list[Row]) -> tuple[bool, bool]:
+    print(
+        "one migration = the six messages and the three roles' work on them (core) + the N\n"
+        "Fanout envelopes and every member's processing of the migration commit (fan-out);\n"
+        "crypto = the impl.crypto signatures, verifications and hashes those performed.\n"
+    )
+    head = (
+        f"{'size':>7} {'state B':>10} {'members':>8} {'ms/migr':>10} {'crypto ms':>10} "
+        f"{'ratio':>6} | {'core ms':>10} {'crypto':>10} {'ratio':>6} | "
+        f"{'fanout ms':>10} {'crypto':>10} {'ratio':>6} | {'us/KiB':>8}"
+    )
+    print(head)
+    print("-" * len(head))
+    for row in rows:
+        print(
+            f"{row.label:>7} {row.state_bytes:>10} {row.members:>8} "
+            f"{_ms(row.mean(lambda m: m.total))} {_ms(row.mean(lambda m: m.crypto_total))} "
+            f"{row.ratio:6.2f} | {_ms(row.mean(lambda m: m.seconds['core']))} "
+            f"{_ms(row.mean(lambda m: m.crypto['core']))} {row.phase_ratio('core'):6.2f} | "
+            f"{_ms(row.mean(lambda m: m.seconds['fanout']))} "
+            f"{_ms(row.mean(lambda m: m.crypto['fanout']))} {row.phase_ratio('fanout'):6.2f} | "
+            f"{row.mean(lambda m: m.total) / (row.state_bytes / KIB) * 1e6:8.1f}"
+        )
+    print()
+    for row in rows:
+        core, fanout = row.migrations[-1].calls["core"], row.migrations[-1].calls["fanout"]
+        print(f"{row.label:>7} crypto calls per migration: core {core}, fan-out {fanout}")
+    ratio_ok = all(row.ratio <= GOAL_RATIO for row in rows)
+    judged = [row for row in rows if row.state_bytes >= LINEAR_FROM]
+    linear_ok = True
+    for small, large in itertools.pairwise(judged):
+        growth = large.mean(lambda m: m.total) / small.mean(lambda m: m.total)
+        allowed = large.state_bytes / small.state_bytes * LINEAR_SLACK
+        linear_ok &= growth <= allowed
+        print(
+            f"growth {small.label} -> {large.label}: time x{growth:.1f} for state "
+            f"x{large.state_bytes / small.state_bytes:.1f} (allowed x{allowed:.1f})"
+        )
+    print()
+    print(f"goal total/crypto <= {GOAL_RATIO:g}: {'met' if ratio_ok else 'NOT met'}")
+    core_ok = all(row.phase_ratio("core") <= GOAL_RATIO for row in rows)
+    print(
+        f"  (core alone, the six messages without the members' processing: "
+        f"{'within' if core_ok else 'NOT within'} {GOAL_RATIO:g}, "
+        f"{min(r.phase_ratio('core') for r in rows):.1f}.."
+        f"{max(r.phase_ratio('core') for r in rows):.1f})"
+    )
+    print(
+        f"goal linear growth (from 100 KiB, slack x{LINEAR_SLACK:g}): "
+        f"{'met' if linear_ok else 'NOT met'}"
+        if len(judged) > 1
+        else "goal linear growth: not judged (needs two sizes of 100 KiB or more)"
+    )
+    return ratio_ok, linear_ok
+
+
+def profile(label: str, suite: CipherSuite, top: int) -> None:
+    """cProfile one migration (after a first, unprofiled one warmed the caches)."""
+    world = build_world(members=members_for(SIZES[label], suite), suite=suite, epoch=1)
+    clock = CryptoClock()
+    migrate(world, TARGET, 0.0, clock)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    migrate(world, SOURCE, 1.0, clock)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
+    print(out.getvalue())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--migrations", type=int, default=20, help="migrations per size")
+    parser.add_argument(
+        "--sizes", default=",".join(SIZES), help=f"comma-separated, from {', '.join(SIZES)}"
+    )
+    parser.add_argument("--suite", default="1", help="RFC 9420 ciphersuite (1..7)")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a goal is missed")
+    parser.add_argument("--profile", metavar="SIZE", help="cProfile one migration of SIZE")
+    parser.add_argument("--top", type=int, default=25, help="functions shown by --profile")
+    args = parser.parse_args(argv)
+    suite = CipherSuite.parse(args.suite)
+    if args.profile:
+        if args.profile not in SIZES:
+            parser.error(f"unknown size {args.profile!r}")
+        profile(args.profile, suite, args.top)
+        return 0
+    labels = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    unknown = [s for s in labels if s not in SIZES]
+    if unknown or args.migrations < 1:
+        parser.error(f"unknown sizes {unknown}" if unknown else "--migrations must be >= 1")
+    clock = CryptoClock()
+    rows = []
+    with clock.installed():
+        for label in labels:
+            rows.append(run_size(label, SIZES[label], suite, args.migrations, clock))
+            print(f"# {label}: {args.migrations} migrations done", file=sys.stderr, flush=True)
+    print(f"suite {int(suite)} ({suite.name}), {args.migrations} migrations per size\n")
+    ratio_ok, linear_ok = report(rows)
+    return 1 if args.check and not (ratio_ok and linear_ok) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
