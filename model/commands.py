@@ -1,0 +1,278 @@
+"""The model's command-line subcommands (`check`, `variants`) and its checks for `verify`.
+
+This module owns how the checker is driven from the command line: argument parsing into a
+`Config`, the text and JSON reports, and the exit code (0 only if the reference design holds
+every property, every variant violates the property it is expected to break, and, when every
+design ran, the design x property matrix has no empty row or column).  impl/cli.py mounts
+`register(subparsers)`; impl/verify.py runs `verify_checks()`; `python -m model` runs both
+subcommands on their own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from functools import cache
+from typing import Any
+
+from .actions import ACTIONS_BY_NAME, Action
+from .checker import (
+    VARIANT_BUDGET,
+    VIOLATED,
+    DesignReport,
+    check,
+    check_designs,
+    problems,
+    stderr_progress,
+    vacuity_matrix,
+)
+from .config import ALL_DESIGNS, VARIANTS, Config, Variant, client_name, ds_name, variant
+from .messages import describe
+from .properties import LIVENESS_ID, NEGATIVE_CONTROL
+
+_DS_PARAMS = frozenset({"source", "target"})
+
+
+def describe_action(config: Config, action: Action) -> str:
+    """One readable line for a trace step."""
+    parts = []
+    for name, value in action.args:
+        if name == "client":
+            parts.append(client_name(config, value))
+        elif name in _DS_PARAMS:
+            parts.append(ds_name(config, value))
+        elif name == "group":
+            parts.append(f"g{value}")
+        elif isinstance(value, int):
+            parts.append(f"{name}={value}")
+        else:
+            text = describe(config, value)
+            signer = getattr(value, "signer", None)
+            spec = ACTIONS_BY_NAME.get(action.name)
+            if signer in (config.rogue_ds_id, config.rogue_client_id) and spec and spec.forged:
+                text += "  <forged>"
+            parts.append(text)
+    return f"{action.name} " + " ".join(parts)
+
+
+def format_trace(config: Config, trace: Sequence[Action]) -> list[str]:
+    return [f"  {i:2}. {describe_action(config, a)}" for i, a in enumerate(trace, 1)]
+
+
+def _config_from(args: argparse.Namespace) -> Config:
+    return Config(
+        clients=args.clients,
+        ds=args.ds,
+        groups=args.groups,
+        attempts=args.attempts,
+        max_epoch=args.epochs,
+        rogue_ds=not args.no_rogue_ds,
+        rogue_client=not args.no_rogue_client,
+    )
+
+
+def _config_json(config: Config) -> dict[str, Any]:
+    return {
+        "clients": config.clients,
+        "ds": config.ds,
+        "groups": config.groups,
+        "attempts": config.attempts,
+        "epochs": config.max_epoch,
+        "rogue_ds": config.rogue_ds,
+        "rogue_client": config.rogue_client,
+    }
+
+
+def _lengths(reports: Sequence[DesignReport]) -> dict[tuple[str, str], int]:
+    return {
+        (r.design.name, p.property): len(p.trace)
+        for r in reports
+        for p in r.results
+        if p.trace is not None
+    }
+
+
+def report_text(reports: Sequence[DesignReport], *, traces: bool, all_designs: bool) -> str:
+    lines = []
+    header = f"{'design':34} {'states':>9} {'transitions':>11} {'depth':>5} {'seconds':>8}  verdict"
+    lines.append(header)
+    lines.append("-" * len(header))
+    for r in reports:
+        bad = [f"{p.property}({p.length})" for p in r.results if p.verdict == VIOLATED]
+        verdict = "holds every property" if not bad else "violates " + ", ".join(bad)
+        if not r.complete:
+            verdict += " (state budget reached: the rest undecided)"
+        lines.append(
+            f"{r.design.name:34} {r.states:>9,} {r.transitions:>11,} {r.depth:>5} "
+            f"{r.seconds:>8.2f}  {verdict}"
+        )
+    if traces:
+        for r in reports:
+            for p in r.results:
+                if p.trace is not None:
+                    lines.append("")
+                    lines.append(f"{r.design.name}: {p.property} violated in {len(p.trace)} steps")
+                    lines.extend(format_trace(r.config, p.trace))
+    if all_designs:
+        matrix = vacuity_matrix(reports)
+        lines.append("")
+        lines.append("variant x property (X n: violated, shortest counterexample n steps)")
+        lines.append(matrix.render(_lengths(reports)))
+    return "\n".join(lines)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    try:
+        config = _config_from(args)
+        names = args.variant or ["all"]
+        if "all" in names:
+            designs: list[Variant] = list(ALL_DESIGNS)
+        else:
+            designs = [variant(n) for n in names]
+    except (ValueError, KeyError) as err:
+        print(f"error: {err.args[0] if err.args else err}", file=sys.stderr)
+        return 1
+    all_designs = len(designs) == len(ALL_DESIGNS)
+    progress = None if args.quiet else stderr_progress
+    budget = args.max_states or None
+    reports = []
+    for design in designs:
+        if not args.quiet and not args.json:
+            print(f"checking {design.name} ({config.summary()})", file=sys.stderr, flush=True)
+        reports.append(
+            check(config, design=design, symmetry=not args.no_symmetry,
+                  liveness=not args.no_liveness, progress=progress,
+                  max_states=None if design.expected is None else budget)
+        )
+    found = problems(reports, vacuity=all_designs)
+    if args.json:
+        doc: dict[str, Any] = {
+            "config": _config_json(config),
+            "results": [row for r in reports for row in r.json_rows()],
+            "problems": found,
+        }
+        if all_designs:
+            m = vacuity_matrix(reports)
+            doc["matrix"] = {
+                v: [p for p in m.properties if (v, p) in m.caught] for v in m.variants
+            }
+        print(json.dumps(doc, indent=2))
+    else:
+        print(report_text(reports, traces=args.traces, all_designs=all_designs))
+        print()
+        if found:
+            for p in found:
+                print(f"error: {p}")
+        else:
+            print("ok: the reference design holds every property; every variant violates "
+                  "what it should" + ("; no empty row or column" if all_designs else ""))
+    return 1 if found else 0
+
+
+def cmd_variants(args: argparse.Namespace) -> int:
+    del args
+    width = max(len(v.name) for v in VARIANTS)
+    pwidth = max(len(v.expected or "") for v in VARIANTS)
+    for v in VARIANTS:
+        print(f"{v.name:{width}}  breaks {v.expected:{pwidth}}  {v.description}")
+    return 0
+
+
+def _add_bounds(p: argparse.ArgumentParser) -> None:
+    d = Config()
+    p.add_argument("--clients", type=int, default=d.clients, metavar="N",
+                   help=f"honest clients, members of every group (default {d.clients})")
+    p.add_argument("--ds", type=int, default=d.ds, metavar="N",
+                   help=f"delivery services, the rogue one included (default {d.ds})")
+    p.add_argument("--groups", type=int, default=d.groups, metavar="N",
+                   help=f"groups (default {d.groups})")
+    p.add_argument("--attempts", type=int, default=d.attempts, metavar="N",
+                   help=f"nonces per Target DS: migration attempts (default {d.attempts})")
+    p.add_argument("--epochs", type=int, default=d.max_epoch, metavar="N",
+                   help=f"highest epoch a group may reach (default {d.max_epoch})")
+    p.add_argument("--no-rogue-ds", action="store_true", help="no compromised DS")
+    p.add_argument("--no-rogue-client", action="store_true", help="no rogue non-member client")
+
+
+def register(subparsers: Any) -> None:
+    """Add `check` and `variants` to an argparse subparsers object."""
+    names = ", ".join(v.name for v in ALL_DESIGNS)
+    p = subparsers.add_parser(
+        "check",
+        help="exhaust the model for the reference design and its variants",
+        description="Breadth-first explicit-state check of the MIMI Portability model. "
+        f"Designs: {names}.",
+    )
+    p.add_argument("--variant", action="append", metavar="NAME",
+                   help="a design to check (repeatable), or 'all' (default)")
+    _add_bounds(p)
+    p.add_argument("--max-states", type=int, default=VARIANT_BUDGET, metavar="N",
+                   help="state budget of each variant's search; what it has not violated "
+                   f"by then is 'unknown' (default {VARIANT_BUDGET:,}; 0: none). The "
+                   "reference design is always exhausted")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--traces", action="store_true", help="print every counterexample")
+    p.add_argument("--no-symmetry", action="store_true", help="no symmetry reduction")
+    p.add_argument("--no-liveness", action="store_true",
+                   help=f"skip {LIVENESS_ID} (saves the graph's memory)")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.set_defaults(handler=cmd_check)
+    p = subparsers.add_parser("variants", help="list the design variants and what each breaks")
+    p.set_defaults(handler=cmd_variants)
+
+
+# ---------------------------------------------------------------- `verify` umbrella
+
+
+@cache
+def _default_reports() -> tuple[DesignReport, ...]:
+    return tuple(check_designs(Config()))
+
+
+def _check_reference() -> tuple[str, str]:
+    ref = _default_reports()[0]
+    bad = ref.violated()
+    if bad:
+        return "fail", f"reference violates {', '.join(bad)}"
+    return "pass", (f"{len(ref.results)} properties hold; {ref.states:,} states, "
+                    f"{ref.transitions:,} transitions, depth {ref.depth}")
+
+
+def _check_variants() -> tuple[str, str]:
+    reports = _default_reports()
+    found = problems(reports, vacuity=False)
+    if found:
+        return "fail", "; ".join(found)
+    lengths = ", ".join(f"{r.design.name}:{r.result(r.design.expected).length}"
+                        for r in reports if r.design.expected is not None)
+    return "pass", f"{len(reports) - 1} variants caught (counterexample steps {lengths})"
+
+
+def _check_vacuity() -> tuple[str, str]:
+    m = vacuity_matrix(_default_reports())
+    found = [f"variant {v} uncaught" for v in m.uncaught_variants()]
+    found += [f"property {p} catches nothing" for p in m.idle_properties()]
+    if found:
+        return "fail", "; ".join(found)
+    return "pass", f"{len(m.variants)} variants x {len(m.properties)} properties, no empty line"
+
+
+def _check_negative_control() -> tuple[str, str]:
+    r = check(Config(), design=ALL_DESIGNS[0], properties=(NEGATIVE_CONTROL,), liveness=False)
+    if r.result(NEGATIVE_CONTROL.id).verdict != VIOLATED:
+        return "fail", f"deliberately false {NEGATIVE_CONTROL.id} reported as holding"
+    return "pass", f"{NEGATIVE_CONTROL.id} violated as it must be"
+
+
+def verify_checks() -> list[tuple[str, Callable[[], tuple[str, str]]]]:
+    """(name, check) pairs for `mimi-portability verify`; each check returns (status, detail)
+    with status "pass" or "fail"."""
+    return [
+        ("model: reference design holds every property", _check_reference),
+        ("model: every variant violates its property", _check_variants),
+        ("model: vacuity (no empty row or column)", _check_vacuity),
+        ("model: negative control reported violated", _check_negative_control),
+    ]
+
