@@ -224,6 +224,11 @@ class DeliveryService:
         key = self._key(envelope.cipher_suite)
         if not self.target_policy.permits(envelope.sender, self.domain):
             raise NotAuthorized(policy="target", client=envelope.sender)
+        tomb = self.tombstones.get(request.group_id)
+        if tomb is not None and tomb.target != request.source_domain_name.decode():
+            # A moved group's id stays taken: only the DS it moved to may send it back here
+            # (model finding: otherwise a forged group under the same id forks the history).
+            raise GroupExists(group_id=request.group_id)
         if request.group_id in self.groups or any(
             r.status is NonceStatus.PENDING and r.request.group_id == request.group_id
             for r in self.nonces.values()

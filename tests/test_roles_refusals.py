@@ -855,3 +855,25 @@ def test_abandon_after_the_source_refuses_the_init() -> None:
     with pytest.raises(NoPendingMigration):
         w.initiator.abandon_migration(w.group_id)
     w.initiator.start_migration(w.group_id, TARGET)
+
+
+def test_tombstone_keeps_the_group_id_taken() -> None:
+    # After the move only the DS the tombstone names may bring the group back (model finding:
+    # a forged group under the same id from anyone else would fork the history).
+    w = world()
+    w.network.send([w.initiator.start_migration(w.group_id, TARGET)])
+    w.run()
+    assert w.source.status(w.group_id) == "moved"
+    forged = MigrationRequest(
+        source_domain_name=b"rogue.example",
+        target_domain_name=SOURCE.encode(),
+        group_id=w.group_id,
+        epoch=w.initial_epoch + 1,
+    )
+    before = w.source.snapshot()
+    with pytest.raises(GroupExists):
+        w.source.receive(w.rogue_client.request(forged, int(w.suite)), 0.0)
+    assert w.source.snapshot() == before
+    back = dataclasses.replace(forged, source_domain_name=TARGET.encode())
+    out = w.source.receive(w.rogue_client.request(back, int(w.suite)), 0.0)
+    assert [e.kind for e in out] == ["MigrationResponse"]
