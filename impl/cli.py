@@ -9,6 +9,7 @@ lazily so `decode` does not pay for Z3.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -148,7 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fault", choices=FAULTS, help="let the adversary act")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=cmd_demo)
+
+    for module in EXTENSIONS:
+        importlib.import_module(module).register(sub)
     return parser
+
+
+#: The parts of the toolkit that add their own subcommands (check, variants, diagrams, ...).
+EXTENSIONS = ("model.commands", "diagrams.commands", "impl.lockstep.commands")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

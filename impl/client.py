@@ -276,6 +276,9 @@ class Client:
     def _apply(self, membership: Membership, commit: ReadCommit, how: str) -> None:
         target = commit.migration_target()
         if target is None:
+            # A pending migration was requested for the old epoch; it cannot go on (model:
+            # commit_at_current_ds and member_advance clear it; lockstep findings F2/F3).
+            membership.pending = None
             membership.state = next_epoch(membership.state)
             return
         self._switch(membership, target, how)

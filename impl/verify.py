@@ -9,6 +9,7 @@ lockstep) add their checks to `CHECKS`.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import os
 import time
@@ -112,6 +113,25 @@ CHECKS: list[tuple[str, Callable[[], Verdict]]] = [
 ]
 
 
+def _extension_checks() -> list[tuple[str, Callable[[], Verdict]]]:
+    """The checks the model, diagrams, proofs and lockstep parts contribute."""
+    from .cli import EXTENSIONS
+
+    out: list[tuple[str, Callable[[], Verdict]]] = []
+    for module in EXTENSIONS:
+        for name, check in importlib.import_module(module).verify_checks():
+            out.append((name, _as_verdict(check)))
+    return out
+
+
+def _as_verdict(check: Callable[[], tuple[str, str]]) -> Callable[[], Verdict]:
+    def run() -> Verdict:
+        status, detail = check()
+        return Verdict(status, detail)
+
+    return run
+
+
 def run_checks(checks: list[tuple[str, Callable[[], Verdict]]]) -> list[Row]:
     rows = []
     for name, check in checks:
@@ -140,7 +160,7 @@ def format_table(rows: list[Row]) -> str:
 
 def run(*, quick: bool = False) -> int:
     del quick  # no check has a size knob yet
-    rows = run_checks(CHECKS)
+    rows = run_checks(CHECKS + _extension_checks())
     print()
     print(format_table(rows))
     failed = [r for r in rows if r.status == "fail"]

@@ -1,0 +1,369 @@
+"""The abstraction function: the implementation's world -> a model state.
+
+This is the contract between impl/ and model/ (shared/design/style.md item 6).  It reads
+only implementation state and what the implementation sent, and names parties the way the
+model does: honest DSs d0 = world.source, d1 = world.target, the rogue DS R; honest clients
+c0.. = world.clients; the rogue client X.  Nonces are the bytes `nonce_bytes(ds, k)` the
+driver's injected RandomSource hands the k-th time a DS draws one.
+
+Compared (model component <- implementation state):
+- hosts[ds][g]      <- DeliveryService.groups / tombstones: active(epoch), locked(epoch of
+                       the migration commit, the MigrationContent in Lock.content),
+                       moved(Tombstone.target), absent.
+- nonces[ds][k]     <- DeliveryService.nonces: PENDING/CONSUMED/EXPIRED with the bound
+                       request (request struct + the requesting client) and, when consumed,
+                       the content whose hash NonceRecord.content_hash is.  The impl's
+                       REJECTED status has no model counterpart: it abstracts to phase -1,
+                       which never equals a model state (a reported divergence).
+- clients[c][g]     <- Client.groups: Membership.ds, state.epoch, and the pending migration
+                       (nonce, target) once the response arrived.
+- network           <- every envelope an honest impl party emitted (Network-free: the driver
+                       keeps the log), each mapped by `Decoder.message` to a model message;
+                       per-member Fanout envelopes map to one CommitFanout, the source's
+                       forwarded TargetMigrationRejected to MigrationAborted.
+- ghost.history     <- DS "sequenced" events (regular and acknowledged migration commits)
+                       plus the commit each "imported" event of an honest source's content
+                       carries.
+- ghost.fanned      <- the source's "acknowledged" events.
+- ghost.imports / reimports <- the target's "imported" events, with the phase the driver
+                       observed at the target just before that delivery (`Observed.replaced`).
+- ghost.starts      <- the source's "exported" events, paired with the MigrationInit the
+                       driver delivered when that export happened (`Observed.inits`).
+- ghost.confirmations <- client "switched ... confirmation" events, paired with the
+                       confirmation delivered and the pending migration just before it
+                       (`Observed.accepted`).
+
+Not compared (no model counterpart): a client's pending request before the response
+arrives (PendingMigration with nonce None), Client.completed_nonce, Lock.sent_at and
+NonceRecord.issued_at (time), the MLS group state beyond epoch and group id, refusal
+envelopes (the model has no refusals), DS "unlocked" and client "aborted"/"abandoned" events.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+from model import messages as mm
+from model import state as ms
+from model.config import NO_NONCE, NONE, Config, Nonce
+
+from ..codec import DecodeError
+from ..crypto import CipherSuite
+from ..ds import DeliveryService, NonceStatus
+from ..envelope import Envelope, MigrationInitWithCommit
+from ..framing import MLSMessage
+from ..group_state import GroupState
+from ..messages import (
+    MigrationCommitAAD,
+    MigrationConfirmation,
+    MigrationContent,
+    MigrationRequest,
+    MigrationResponse,
+    TargetMigrationComplete,
+    TargetMigrationRejected,
+)
+from ..signing import migration_content_hash
+
+if TYPE_CHECKING:
+    from ..world import World
+
+NONCE_TAG = b"lockstep nonce "
+REJECTED_PHASE = -1
+
+
+def nonce_bytes(ds: int, index: int) -> bytes:
+    """The 32 bytes standing for model nonce (ds, index)."""
+    return (NONCE_TAG + bytes([ds]) + index.to_bytes(2, "big")).ljust(32, b"\x00")
+
+
+def nonce_of(data: bytes) -> Nonce:
+    """Inverse of `nonce_bytes`; (NONE, NONE)-like (-2, -2) for bytes it did not make."""
+    if len(data) == 32 and data.startswith(NONCE_TAG):
+        n = len(NONCE_TAG)
+        return (data[n], int.from_bytes(data[n + 1 : n + 3], "big"))
+    return (-2, -2)
+
+
+class ModelNonces:
+    """The injected RandomSource of one DS: its k-th draw is nonce_bytes(ds, k)."""
+
+    def __init__(self, ds: int) -> None:
+        self.ds = ds
+        self.drawn = 0
+
+    def random_bytes(self, n: int) -> bytes:
+        assert n == 32, n
+        out = nonce_bytes(self.ds, self.drawn)
+        self.drawn += 1
+        return out
+
+
+@dataclasses.dataclass
+class Observed:
+    """What the driver saw at delivery time, for the ghost components no impl event holds."""
+
+    replaced: dict[tuple[int, bytes], int] = dataclasses.field(default_factory=dict)
+    """(target, content hash) -> the target's host phase just before it imported."""
+    inits: dict[bytes, mm.MigrationInit] = dataclasses.field(default_factory=dict)
+    """content hash -> the MigrationInit whose delivery made the source export it."""
+    accepted: list[ms.Accepted] = dataclasses.field(default_factory=list)
+
+
+class Decoder:
+    """Implementation bytes and names -> model messages and party ids."""
+
+    def __init__(self, config: Config, world: World) -> None:
+        self.config = config
+        self.world = world
+        self.ds_domains = [world.source.domain, world.target.domain]
+        self.ds_id: dict[str, int] = {d: i for i, d in enumerate(self.ds_domains)}
+        self.ds_id[world.rogue_ds.domain] = config.rogue_ds_id
+        self.client_id: dict[str, int] = {c.identity: i for i, c in enumerate(world.clients)}
+        self.client_id[world.rogue_client.identity] = config.rogue_client_id
+        self.suite = int(world.suite)
+        self.group_id = world.group_id
+        self.contents: dict[bytes, mm.MigrationContent] = {}
+        """content hash -> model content, for every content decoded so far."""
+
+    def domain(self, ds: int) -> str:
+        if ds == self.config.rogue_ds_id:
+            return self.world.rogue_ds.domain
+        return self.ds_domains[ds]
+
+    def group(self, group_id: bytes) -> int:
+        return 0 if group_id == self.group_id else -2
+
+    def request(self, r: MigrationRequest, client: str) -> mm.MigrationRequest:
+        return mm.MigrationRequest(
+            self.client_id.get(client, -2),
+            self.ds_id.get(r.source_domain_name.decode(), -2),
+            self.ds_id.get(r.target_domain_name.decode(), -2),
+            self.group(r.group_id),
+            r.epoch,
+        )
+
+    def response(self, resp: MigrationResponse, signer: str) -> mm.MigrationResponse:
+        """`signer`: the DS whose key signed it (whoever sent it; honest DSs sign their own)."""
+        return mm.MigrationResponse(
+            self.ds_id.get(signer, -2),
+            self.request(resp.migration_request, self._requester(resp)),
+            nonce_of(resp.nonce),
+        )
+
+    def _requester(self, resp: MigrationResponse) -> str:
+        """Who made the request a response answers: the client the target bound its nonce to
+        (honest target), else R's own nonce, which only X's requests carry here."""
+        for ds in (self.world.source, self.world.target):
+            rec = ds.nonces.get(resp.nonce)
+            if rec is not None:
+                return rec.client
+        return self.world.rogue_client.identity
+
+    def response_signer(self, resp: MigrationResponse) -> str:
+        from .. import signing
+
+        for domain in (*self.ds_domains, self.world.rogue_ds.domain):
+            key = self.world.trust.key(domain, self.suite)
+            if key is not None and signing.verify(resp, CipherSuite(self.suite), key):
+                return domain
+        return "?"
+
+    def content(self, payload: bytes, signer: str) -> mm.MigrationContent:
+        c = MigrationContent.decode(payload)
+        resp = c.migration_response
+        state = GroupState.decode(c.group_state)
+        out = mm.MigrationContent(
+            self.ds_id.get(signer, -2),
+            self.response(resp, self.response_signer(resp)),
+            mm.GroupState(self.group(state.group_id), state.epoch),
+        )
+        self.contents[migration_content_hash(CipherSuite(self.suite), payload)] = out
+        return out
+
+    def commit(self, payload: bytes) -> tuple[int, int, int]:
+        """(epoch, committer, aad target) of an MLS commit of the group (else epoch -2)."""
+        message = MLSMessage.decode(payload)
+        public = message.public_message
+        assert public is not None
+        content = public.content
+        aad = NONE
+        if content.authenticated_data:
+            target = MigrationCommitAAD.decode(content.authenticated_data).target_ds_domain
+            aad = self.ds_id.get(target.decode(), -2)
+        epoch = content.epoch if content.group_id == self.group_id else -2
+        return epoch, content.sender.index or 0, aad
+
+    def message(self, env: Envelope) -> Any:
+        """The model message an envelope an honest party sent stands for (None: none)."""
+        kind, payload, sender = env.kind, env.payload, env.sender
+        try:
+            if kind == "MigrationRequest":
+                return self.request(MigrationRequest.decode(payload), sender)
+            if kind == "MigrationResponse":
+                return self.response(MigrationResponse.decode(payload), sender)
+            if kind == "MigrationInitWithCommit":
+                bundle = MigrationInitWithCommit.decode(payload)
+                resp = bundle.migration_init.migration_response
+                epoch, _, aad = self.commit(bundle.commit)
+                return mm.MigrationInit(
+                    self.client_id.get(sender, -2),
+                    self.response(resp, self.response_signer(resp)),
+                    epoch,
+                    aad,
+                )
+            if kind == "MigrationContent":
+                return self.content(payload, sender)
+            if kind == "TargetMigrationComplete":
+                h = TargetMigrationComplete.decode(payload).migration_content_hash
+                return mm.TargetMigrationComplete(self.ds_id.get(sender, -2), self.contents[h])
+            if kind == "TargetMigrationRejected":
+                h = TargetMigrationRejected.decode(payload).migration_content_hash
+                content = self.contents[h]
+                if env.recipient in self.client_id:  # the source forwards it: MigrationAborted
+                    return mm.MigrationAborted(
+                        self.ds_id.get(sender, -2), content.state.group, content.response.nonce
+                    )
+                return mm.TargetMigrationRejected(self.ds_id.get(sender, -2), content)
+            if kind == "MigrationConfirmation":
+                conf = MigrationConfirmation.decode(payload)
+                return mm.MigrationConfirmation(
+                    self.ds_id.get(sender, -2),
+                    self.ds_id.get(conf.domain_name.decode(), -2),
+                    nonce_of(conf.nonce),
+                    self.group(conf.group_id),
+                )
+            if kind == "Fanout":
+                epoch, committer, aad = self.commit(payload)
+                return mm.CommitFanout(self.ds_id.get(sender, -2), 0, epoch, committer, aad)
+        except (DecodeError, KeyError) as err:
+            return ("undecodable", kind, repr(err))
+        return None
+
+
+def _host(dec: Decoder, ds: DeliveryService) -> ms.Host:
+    hosted = ds.groups.get(dec.group_id)
+    if hosted is not None:
+        if hosted.lock is None:
+            return ms.active(hosted.state.epoch)
+        content = dec.content(hosted.lock.content, ds.domain)
+        return ms.Host(ms.LOCKED, hosted.state.epoch, dec.ds_id[hosted.lock.target], (content,))
+    tomb = ds.tombstones.get(dec.group_id)
+    if tomb is not None:
+        return ms.moved(dec.ds_id.get(tomb.target, -2))
+    return ms.ABSENT_HOST
+
+
+_PHASE = {
+    NonceStatus.PENDING: ms.PENDING,
+    NonceStatus.CONSUMED: ms.CONSUMED,
+    NonceStatus.EXPIRED: ms.EXPIRED,
+    NonceStatus.REJECTED: REJECTED_PHASE,
+}
+
+
+def _pool(dec: Decoder, ds_index: int, ds: DeliveryService) -> tuple[ms.NonceRecord, ...]:
+    pool = [ms.UNUSED_NONCE] * dec.config.attempts
+    for raw, rec in ds.nonces.items():
+        owner, index = nonce_of(raw)
+        request = dec.request(rec.request, rec.client)
+        content: tuple[mm.MigrationContent, ...] = ()
+        if rec.content_hash is not None and rec.status is NonceStatus.CONSUMED:
+            content = (dec.contents[rec.content_hash],)
+        record = ms.NonceRecord(_PHASE[rec.status], (request,), content)
+        if owner != ds_index or not 0 <= index < len(pool):
+            pool.append(record)  # a nonce the model cannot have: never equal
+        else:
+            pool[index] = record
+    return tuple(pool)
+
+
+def _view(dec: Decoder, world: World, c: int) -> ms.ClientView:
+    m = world.clients[c].groups[dec.group_id]
+    p = m.pending
+    if p is not None and p.nonce is not None:
+        target = dec.ds_id.get(p.request.target_domain_name.decode(), -2)
+        return ms.ClientView(dec.ds_id[m.ds], m.state.epoch, nonce_of(p.nonce), target)
+    return ms.ClientView(dec.ds_id[m.ds], m.state.epoch, NO_NONCE, NONE)
+
+
+def _ghost(dec: Decoder, sent: list[Any], obs: Observed) -> ms.Ghost:
+    config = dec.config
+    history: set[ms.Commit] = set()
+    imports: set[ms.Import] = set()
+    reimports: set[ms.Import] = set()
+    starts: set[ms.Start] = set()
+    fanned: set[mm.MigrationContent] = set()
+    for ds_index, ds in enumerate((dec.world.source, dec.world.target)):
+        for ev in ds.events:
+            if ev[1] != dec.group_id:
+                continue
+            if ev[0] == "sequenced":
+                epoch, committer, aad = dec.commit(ev[3])
+                history.add(ms.Commit(0, epoch, ds_index, committer, aad))
+            elif ev[0] == "acknowledged":
+                fanned.add(dec.contents[ev[3]])
+            elif ev[0] == "exported":
+                init = obs.inits.get(ev[3])
+                if init is not None:
+                    starts.add(ms.Start(ds_index, init))
+                else:
+                    starts.add(ms.Start(ds_index, ("unobserved", ev[3])))  # type: ignore[arg-type]
+            elif ev[0] == "imported":
+                content = dec.contents[ev[3]]
+                entry = ms.Import(ds_index, content, obs.replaced.get((ds_index, ev[3]), -2))
+                if any(i.target == ds_index and i.content == content for i in imports):
+                    reimports.add(entry)
+                else:
+                    imports.add(entry)
+                r = content.response.request
+                if 0 <= r.source < config.honest_ds:
+                    history.add(ms.Commit(r.group, r.epoch, r.source, r.client, ds_index))
+    return ms.Ghost(
+        frozenset(history),
+        frozenset(imports),
+        frozenset(reimports),
+        frozenset(starts),
+        frozenset(fanned),
+        frozenset(obs.accepted),
+    )
+
+
+def abstract(dec: Decoder, sent: list[Any], obs: Observed) -> ms.State:
+    """The model state the implementation's world stands for.  `sent`: the model messages
+    of every envelope honest parties emitted (`Decoder.message`, in order)."""
+    world = dec.world
+    config = dec.config
+    dss = (world.source, world.target)
+    hosts = tuple((_host(dec, ds),) for ds in dss)
+    nonces = tuple(_pool(dec, i, ds) for i, ds in enumerate(dss))
+    clients = tuple((_view(dec, world, c),) for c in range(config.clients))
+    slots: list[set[Any]] = [set() for _ in ms.SLOT]
+    for m in sent:
+        if m is None:
+            continue
+        slot = ms.SLOT.get(type(m))
+        if slot is None:
+            slots[0].add(m)  # undecodable: never equal
+        else:
+            slots[slot].add(m)
+    network = ms.Network(*(frozenset(s) for s in slots))
+    return ms.State(hosts, nonces, clients, network, _ghost(dec, sent, obs))
+
+
+def explain(expected: ms.State, actual: ms.State) -> str:
+    """Which components of two states differ, for a divergence report."""
+    lines = []
+    for name in ("hosts", "nonces", "clients"):
+        if getattr(expected, name) != getattr(actual, name):
+            lines.append(f"{name}: model {getattr(expected, name)} impl {getattr(actual, name)}")
+    parts: list[tuple[str, tuple[Any, ...], tuple[Any, ...]]] = [
+        ("network", ms.Network._fields, expected.network),
+        ("ghost", ms.Ghost._fields, expected.ghost),
+    ]
+    actual_parts: list[tuple[Any, ...]] = [actual.network, actual.ghost]
+    for (prefix, fields, mine), theirs in zip(parts, actual_parts, strict=True):
+        for name, a, b in zip(fields, mine, theirs, strict=True):
+            if a != b:
+                lines.append(f"{prefix}.{name}: model-only {set(a - b)} impl-only {set(b - a)}")
+    return "\n".join(lines)

@@ -1,0 +1,75 @@
+"""`mimi-portability conform`: the lockstep check outside pytest, and its verify check.
+
+Runs random swarm/steered lockstep sessions (impl.lockstep.moves.session: the moves and
+checks of the Hypothesis machine in tests/lockstep/machine.py, with a seeded random
+generator instead of Hypothesis' choices, so no shrinking) against the default
+configuration, with a progress bar on stderr.  Moves that run into the reported findings
+(F4-F6, impl.lockstep.moves.known_finding) are not made.
+Exit status 1 on any divergence.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from model.config import Config
+
+from .moves import Report, session, text_progress
+
+
+def conform(examples: int, seed: int, *, progress: bool = False,
+            stop_on_divergence: bool = True) -> Report:
+    return session(
+        examples, seed, progress=text_progress if progress else None,
+        stop_on_divergence=stop_on_divergence,
+    )
+
+
+def cmd_conform(args: argparse.Namespace) -> int:
+    report = conform(args.examples, args.seed,
+                     progress=(not args.json and sys.stderr.isatty()) or args.progress)
+    data = report.as_json(Config())
+    if args.json:
+        print(json.dumps(data))
+    else:
+        rate = data["steps"] / data["seconds"] if data["seconds"] else 0.0
+        print(
+            f"conform: {report.examples} examples, {data['steps']} steps in "
+            f"{data['seconds']:.1f}s ({rate:,.0f} steps/s); actions "
+            f"{data['actions_covered']}/{data['actions_total']}, (action, outcome) pairs "
+            f"{data['pairs_covered']}/{data['pairs_total']}; divergences "
+            f"{data['divergences']}"
+        )
+        for d in report.divergences:
+            print(f"DIVERGENCE: {d}")
+    return 1 if report.divergences else 0
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "conform", help="run the implementation and the model in lockstep (random sessions)"
+    )
+    p.add_argument("--examples", type=int, default=200, help="examples to run (default 200)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--progress", action="store_true", help="progress bar even when not a tty")
+    p.set_defaults(handler=cmd_conform)
+
+
+def _short_conform() -> tuple[str, str]:
+    report = conform(60, 0)
+    data = report.as_json(Config())
+    detail = (
+        f"{data['steps']} steps, pairs {data['pairs_covered']}/{data['pairs_total']}, "
+        f"{data['divergences']} divergences"
+    )
+    return ("fail" if report.divergences else "pass"), detail
+
+
+def verify_checks() -> list[tuple[str, Callable[[], tuple[str, str]]]]:
+    """(name, check) pairs for `mimi-portability verify`; a check returns (status, detail)."""
+    return [("lockstep conform (short)", _short_conform)]

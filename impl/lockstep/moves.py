@@ -1,0 +1,351 @@
+"""The moves of a lockstep run, (action, outcome) coverage, and random swarm sessions.
+
+A move is one of:
+- ("act", Action): a model-enabled action instance, applied to both sides;
+- ("refuse", name, args): a network message delivered to a party of `name`'s role whose
+  guard does not hold for it (nor for any other action receiving that kind there);
+- ("misdeliver", kind, (party, message)): a network message delivered to an honest party
+  that no action lets receive it;
+- ("tamper", kind, (party, message, offset)): a network message with one byte flipped,
+  delivered to its receiver (requests excepted: the transport authenticates the sender).
+Coverage is counted per (action, outcome) pair, outcome "accepted" or "refused".
+`Session` runs examples with a random generator: per example a random subset of action
+names is disabled (swarm testing) and each step prefers the least covered pair (steering).
+Hypothesis drives the same moves in tests/lockstep/machine.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from model import adversary
+from model import messages as mm
+from model import state as ms
+from model.actions import ACTIONS, ACTIONS_BY_NAME, Action, successors
+from model.config import Config
+
+from ..envelope import Envelope
+from .driver import Divergence, Lockstep, Unsupported
+
+Pair = tuple[str, str]
+
+FORGEABLE: tuple[type[Any], ...] = (
+    mm.MigrationResponse,
+    mm.MigrationContent,
+    mm.TargetMigrationComplete,
+    mm.TargetMigrationRejected,
+    mm.MigrationConfirmation,
+)
+"""Kinds the rogue DS R signs with its own key in refused-forgery moves."""
+FORGED_PER_KIND = 4
+Move = tuple[str, Any, Any]
+
+RECEIVERS: dict[type[Any], list[str]] = {}
+for _spec in ACTIONS:
+    if _spec.receives is not None:
+        RECEIVERS.setdefault(_spec.receives, []).append(_spec.name)
+
+
+def relaxed(config: Config, state: ms.State) -> tuple[Config, ms.State]:
+    """The same state under one more nonce per target and one more epoch: a delivery the
+    model refuses only because of its bounds is not a refusal the implementation must make
+    (the implementation has no such bounds)."""
+    bigger = dataclasses.replace(config, attempts=config.attempts + 1,
+                                 max_epoch=config.max_epoch + 1)
+    pools = tuple((*pool, ms.UNUSED_NONCE) for pool in state.nonces)
+    return bigger, state._replace(nonces=pools)
+
+
+def deliveries(config: Config, state: ms.State) -> Iterator[tuple[str, tuple[Any, ...], bool]]:
+    """(action, args, accepted) for every network message and every party of an action that
+    receives its kind; `accepted` is False when no action receiving that kind accepts it there
+    (then one tuple per such action, all refused).  Refusals due only to the model's bounds
+    (`relaxed`) are left out."""
+    big_config, big_state = relaxed(config, state)
+    for kind, names in RECEIVERS.items():
+        for m in state.network[ms.SLOT[kind]]:
+            per_party: dict[tuple[Any, ...], list[tuple[str, bool]]] = {}
+            for name in names:
+                spec = ACTIONS_BY_NAME[name]
+                assert spec.parties is not None and spec.accepts is not None
+                for args in spec.parties(config, state, m):
+                    per_party.setdefault(args, []).append(
+                        (name, spec.accepts(config, state, *args))
+                    )
+            for args, verdicts in per_party.items():
+                accepted = any(ok for _, ok in verdicts)
+                if not accepted and any(
+                    ACTIONS_BY_NAME[name].accepts(big_config, big_state, *args)  # type: ignore[misc]
+                    for name, _ in verdicts
+                ):
+                    continue
+                for name, ok in verdicts:
+                    if ok or not accepted:
+                        yield name, args, ok
+
+
+def reachable_pairs(config: Config) -> set[Pair]:
+    """Every (action, outcome) pair some reachable state of `config` offers."""
+    from model.checker import explore
+
+    pairs: set[Pair] = set()
+    for state in explore(config, symmetry=False).states:
+        for action, _ in successors(config, state):
+            pairs.add((action.name, "accepted"))
+        for name, _, ok in deliveries(config, state):
+            pairs.add((name, "accepted" if ok else "refused"))
+        big_config, big_state = relaxed(config, state)
+        commit = ACTIONS_BY_NAME["commit_at_current_ds"].guard
+        for client in range(config.clients):
+            if not commit(config, state, client, 0) and not commit(big_config, big_state,
+                                                                   client, 0):
+                pairs.add(("commit_at_current_ds", "refused"))
+    return pairs
+
+
+_PAIRS_CACHE: dict[Config, set[Pair]] = {}
+
+
+def pairs_total(config: Config) -> set[Pair]:
+    if config not in _PAIRS_CACHE:
+        _PAIRS_CACHE[config] = reachable_pairs(config)
+    return _PAIRS_CACHE[config]
+
+
+def honest_parties(config: Config) -> list[tuple[str, int]]:
+    return [("ds", d) for d in range(config.honest_ds)] + [
+        ("client", c) for c in range(config.clients)
+    ]
+
+
+def known_finding(ls: Lockstep, move: Move) -> str | None:
+    """The reported model/implementation disagreement a move would run into, if any.
+
+    F4: a MigrationResponse misdelivered to another honest client whose own pending request
+        has the same (source, target, group, epoch): the implementation's MigrationResponse
+        does not name the requesting client (the draft's struct has no such field), so that
+        client accepts it and uses the other client's nonce; the model's request names the
+        client (authenticated channel) and client_init_accepts requires r.client == client.
+    F5: client_init for a response to a request the client made before its migration was
+        aborted (the target answered the replayed request with a fresh nonce): the model's
+        client view has no record of outstanding requests and accepts it; the implementation
+        forgot the request on the abort and refuses (NoPendingMigration).
+    F6: a forwarded TargetMigrationRejected (model: MigrationAborted) for another attempt,
+        delivered to a client with a pending migration: the implementation's client cannot
+        tell which attempt it ends (the rejection names only a content hash it never saw)
+        and abandons its current migration; the model's client_abort_accepts requires the
+        abort's nonce to be the pending one.
+    """
+    from model import messages as mm
+
+    if move[0] == "refuse" and move[1] == "client_abort":
+        client = move[2][0]
+        pending = ls.world.clients[client].groups[ls.world.group_id].pending
+        if pending is not None and pending.nonce is not None:
+            return "F6"
+
+    w = ls.world
+    if move[0] == "misdeliver" and isinstance(move[2][1], mm.MigrationResponse):
+        party, m = move[2]
+        if party[0] == "client":
+            pending = w.clients[party[1]].groups[w.group_id].pending
+            if pending is not None and pending.request == ls._impl_request(m.request):
+                return "F4"
+    if move[0] == "act" and move[1].name == "client_init":
+        client = move[1].arg("client")
+        if w.clients[client].groups[w.group_id].pending is None:
+            return "F5"
+    return None
+
+
+def moves(ls: Lockstep, *, adversarial: bool = True,
+          known: bool = False) -> list[tuple[Pair, Move]]:
+    """Every move available now, each with the coverage key it counts for; moves that run
+    into a reported finding (`known_finding`) only when `known`."""
+    out = _moves(ls, adversarial=adversarial)
+    if known:
+        return out
+    return [o for o in out if known_finding(ls, o[1]) is None]
+
+
+def _moves(ls: Lockstep, *, adversarial: bool = True) -> list[tuple[Pair, Move]]:
+    config, state = ls.config, ls.state
+    out: list[tuple[Pair, Move]] = []
+    for action, _ in successors(config, state):
+        if action.name == "target_expire_nonce" and not ls.expire_allowed(
+            *(v for _, v in action.args)
+        ):
+            continue
+        out.append(((action.name, "accepted"), ("act", action, None)))
+    if not adversarial:
+        return out
+    big_config, big_state = relaxed(config, state)
+    commit = ACTIONS_BY_NAME["commit_at_current_ds"].guard
+    for client in range(config.clients):
+        if not commit(config, state, client, 0) and not commit(big_config, big_state, client, 0):
+            out.append((("commit_at_current_ds", "refused"), ("commit", client, None)))
+    for kind in FORGEABLE:
+        network = state.network[ms.SLOT[kind]]
+        forged = [m for m in adversary.exhaustive(config, state, kind) if m not in network]
+        for m in forged[:: max(1, len(forged) // FORGED_PER_KIND)]:
+            for name in RECEIVERS[kind]:
+                spec = ACTIONS_BY_NAME[name]
+                if not spec.forged:
+                    continue
+                assert spec.parties is not None and spec.accepts is not None
+                for args in spec.parties(config, state, m):
+                    if not spec.accepts(config, state, *args) and not spec.accepts(
+                        big_config, big_state, *args
+                    ):
+                        out.append((("forge", kind.__name__), ("refuse", name, args)))
+    receivers: dict[Any, set[tuple[str, int]]] = {}
+    for name, args, ok in deliveries(config, state):
+        party = ls.receiver(name, args)
+        receivers.setdefault(args[-1], set()).add(party)
+        if not ok:
+            out.append(((name, "refused"), ("refuse", name, args)))
+    for m, parties in receivers.items():
+        kname = type(m).__name__
+        for party in honest_parties(config):
+            # MigrationAborted is the target's TargetMigrationRejected, forwarded: to a DS
+            # its bytes are that rejection, a network message the refuse moves cover.
+            if party not in parties and not (kname == "MigrationAborted" and party[0] == "ds"):
+                out.append((("misdeliver", kname), ("misdeliver", kname, (party, m))))
+        if kname != "MigrationRequest":
+            for party in sorted(parties):
+                out.append((("tamper", kname), ("tamper", kname, (party, m, -1))))
+    return out
+
+
+def perform(ls: Lockstep, move: Move, rng: random.Random | None = None) -> None:
+    kind = move[0]
+    if kind == "commit":
+        ls.refuse_commit(move[1])
+        return
+    if kind == "act":
+        ls.apply(move[1])
+        return
+    if kind == "refuse":
+        name, args = move[1], move[2]
+        party = ls.receiver(name, args)
+        m = args[-1]
+        forged = m not in ls.state.network[ms.SLOT[type(m)]]
+        ls.refuse(party, ls.envelope(m, party), f"refused {name}{args}", forged=forged)
+        return
+    party, m = move[2][0], move[2][1]
+    env = ls.envelope(m, party)
+    if kind == "misdeliver":
+        ls.refuse(party, env, f"misdelivered {m} to {party}")
+        return
+    offset = move[2][2]
+    if offset < 0:
+        offset = (rng or random.Random(0)).randrange(max(1, len(env.payload)))
+    data = bytearray(env.payload)
+    if data:
+        data[offset % len(data)] ^= 0x01
+    tampered = Envelope(sender=env.sender, recipient=env.recipient, kind=env.kind,
+                        payload=bytes(data), cipher_suite=env.cipher_suite)
+    ls.tampered(party, tampered, m, f"tampered {m} (byte {offset}) to {party}")
+
+
+COUNTS: Counter[Pair] = Counter()
+"""Module-wide coverage counts: steering prefers the pairs seen least so far."""
+
+
+@dataclass
+class Report:
+    steps: int = 0
+    examples: int = 0
+    seconds: float = 0.0
+    covered: set[Pair] = field(default_factory=set)
+    divergences: list[str] = field(default_factory=list)
+
+    def as_json(self, config: Config) -> dict[str, Any]:
+        total = pairs_total(config)
+        actions_total = {name for name, _ in total}
+        return {
+            "steps": self.steps,
+            "seconds": round(self.seconds, 3),
+            "actions_covered": len({n for n, o in self.covered if o == "accepted"}),
+            "actions_total": len(actions_total),
+            "pairs_covered": len(self.covered & total),
+            "pairs_total": len(total),
+            "divergences": len(self.divergences),
+        }
+
+
+def choose(rng: random.Random, options: list[tuple[Pair, Move]],
+           counts: Counter[Pair]) -> tuple[Pair, Move]:
+    """Steering: the least covered pair first (ties at random), sometimes plain random."""
+    if rng.random() < 0.25:
+        return rng.choice(options)
+    low = min(counts[p] for p, _ in options)
+    return rng.choice([o for o in options if counts[o[0]] == low])
+
+
+def run_example(ls: Lockstep, rng: random.Random, report: Report, *, max_steps: int = 40,
+                swarm: bool = True, counts: Counter[Pair] | None = None) -> None:
+    counts = COUNTS if counts is None else counts
+    names = [s.name for s in ACTIONS]
+    disabled = set(rng.sample(names, rng.randrange(len(names) // 3))) if swarm else set()
+    adversarial = rng.random() < 0.8
+    for _ in range(max_steps):
+        options = [o for o in moves(ls, adversarial=adversarial) if o[0][0] not in disabled]
+        if not options:
+            return
+        acts = [o for o in options if o[1][0] == "act"]
+        if acts and rng.random() < 0.6:  # keep the protocol moving: deep states need acts
+            options = acts
+        pair, move = choose(rng, options, counts)
+        perform(ls, move, rng)
+        counts[pair] += 1
+        report.covered.add(pair)
+        report.steps += 1
+
+
+def session(examples: int, seed: int, *, config: Config | None = None, max_steps: int = 40,
+            stop_on_divergence: bool = True,
+            progress: Callable[[int, int], None] | None = None,
+            factory: Callable[[], Lockstep] | None = None) -> Report:
+    """Run `examples` random swarm/steered examples; divergences are collected.  Steering
+    counts are the session's own, so a session depends on its seed alone."""
+    config = config or Config()
+    rng = random.Random(seed)
+    counts: Counter[Pair] = Counter()
+    report = Report()
+    start = time.perf_counter()
+    for i in range(examples):
+        ls = factory() if factory is not None else Lockstep(config)
+        try:
+            run_example(ls, rng, report, max_steps=max_steps, counts=counts)
+        except Divergence as err:
+            report.divergences.append(str(err))
+            if stop_on_divergence:
+                report.examples = i + 1
+                break
+        except Unsupported:
+            pass
+        report.examples = i + 1
+        if progress is not None:
+            progress(i + 1, examples)
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def text_progress(done: int, total: int) -> None:
+    width = 30
+    filled = width * done // max(1, total)
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    if done == total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+__all__ = ["Action", "Move", "Pair", "Report", "deliveries", "moves", "perform", "session"]

@@ -1,0 +1,1 @@
+"""Lockstep test support: the Hypothesis state machine and bug injection helpers."""
