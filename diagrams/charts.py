@@ -1,0 +1,395 @@
+"""Extract sequence charts from model traces: the happy path and one counterexample per variant.
+
+This module owns finding the traces (the happy path by breadth-first search in the reference
+design, each variant's shortest counterexample from `model.checker.check`) and turning a
+trace into a `SequenceChart`.  A trace is replayed through `model.actions.replay`; each
+message an action adds to the network becomes an arrow from its sender to the parties it is
+addressed to, which the message itself names (the draft's routing: a request goes to its
+target, a response to its client, ...).  A message an honest party receives that nobody
+sent is forged: an arrow from the rogue whose key signed it.  A message received twice, or
+by a party it was not addressed to, gets a second arrow.  A step that sends nothing shows
+as a note on the actor's lifeline with its new local state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from model.actions import ACTIONS_BY_NAME, Action, ActionNotEnabled, replay
+from model.checker import VIOLATED, check
+from model.config import NONE, VARIANTS, Config, DesignOptions, Variant, client_name, ds_name
+from model.messages import (
+    MESSAGE_TYPES,
+    CommitFanout,
+    MigrationAborted,
+    MigrationConfirmation,
+    MigrationContent,
+    MigrationInit,
+    MigrationRequest,
+    MigrationResponse,
+    TargetMigrationComplete,
+    TargetMigrationRejected,
+    describe,
+)
+from model.properties import LIVENESS_ID, PROPERTIES
+from model.state import ACTIVE, MOVED, State, describe_host, sent
+
+from .extract import GROUP, SOURCE, actor, explicit_graph, nonce_pool_label
+from .forms import LOCAL, DiagramError, Participant, SequenceChart, Step
+
+HAPPY_CONFIG = Config(clients=2, ds=2, attempts=1, rogue_ds=False, rogue_client=False)
+"""The initiator c0, one more member c1 for the fan-out, source d0, target d1, no adversary."""
+
+COUNTEREXAMPLE_CONFIGS = (Config(clients=1, attempts=1), Config(clients=2, attempts=1))
+"""Tried in order for each variant: the first that violates its property gives the chart.
+Both have the rogue DS R and the rogue client X."""
+
+LABELS: dict[type[Any], str] = {t: t.__name__ for t in MESSAGE_TYPES}
+LABELS[MigrationInit] = "MigrationInit + Commit"
+LABELS[CommitFanout] = "Commit fan-out"
+
+
+def label(m: Any) -> str:
+    """The draft's struct name of `m`; a fan-out says whether it is the migration commit."""
+    if isinstance(m, CommitFanout) and m.aad_target == NONE:
+        return "Commit fan-out (regular)"
+    return LABELS[type(m)]
+
+
+# ---------------------------------------------------------------- finding the traces
+
+
+def migrated(config: Config, state: State) -> bool:
+    """The group moved at the source, is hosted by the target, and every client switched."""
+    source = state.hosts[SOURCE][GROUP]
+    if source.phase != MOVED:
+        return False
+    return state.hosts[source.target][GROUP].phase == ACTIVE and all(
+        view[GROUP].ds == source.target and not view[GROUP].pending for view in state.clients
+    )
+
+
+def happy_path_trace(config: Config = HAPPY_CONFIG) -> list[Action]:
+    """A shortest trace of the reference design that moves the group and every client."""
+    if config.options != DesignOptions() or config.rogue_ds or config.rogue_client:
+        raise DiagramError("the happy path is for the reference design without an adversary")
+    graph = explicit_graph(config)
+    for index, state in enumerate(graph.states):
+        if migrated(config, state):
+            return graph.trace_to(index)
+    raise DiagramError(f"{config.summary()}: no reachable state where the group has moved")
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    variant: Variant
+    property: str
+    config: Config
+    trace: list[Action]
+
+
+def counterexample(variant: Variant) -> Counterexample:
+    """The shortest trace on which `variant` violates its expected property, in the first of
+    COUNTEREXAMPLE_CONFIGS that has one."""
+    expected = variant.expected
+    properties = tuple(p for p in PROPERTIES if p.id == expected)
+    liveness = expected == LIVENESS_ID
+    if not properties and not liveness:
+        raise DiagramError(f"{variant.name}: expected property {expected!r} is not in the model")
+    for config in COUNTEREXAMPLE_CONFIGS:
+        report = check(config, design=variant, properties=properties, liveness=liveness)
+        result = report.result(str(expected))
+        if result.verdict == VIOLATED and result.trace is not None:
+            return Counterexample(variant, str(expected), report.config, result.trace)
+    tried = "; ".join(c.summary() for c in COUNTEREXAMPLE_CONFIGS)
+    raise DiagramError(f"{variant.name} does not violate {expected} in {tried}")
+
+
+def counterexamples() -> list[Counterexample]:
+    return [counterexample(v) for v in VARIANTS]
+
+
+# ---------------------------------------------------------------- who sends what to whom
+
+
+def _client(config: Config, client: int) -> str:
+    return client_name(config, client)
+
+
+def _ds(config: Config, ds: int) -> str:
+    return ds_name(config, ds)
+
+
+def sender(config: Config, m: Any) -> str:
+    """The party whose key signed `m` (whose channel carried it, for a request)."""
+    if isinstance(m, MigrationRequest):
+        return _client(config, m.client)
+    if isinstance(m, MigrationInit):
+        return _client(config, m.signer)
+    if isinstance(m, CommitFanout):
+        return _ds(config, m.ds)
+    if isinstance(
+        m,
+        MigrationResponse
+        | MigrationContent
+        | TargetMigrationComplete
+        | TargetMigrationRejected
+        | MigrationConfirmation
+        | MigrationAborted,
+    ):
+        return _ds(config, m.signer)
+    raise DiagramError(f"unknown message kind {type(m).__name__}")
+
+
+def _initiator(config: Config, state: State, m: MigrationConfirmation | MigrationAborted) -> (
+    list[str]
+):
+    """The client whose migration `m` (naming only its nonce) is about."""
+    net = state.network
+    requests = [r.request for r in net.responses]
+    requests += [i.response.request for i in net.inits]
+    requests += [c.response.request for c in net.contents]
+    nonces = [r.nonce for r in net.responses]
+    nonces += [i.response.nonce for i in net.inits]
+    nonces += [c.response.nonce for c in net.contents]
+    found = {
+        _client(config, r.client)
+        for r, n in zip(requests, nonces, strict=True)
+        if n == m.nonce and r.group == m.group
+    }
+    return sorted(found) or [_client(config, c) for c in range(config.clients)]
+
+
+def addressees(config: Config, before: State, after: State, m: Any) -> list[str]:
+    """The parties `m` is for."""
+    if isinstance(m, MigrationRequest):
+        return [_ds(config, m.target)]
+    if isinstance(m, MigrationResponse):
+        return [_client(config, m.request.client)]
+    if isinstance(m, MigrationInit):
+        return [_ds(config, m.response.request.source)]
+    if isinstance(m, MigrationContent):
+        return [_ds(config, m.response.request.target)]
+    if isinstance(m, TargetMigrationComplete | TargetMigrationRejected):
+        return [_ds(config, m.content.signer)]
+    if isinstance(m, MigrationConfirmation | MigrationAborted):
+        return _initiator(config, after, m)
+    if isinstance(m, CommitFanout):
+        members = [
+            c
+            for c in range(config.clients)
+            if before.clients[c][m.group].ds == m.ds and before.clients[c][m.group].epoch == m.epoch
+        ]
+        others = [c for c in members if c != m.committer]
+        return [_client(config, c) for c in (others or members)]
+    raise DiagramError(f"unknown message kind {type(m).__name__}")
+
+
+def forger(config: Config, m: Any) -> str:
+    """The rogue that produced a forged `m`: the one whose id the message carries."""
+    rogues = [
+        name
+        for name in (_ds(config, config.rogue_ds_id), _client(config, config.rogue_client_id))
+        if name != "-"
+    ]
+    named = sender(config, m)
+    if named in rogues:
+        return named
+    if not rogues:
+        raise DiagramError(f"{describe(config, m)} is forged but there is no rogue party")
+    return rogues[0]
+
+
+def local_change(config: Config, before: State, after: State, party: str) -> str:
+    """How `party`'s local state changed, in the words of the role machines."""
+    for c in range(config.clients):
+        if _client(config, c) == party:
+            view = after.clients[c][GROUP]
+            where = f"at {_ds(config, view.ds)}, epoch {view.epoch}"
+            return f"{where}, migrating to {_ds(config, view.target)}" if view.pending else where
+    for d in range(config.honest_ds):
+        if _ds(config, d) == party:
+            if before.hosts[d][GROUP] != after.hosts[d][GROUP]:
+                return describe_host(config, after.hosts[d][GROUP])
+            return nonce_pool_label(config, after, d)
+    return "no change"
+
+
+# ---------------------------------------------------------------- trace -> chart
+
+
+def format_action(config: Config, action: Action) -> str:
+    """An action and its arguments as the model names them."""
+    parts = []
+    for key, value in action.args:
+        if type(value) in MESSAGE_TYPES:
+            text = describe(config, value)
+        elif key == "client":
+            text = _client(config, value)
+        elif key in ("source", "target"):
+            text = _ds(config, value)
+        elif key == "group":
+            text = f"g{value}"
+        else:
+            text = str(value)
+        parts.append(f"{key}={text}")
+    return f"{action.name}({', '.join(parts)})"
+
+
+class _Deliveries:
+    """What the chart has drawn so far: who first sent each message, whom an arrow of it
+    reached, and which party received it."""
+
+    def __init__(self, config: Config, draft_names: bool) -> None:
+        self.config = config
+        self.draft_names = draft_names
+        self.first_sender: dict[Any, str] = {}
+        self.arrows_to: dict[Any, set[str]] = {}
+        self.received: set[tuple[str, Any]] = set()
+
+    def rows(self, k: int, action: Action, before: State, after: State,
+             highlight: bool) -> list[Step]:
+        """The chart rows of trace step `k`."""
+        config = self.config
+        party = actor(config, action)
+        row: list[Step] = []
+
+        def arrow(frm: str, to: str, m: Any, note: str = "") -> None:
+            row.append(Step(sender=frm, receiver=to, label=label(m), note=note,
+                            trace_index=k, highlight=highlight))
+
+        spec = ACTIONS_BY_NAME[action.name]
+        if spec.receives is not None:
+            m = action.arg(spec.params[-1])
+            reached = self.arrows_to.setdefault(m, set())
+            if not sent(before, m):
+                arrow(forger(config, m), party, m, "again" if (party, m) in self.received else "")
+            elif party not in reached:
+                whom = ", ".join(sorted(reached))
+                arrow(self.first_sender[m], party, m, f"meant for {whom}" if whom else "")
+                reached.add(party)
+            elif (party, m) in self.received:
+                arrow(self.first_sender[m], party, m, "again")
+            self.received.add((party, m))
+        for slot_before, slot_after in zip(before.network, after.network, strict=True):
+            for m in sorted(slot_after - slot_before):
+                frm = sender(config, m)
+                self.first_sender[m] = frm
+                for to in addressees(config, before, after, m):
+                    self.arrows_to.setdefault(m, set()).add(to)
+                    if to != frm:
+                        arrow(frm, to, m)
+        if not row:
+            change = local_change(config, before, after, party)
+            text = change if self.draft_names else f"{action.name}: {change}"
+            row.append(Step(sender=party, receiver=party, kind=LOCAL, trace_index=k,
+                            label=text, highlight=highlight))
+        return row
+
+
+def _steps(config: Config, trace: Sequence[Action], highlight_last: bool, draft_names: bool) -> (
+    tuple[list[Step], State]
+):
+    """The chart rows of `trace`, and the state it ends in."""
+    try:
+        states = replay(config, trace)
+    except ActionNotEnabled as err:
+        raise DiagramError(f"trace does not replay through the model: {err}") from None
+    deliveries = _Deliveries(config, draft_names)
+    steps: list[Step] = []
+    for k, action in enumerate(trace, start=1):
+        highlight = highlight_last and k == len(trace)
+        steps += deliveries.rows(k, action, states[k - 1], states[k], highlight)
+    return steps, states[-1]
+
+
+def _requests(value: Any) -> list[MigrationRequest]:
+    """Every MigrationRequest inside a message (or a plain action argument)."""
+    if isinstance(value, MigrationRequest):
+        return [value]
+    if isinstance(value, tuple):
+        return [r for item in value for r in _requests(item)]
+    return []
+
+
+def _participants(config: Config, steps: Sequence[Step], trace: Sequence[Action],
+                  final: State, draft_names: bool) -> tuple[Participant, ...]:
+    used = {s.sender for s in steps} | {s.receiver for s in steps}
+    requests = [r for a in trace for _, value in a.args for r in _requests(value)]
+    requests += [r for slot in final.network for m in slot for r in _requests(m)]
+    initiators = {_client(config, r.client) for r in requests}
+    targets = {_ds(config, r.target) for r in requests}
+    rogue = {name: title for name, title in ((_ds(config, config.rogue_ds_id), "Rogue DS"),
+             (_client(config, config.rogue_client_id), "Rogue client")) if name != "-"}
+    honest_clients = [_client(config, c) for c in range(config.clients)]
+    honest_ds = [_ds(config, d) for d in range(config.honest_ds)]
+
+    def rank(p: str) -> tuple[int, str]:
+        if p in honest_clients:
+            return (0 if p in initiators else 3), p
+        if p in honest_ds:
+            return (1 if p == _ds(config, SOURCE) else 2), p
+        return (4 if p == _ds(config, config.rogue_ds_id) else 5), p
+
+    def role(p: str) -> str:
+        if p in honest_clients:
+            return "Client" if p in initiators else "Member"
+        if p in honest_ds:
+            roles = ["Source"] * (p == _ds(config, SOURCE)) + ["Target"] * (p in targets)
+            name = "/".join(roles) or "Bystander"
+            return f"{name} Delivery Service" if draft_names else f"{name} DS"
+        if p in rogue:
+            return rogue[p]
+        raise DiagramError(f"unknown participant {p}")
+
+    order = sorted(used, key=rank)
+    roles = [role(p) for p in order]
+    out = []
+    for p, r in zip(order, roles, strict=True):
+        unique = draft_names and roles.count(r) == 1
+        out.append(Participant(id=p, label=r if unique else f"{r} {p}", rogue=p in rogue))
+    return tuple(out)
+
+
+def chart_from_trace(config: Config, trace: Sequence[Action], *, name: str, title: str,
+                     highlight_last: bool, draft_names: bool) -> SequenceChart:
+    steps, final = _steps(config, trace, highlight_last, draft_names)
+    legend = () if draft_names else tuple(
+        f"{k:>2}. {format_action(config, a)}" for k, a in enumerate(trace, start=1)
+    )
+    return SequenceChart(
+        name=name,
+        title=title,
+        participants=_participants(config, steps, trace, final, draft_names),
+        steps=tuple(steps),
+        legend=legend,
+        numbered=not draft_names,
+    )
+
+
+def happy_path_chart(config: Config = HAPPY_CONFIG) -> SequenceChart:
+    trace = happy_path_trace(config)
+    final = replay(config, trace)[-1]
+    source, target = _ds(config, SOURCE), _ds(config, final.hosts[SOURCE][GROUP].target)
+    title = (
+        f"Happy path: the group moves from {source} to {target}\n"
+        f"reference design, {config.summary()}\nshortest trace, {len(trace)} model steps"
+    )
+    chart = chart_from_trace(config, trace, name="happy-path", title=title,
+                             highlight_last=False, draft_names=True)
+    if any(s.note for s in chart.steps) or any(p.rogue for p in chart.participants):
+        raise DiagramError("the happy path has an adversary or a repeated message")
+    return chart
+
+
+def counterexample_chart(cx: Counterexample) -> SequenceChart:
+    title = (
+        f"Counterexample: variant {cx.variant.name} violates {cx.property}\n"
+        f"{cx.variant.description}\n"
+        f"shortest trace: {len(cx.trace)} steps, {cx.config.summary()}"
+    )
+    return chart_from_trace(cx.config, cx.trace, name=f"counterexample-{cx.variant.name}",
+                            title=title, highlight_last=True, draft_names=False)
+
