@@ -232,3 +232,30 @@ STRUCT_CLASSES: dict[str, type[Struct]] = {**MESSAGE_TYPES, "GroupState": GroupS
 _missing = set(MESSAGE_TYPES) - set(STRATEGIES)
 if _missing:  # a struct added to MESSAGE_TYPES without a strategy: fail loudly at import
     raise RuntimeError(f"tests/strategies.py has no strategy for {sorted(_missing)}")
+
+
+#: Byte values that hit the length-header prefixes (00/01/10/11) and their boundaries.
+EDGE_BYTES = (0x00, 0x01, 0x02, 0x03, 0x3F, 0x40, 0x7F, 0x80, 0xBF, 0xC0, 0xFF)
+
+
+@st.composite
+def mutated_bytes(draw: st.DrawFn, base: st.SearchStrategy[bytes], min_edits: int = 1) -> bytes:
+    """Bytes from `base` with min_edits..4 random edits: bit flips, byte sets, truncations,
+    insertions and deletions (the decoders' fuzz input)."""
+    buf = bytearray(draw(base))
+    ops = st.sampled_from(["flip", "set", "truncate", "insert", "delete"])
+    for op in draw(st.lists(ops, min_size=min_edits, max_size=4)):
+        n = len(buf)
+        if op == "flip" and n:
+            buf[draw(st.integers(0, n - 1))] ^= 1 << draw(st.integers(0, 7))
+        elif op == "set" and n:
+            buf[draw(st.integers(0, n - 1))] = draw(st.sampled_from(EDGE_BYTES))
+        elif op == "truncate":
+            del buf[draw(st.integers(0, n)) :]
+        elif op == "insert":
+            i = draw(st.integers(0, n))
+            buf[i:i] = draw(st.binary(min_size=1, max_size=16))
+        elif op == "delete" and n:
+            i = draw(st.integers(0, n - 1))
+            del buf[i : i + draw(st.integers(1, 16))]
+    return bytes(buf)

@@ -50,6 +50,7 @@ from impl.framing import (
     sign_public_message,
     verify_public_message,
 )
+from tests.strategies import mutated_bytes
 
 Vectors = Callable[[str], list[Any]]
 
@@ -557,35 +558,12 @@ def _check(data: bytes) -> None:
     assert msg.encode() == data
 
 
-@st.composite
-def mutated(draw: st.DrawFn, sources: list[bytes]) -> bytes:
-    buf = bytearray(draw(st.sampled_from(sources)))
-    for op in draw(
-        st.lists(st.sampled_from(["flip", "set", "truncate", "insert", "delete"]), max_size=4)
-    ):
-        n = len(buf)
-        if op == "flip" and n:
-            buf[draw(st.integers(0, n - 1))] ^= 1 << draw(st.integers(0, 7))
-        elif op == "set" and n:
-            i = draw(st.integers(0, n - 1))
-            buf[i] = draw(st.sampled_from([0x00, 0x01, 0x02, 0x03, 0x3F, 0x40, 0x80, 0xC0, 0xFF]))
-        elif op == "truncate":
-            del buf[draw(st.integers(0, n)) :]
-        elif op == "insert":
-            i = draw(st.integers(0, n))
-            buf[i:i] = draw(st.binary(min_size=1, max_size=16))
-        elif op == "delete" and n:
-            i = draw(st.integers(0, n - 1))
-            del buf[i : i + draw(st.integers(1, 16))]
-    return bytes(buf)
-
-
 @pytest.mark.parametrize("field", sorted(PUBLIC_FIELDS))
 @FUZZ
 @given(data=st.data())
 def test_fuzz_mutated_vectors(mls_vectors: Vectors, field: str, data: st.DataObject) -> None:
     sources = hexes(mls_vectors, field)[:20]
-    _check(data.draw(mutated(sources), label="mutated"))
+    _check(data.draw(mutated_bytes(st.sampled_from(sources), min_edits=0), label="mutated"))
 
 
 @FUZZ
