@@ -21,10 +21,9 @@ from typing import Any, ClassVar
 
 from . import signing
 from .codec import DecodeError
-from .crypto import CipherSuite, SigningKey
+from .crypto import SigningKey
 from .envelope import Envelope, MigrationInitWithCommit, Refusal, TrustStore, decode_payload
 from .errors import (
-    BadSignature,
     ForeignNonce,
     Malformed,
     MigrationInProgress,
@@ -32,7 +31,6 @@ from .errors import (
     RequestMismatch,
     UnexpectedMessage,
     UnknownGroup,
-    UnknownPeer,
 )
 from .framing import MLSMessage
 from .group import ReadCommit, build_commit, next_epoch, read_commit
@@ -43,7 +41,6 @@ from .messages import (
     MigrationInit,
     MigrationRequest,
     MigrationResponse,
-    SignedStruct,
     TargetMigrationRejected,
 )
 
@@ -155,13 +152,6 @@ class Client:
             raise UnexpectedMessage(message_type=envelope.kind, state="client")
         return handler(self, envelope, now)
 
-    def _verify_ds(self, message: SignedStruct, domain: str, cipher_suite: int) -> None:
-        public = self.trust.key(domain, cipher_suite)
-        if public is None:
-            raise UnknownPeer(domain=domain, cipher_suite=cipher_suite)
-        if not signing.verify(message, CipherSuite(cipher_suite), public):
-            raise BadSignature(message_type=type(message).__name__, expected_signer=domain)
-
     def _on_response(self, envelope: Envelope, now: float) -> list[Envelope]:
         response = decode_payload(MigrationResponse, envelope.payload)
         request = response.migration_request
@@ -172,7 +162,7 @@ class Client:
         if pending.request != request:
             raise RequestMismatch(message_type="MigrationResponse", field="migration_request")
         target = request.target_domain_name.decode()
-        self._verify_ds(response, target, membership.state.cipher_suite)
+        self.trust.verify_signed(response, target, membership.state.cipher_suite)
         aad = MigrationCommitAAD(target_ds_domain=request.target_domain_name).encode()
         commit = build_commit(membership.state, self.key, membership.leaf_index, aad)
         init = signing.sign(MigrationInit(migration_response=response, signature=b""), self.key)
@@ -199,7 +189,7 @@ class Client:
             raise ForeignNonce(nonce=confirmation.nonce)
         if confirmation.domain_name != pending.request.target_domain_name:
             raise RequestMismatch(message_type="MigrationConfirmation", field="domain_name")
-        self._verify_ds(confirmation, membership.ds, membership.state.cipher_suite)
+        self.trust.verify_signed(confirmation, membership.ds, membership.state.cipher_suite)
         self._switch(membership, confirmation.domain_name.decode(), "confirmation")
         return []
 
@@ -223,7 +213,7 @@ class Client:
         if membership is None or membership.pending is None:
             raise NoPendingMigration(group_id=b"")
         target = membership.pending.request.target_domain_name.decode()
-        self._verify_ds(rejected, target, membership.state.cipher_suite)
+        self.trust.verify_signed(rejected, target, membership.state.cipher_suite)
         membership.pending = None
         self.events.append(("aborted", membership.state.group_id, target, rejected.reason))
         return []

@@ -40,7 +40,6 @@ from .errors import (
     UnexpectedMessage,
     UnknownGroup,
     UnknownNonce,
-    UnknownPeer,
     UnsupportedSuite,
     WrongEpoch,
     WrongRecipient,
@@ -54,7 +53,6 @@ from .messages import (
     MigrationRequest,
     MigrationResponse,
     RejectionReason,
-    SignedStruct,
     TargetMigrationComplete,
     TargetMigrationRejected,
 )
@@ -200,13 +198,6 @@ class DeliveryService:
             raise UnsupportedSuite(cipher_suite=cipher_suite)
         return key
 
-    def _verify_peer(self, message: SignedStruct, domain: str, cipher_suite: int) -> None:
-        public = self.trust.key(domain, cipher_suite)
-        if public is None:
-            raise UnknownPeer(domain=domain, cipher_suite=cipher_suite)
-        if not signing.verify(message, CipherSuite(cipher_suite), public):
-            raise BadSignature(message_type=type(message).__name__, expected_signer=domain)
-
     def _locked_by_hash(self, content_hash: bytes, kind: str) -> Hosted:
         for hosted in self.groups.values():
             if hosted.lock is not None and hosted.lock.content_hash == content_hash:
@@ -254,7 +245,7 @@ class DeliveryService:
         if record is None:
             return self._reject_unknown(content, envelope.payload, source)
         suite = record.cipher_suite
-        self._verify_peer(content, source, suite)
+        self.trust.verify_signed(content, source, suite)
         if not signing.verify(response, CipherSuite(suite), self._key(suite).public_bytes()):
             raise BadSignature(message_type="MigrationResponse", expected_signer=self.domain)
         if record.request != request:
@@ -291,7 +282,7 @@ class DeliveryService:
             raise UnknownNonce(nonce=content.migration_response.nonce) from None
         if suite not in self.keys:
             raise UnknownNonce(nonce=content.migration_response.nonce)
-        self._verify_peer(content, source, suite)
+        self.trust.verify_signed(content, source, suite)
         content_hash = signing.migration_content_hash(CipherSuite(suite), raw)
         return [self._rejected(source, suite, content_hash, RejectionReason.UNKNOWN_NONCE)]
 
@@ -339,7 +330,7 @@ class DeliveryService:
         if request.epoch != state.epoch:
             raise WrongEpoch(group_id=state.group_id, current=state.epoch, got=request.epoch)
         suite = state.cipher_suite
-        self._verify_peer(response, target, suite)
+        self.trust.verify_signed(response, target, suite)
         commit = read_commit(state, bundle.commit)
         if commit.migration_target() != target:
             raise RequestMismatch(
@@ -372,7 +363,7 @@ class DeliveryService:
         lock = hosted.lock
         assert lock is not None
         state = hosted.state
-        self._verify_peer(complete, lock.target, state.cipher_suite)
+        self.trust.verify_signed(complete, lock.target, state.cipher_suite)
         confirmation = signing.sign(
             MigrationConfirmation(
                 domain_name=lock.target.encode(),
@@ -398,7 +389,7 @@ class DeliveryService:
         hosted = self._locked_by_hash(rejected.migration_content_hash, "TargetMigrationRejected")
         lock = hosted.lock
         assert lock is not None
-        self._verify_peer(rejected, lock.target, hosted.state.cipher_suite)
+        self.trust.verify_signed(rejected, lock.target, hosted.state.cipher_suite)
         hosted.lock = None
         self.events.append(("unlocked", hosted.state.group_id, lock.nonce, rejected.reason))
         return [self._to(lock.client, "TargetMigrationRejected", envelope.payload)]

@@ -23,9 +23,11 @@ import json
 import os
 from typing import Any, ClassVar, Protocol, Self, TypeVar
 
+from . import signing
 from .codec import DecodeError, Reader, Writer
-from .errors import ERRORS, Malformed, ProtocolError
-from .messages import MigrationInit, Struct, _build
+from .crypto import CipherSuite
+from .errors import ERRORS, BadSignature, Malformed, ProtocolError, UnknownPeer
+from .messages import MigrationInit, SignedStruct, Struct, _build
 
 S = TypeVar("S", bound=Struct)
 
@@ -161,3 +163,12 @@ class TrustStore:
 
     def key(self, domain: str, cipher_suite: int) -> bytes | None:
         return self._keys.get((domain, int(cipher_suite)))
+
+    def verify_signed(self, message: SignedStruct, domain: str, cipher_suite: int) -> None:
+        """Check `message` is signed by DS `domain`'s key for the suite; UnknownPeer or
+        BadSignature otherwise (the one signer check both roles apply to a DS's message)."""
+        public = self.key(domain, cipher_suite)
+        if public is None:
+            raise UnknownPeer(domain=domain, cipher_suite=cipher_suite)
+        if not signing.verify(message, CipherSuite(cipher_suite), public):
+            raise BadSignature(message_type=type(message).__name__, expected_signer=domain)

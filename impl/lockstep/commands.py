@@ -21,17 +21,21 @@ from model.config import Config
 from .moves import Report, session, text_progress
 
 
-def conform(examples: int, seed: int, *, progress: bool = False,
-            stop_on_divergence: bool = True) -> Report:
+def conform(
+    examples: int, seed: int, *, progress: bool = False, stop_on_divergence: bool = True
+) -> Report:
     return session(
-        examples, seed, progress=text_progress if progress else None,
+        examples,
+        seed,
+        progress=text_progress if progress else None,
         stop_on_divergence=stop_on_divergence,
     )
 
 
 def cmd_conform(args: argparse.Namespace) -> int:
-    report = conform(args.examples, args.seed,
-                     progress=(not args.json and sys.stderr.isatty()) or args.progress)
+    report = conform(
+        args.examples, args.seed, progress=(not args.json and sys.stderr.isatty()) or args.progress
+    )
     data = report.as_json(Config())
     if args.json:
         print(json.dumps(data))

@@ -53,8 +53,11 @@ class Unsupported(Exception):
 
 
 def check_config(config: Config) -> None:
-    if config.honest_ds != 2 or config.groups != 1 or not config.rogue_ds or not (
-        config.rogue_client
+    if (
+        config.honest_ds != 2
+        or config.groups != 1
+        or not config.rogue_ds
+        or not (config.rogue_client)
     ):
         raise Unsupported("the lockstep driver needs 2 honest DSs, R, X and one group")
     if config.options.enabled() or config.source_denies or config.target_denies:
@@ -115,8 +118,7 @@ class Lockstep:
         new.clock = list(self.clock)
         new.sent = list(self.sent)
         new.table = dict(self.table)
-        new.obs = Observed(dict(self.obs.replaced), dict(self.obs.inits),
-                           list(self.obs.accepted))
+        new.obs = Observed(dict(self.obs.replaced), dict(self.obs.inits), list(self.obs.accepted))
         new.dec = copy.copy(self.dec)
         new.dec.world = w
         new.dec.contents = dict(self.dec.contents)
@@ -155,8 +157,13 @@ class Lockstep:
             if env.kind == "MigrationContent":  # the target may import it: know its hash
                 self.dec.content(env.payload, env.sender)
         if env.recipient != node.name:
-            env = Envelope(sender=env.sender, recipient=node.name, kind=env.kind,
-                           payload=env.payload, cipher_suite=env.cipher_suite)
+            env = Envelope(
+                sender=env.sender,
+                recipient=node.name,
+                kind=env.kind,
+                payload=env.payload,
+                cipher_suite=env.cipher_suite,
+            )
         return env
 
     def _impl_request(self, r: mm.MigrationRequest) -> MigrationRequest:
@@ -223,8 +230,12 @@ class Lockstep:
                 ),
                 rogue.key,
             )
-            return Envelope(sender=rogue.domain, recipient=to, kind="TargetMigrationRejected",
-                            payload=msg.encode())
+            return Envelope(
+                sender=rogue.domain,
+                recipient=to,
+                kind="TargetMigrationRejected",
+                payload=msg.encode(),
+            )
         if isinstance(m, mm.MigrationConfirmation):
             return rogue.confirmation(
                 self.dec.domain(m.target), nonce_bytes(*m.nonce), self.world.group_id, to
@@ -241,8 +252,9 @@ class Lockstep:
         """commit_at_current_ds where the model's guard fails: the DS must refuse it."""
         c = self.world.clients[client]
         env = c.commit(self.world.group_id)
-        self.refuse(("ds", self.dec.ds_id[env.recipient]), env,
-                    f"refused commit_at_current_ds({client})")
+        self.refuse(
+            ("ds", self.dec.ds_id[env.recipient]), env, f"refused commit_at_current_ds({client})"
+        )
 
     # -- the implementation side of each action ----------------------------------------------
 
@@ -315,8 +327,9 @@ class Lockstep:
 
     def _phase(self, ds: int) -> int:
         status = self.dss[ds].status(self.world.group_id)
-        return {"absent": ms.ABSENT, "active": ms.ACTIVE, "locked": ms.LOCKED,
-                "moved": ms.MOVED}[status]
+        return {"absent": ms.ABSENT, "active": ms.ACTIVE, "locked": ms.LOCKED, "moved": ms.MOVED}[
+            status
+        ]
 
     # -- public --------------------------------------------------------------------------------
 
@@ -357,12 +370,14 @@ class Lockstep:
         if rec is None:
             return False
         return all(
-            r.issued_at >= rec.issued_at for r in ds.nonces.values()
+            r.issued_at >= rec.issued_at
+            for r in ds.nonces.values()
             if r.status is NonceStatus.PENDING
         )
 
-    def refuse(self, party: tuple[str, int], env: Envelope, what: str, *,
-               forged: bool = False) -> None:
+    def refuse(
+        self, party: tuple[str, int], env: Envelope, what: str, *, forged: bool = False
+    ) -> None:
         """Deliver `env` to `party`, which the model says nobody may accept: the
         implementation must refuse it (ProtocolError) or ignore it (no output), unchanged.
         A `forged` message may be answered to the rogue parties only (model: what honest
@@ -401,7 +416,8 @@ class Lockstep:
         from .moves import deliveries
 
         accepted = [
-            (name, args) for name, args, ok in deliveries(self.config, self.state)
+            (name, args)
+            for name, args, ok in deliveries(self.config, self.state)
             if ok and args[-1] == original and self.receiver(name, args) == party
         ]
         if self.dec.message(env) != original or not accepted:

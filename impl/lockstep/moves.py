@@ -57,8 +57,9 @@ def relaxed(config: Config, state: ms.State) -> tuple[Config, ms.State]:
     """The same state under one more nonce per target and one more epoch: a delivery the
     model refuses only because of its bounds is not a refusal the implementation must make
     (the implementation has no such bounds)."""
-    bigger = dataclasses.replace(config, attempts=config.attempts + 1,
-                                 max_epoch=config.max_epoch + 1)
+    bigger = dataclasses.replace(
+        config, attempts=config.attempts + 1, max_epoch=config.max_epoch + 1
+    )
     pools = tuple((*pool, ms.UNUSED_NONCE) for pool in state.nonces)
     return bigger, state._replace(nonces=pools)
 
@@ -104,8 +105,9 @@ def reachable_pairs(config: Config) -> set[Pair]:
         big_config, big_state = relaxed(config, state)
         commit = ACTIONS_BY_NAME["commit_at_current_ds"].guard
         for client in range(config.clients):
-            if not commit(config, state, client, 0) and not commit(big_config, big_state,
-                                                                   client, 0):
+            if not commit(config, state, client, 0) and not commit(
+                big_config, big_state, client, 0
+            ):
                 pairs.add(("commit_at_current_ds", "refused"))
     return pairs
 
@@ -165,8 +167,9 @@ def known_finding(ls: Lockstep, move: Move) -> str | None:
     return None
 
 
-def moves(ls: Lockstep, *, adversarial: bool = True,
-          known: bool = False) -> list[tuple[Pair, Move]]:
+def moves(
+    ls: Lockstep, *, adversarial: bool = True, known: bool = False
+) -> list[tuple[Pair, Move]]:
     """Every move available now, each with the coverage key it counts for; moves that run
     into a reported finding (`known_finding`) only when `known`."""
     out = _moves(ls, adversarial=adversarial)
@@ -250,8 +253,13 @@ def perform(ls: Lockstep, move: Move, rng: random.Random | None = None) -> None:
     data = bytearray(env.payload)
     if data:
         data[offset % len(data)] ^= 0x01
-    tampered = Envelope(sender=env.sender, recipient=env.recipient, kind=env.kind,
-                        payload=bytes(data), cipher_suite=env.cipher_suite)
+    tampered = Envelope(
+        sender=env.sender,
+        recipient=env.recipient,
+        kind=env.kind,
+        payload=bytes(data),
+        cipher_suite=env.cipher_suite,
+    )
     ls.tampered(party, tampered, m, f"tampered {m} (byte {offset}) to {party}")
 
 
@@ -281,8 +289,9 @@ class Report:
         }
 
 
-def choose(rng: random.Random, options: list[tuple[Pair, Move]],
-           counts: Counter[Pair]) -> tuple[Pair, Move]:
+def choose(
+    rng: random.Random, options: list[tuple[Pair, Move]], counts: Counter[Pair]
+) -> tuple[Pair, Move]:
     """Steering: the least covered pair first (ties at random), sometimes plain random."""
     if rng.random() < 0.25:
         return rng.choice(options)
@@ -290,8 +299,15 @@ def choose(rng: random.Random, options: list[tuple[Pair, Move]],
     return rng.choice([o for o in options if counts[o[0]] == low])
 
 
-def run_example(ls: Lockstep, rng: random.Random, report: Report, *, max_steps: int = 40,
-                swarm: bool = True, counts: Counter[Pair] | None = None) -> None:
+def run_example(
+    ls: Lockstep,
+    rng: random.Random,
+    report: Report,
+    *,
+    max_steps: int = 40,
+    swarm: bool = True,
+    counts: Counter[Pair] | None = None,
+) -> None:
     counts = COUNTS if counts is None else counts
     names = [s.name for s in ACTIONS]
     disabled = set(rng.sample(names, rng.randrange(len(names) // 3))) if swarm else set()
@@ -310,10 +326,16 @@ def run_example(ls: Lockstep, rng: random.Random, report: Report, *, max_steps: 
         report.steps += 1
 
 
-def session(examples: int, seed: int, *, config: Config | None = None, max_steps: int = 40,
-            stop_on_divergence: bool = True,
-            progress: Callable[[int, int], None] | None = None,
-            factory: Callable[[], Lockstep] | None = None) -> Report:
+def session(
+    examples: int,
+    seed: int,
+    *,
+    config: Config | None = None,
+    max_steps: int = 40,
+    stop_on_divergence: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+    factory: Callable[[], Lockstep] | None = None,
+) -> Report:
     """Run `examples` random swarm/steered examples; divergences are collected.  Steering
     counts are the session's own, so a session depends on its seed alone."""
     config = config or Config()

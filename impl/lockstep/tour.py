@@ -36,8 +36,14 @@ class TourReport:
     seconds: float = 0.0
 
 
-def tour(config: Config | None = None, *, chunk: int = 0, chunks: int = 1,
-         refusals: bool = True, only: frozenset[str] | None = None) -> TourReport:
+def tour(
+    config: Config | None = None,
+    *,
+    chunk: int = 0,
+    chunks: int = 1,
+    refusals: bool = True,
+    only: frozenset[str] | None = None,
+) -> TourReport:
     """`only`: make just the refused deliveries of these actions (default: all)."""
     config = config or Config()
     report = TourReport()
@@ -54,9 +60,10 @@ def tour(config: Config | None = None, *, chunk: int = 0, chunks: int = 1,
                 name = "commit_at_current_ds" if move[0] == "commit" else move[1]
                 if only is not None and (move[0] not in ("refuse", "commit") or name not in only):
                     continue
-                if move[0] in ("refuse", "misdeliver", "commit") and known_finding(
-                    ls, move
-                ) is None:
+                if (
+                    move[0] in ("refuse", "misdeliver", "commit")
+                    and known_finding(ls, move) is None
+                ):
                     counter += 1
                     if counter % chunks == chunk:
                         perform(ls, move)
