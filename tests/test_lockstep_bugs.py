@@ -44,7 +44,7 @@ BUGS: list[tuple[str, type[Any], str, tuple[str, ...], str, str]] = [
     ),
     (
         "content_signer_not_checked", DeliveryService, "_on_content", ("MigrationContent",),
-        "self._verify_peer(content, source, suite)", "pass",
+        "self.trust.verify_signed(content, source, suite)", "pass",
     ),
     (
         "tombstone_missing", DeliveryService, "_on_complete", ("TargetMigrationComplete",),
@@ -71,12 +71,12 @@ BUGS: list[tuple[str, type[Any], str, tuple[str, ...], str, str]] = [
     ),
     (
         "response_signer_not_checked", Client, "_on_response", ("MigrationResponse",),
-        "self._verify_ds(response, target, membership.state.cipher_suite)", "pass",
+        "self.trust.verify_signed(response, target, membership.state.cipher_suite)", "pass",
     ),
     (
         "complete_signer_not_checked", DeliveryService, "_on_complete",
         ("TargetMigrationComplete",),
-        "self._verify_peer(complete, lock.target, state.cipher_suite)", "pass",
+        "self.trust.verify_signed(complete, lock.target, state.cipher_suite)", "pass",
     ),
     (
         "target_answers_duplicate_group", DeliveryService, "_on_request", ("MigrationRequest",),
