@@ -67,7 +67,7 @@ def migrated(config: Config, state: State) -> bool:
     if source.phase != MOVED:
         return False
     return state.hosts[source.target][GROUP].phase == ACTIVE and all(
-        view[GROUP].ds == source.target and not view[GROUP].pending for view in state.clients
+        view[GROUP].ds == source.target and not view[GROUP].in_progress for view in state.clients
     )
 
 
@@ -208,6 +208,8 @@ def local_change(config: Config, before: State, after: State, party: str) -> str
         if _client(config, c) == party:
             view = after.clients[c][GROUP]
             where = f"at {_ds(config, view.ds)}, epoch {view.epoch}"
+            if view.requested:
+                return f"{where}, asked {_ds(config, view.target)}"
             return f"{where}, migrating to {_ds(config, view.target)}" if view.pending else where
     for d in range(config.honest_ds):
         if _ds(config, d) == party:

@@ -133,10 +133,12 @@ def actor(config: Config, action: Action) -> str:
 def client_label(config: Config, view: ClientView) -> str:
     """A client's view of the group, on two or three lines."""
     where = f"at {ds_name(config, view.ds)}, epoch {view.epoch}"
-    if not view.pending:
+    if not view.in_progress:
         return f"{where}\nno migration pending"
-    target, nonce = ds_name(config, view.target), nonce_name(config, view.nonce)
-    return f"{where}\nmigrating to {target}\nnonce {nonce}"
+    target = ds_name(config, view.target)
+    if view.requested:
+        return f"{where}\nasked {target}, no response yet"
+    return f"{where}\nmigrating to {target}\nnonce {nonce_name(config, view.nonce)}"
 
 
 def nonce_pool_label(config: Config, state: State, ds: int) -> str:
@@ -243,20 +245,20 @@ def role_machine(graph: ExplicitGraph, role: Role) -> Graph:
 
 def require_coverage(graph: ExplicitGraph) -> None:
     """Raise unless the role machines of `graph` show every host phase (at the source or the
-    target), every nonce phase (at the target) and every client phase (idle and migrating at
-    the source, idle at the target)."""
+    target), every nonce phase (at the target) and every client phase (idle, asked and
+    migrating at the source, idle at the target)."""
     hosts: set[int] = set()
     nonces: set[int] = set()
-    clients: set[tuple[int, bool]] = set()
+    clients: set[tuple[int, bool, bool]] = set()
     for s in graph.states:
         hosts.update({s.hosts[SOURCE][GROUP].phase, s.hosts[TARGET][GROUP].phase})
         nonces.update(r.phase for r in s.nonces[TARGET])
         view = s.clients[0][GROUP]
-        clients.add((view.ds, view.pending))
+        clients.add((view.ds, view.requested, view.pending))
     missing = [HOST_PHASES[p] for p in range(len(HOST_PHASES)) if p not in hosts]
     missing += [f"nonce {NONCE_PHASES[p]}" for p in range(len(NONCE_PHASES)) if p not in nonces]
-    wanted = {(SOURCE, False): "client idle", (SOURCE, True): "client migrating",
-              (TARGET, False): "client moved"}
+    wanted = {(SOURCE, False, False): "client idle", (SOURCE, True, False): "client asked",
+              (SOURCE, False, True): "client migrating", (TARGET, False, False): "client moved"}
     missing += [name for key, name in wanted.items() if key not in clients]
     if missing:
         raise DiagramError(

@@ -170,19 +170,18 @@ def client_request_candidates(config: Config, state: State) -> Iterator[tuple[in
 def client_request_guard(config: Config, state: State, client: int, group: int, target: int) -> (
     bool
 ):
-    """A client with no pending migration asks an honest DS other than its own to take the
-    group from the next epoch on."""
+    """A client with no migration in progress asks an honest DS other than its own to take
+    the group from the next epoch on (again, after an aborted attempt)."""
     v = _view(state, client, group)
-    if v.pending or target == v.ds or v.epoch >= config.max_epoch:
-        return False
-    request = MigrationRequest(client, v.ds, target, group, v.epoch)
-    return request not in state.network.requests
+    return not v.in_progress and target != v.ds and v.epoch < config.max_epoch
 
 
 def client_request_effect(config: Config, state: State, client: int, group: int, target: int) -> (
     State
 ):
+    """Remember the outstanding request (its target) and send it."""
     v = _view(state, client, group)
+    state = set_view(state, client, group, ClientView(v.ds, v.epoch, NO_NONCE, target))
     return send(state, MigrationRequest(client, v.ds, target, group, v.epoch))
 
 
@@ -195,16 +194,16 @@ def client_init_parties(config: Config, state: State, m: MigrationResponse) -> I
 
 def client_init_accepts(config: Config, state: State, client: int, group: int,
                         response: MigrationResponse) -> bool:
-    """A response to the request this client would make now, signed by its target."""
+    """A response to exactly the client's outstanding request, signed by its target."""
     r = response.request
     v = _view(state, client, group)
     return (
         r.client == client
         and r.group == group
-        and not v.pending
+        and v.requested
+        and r.target == v.target
         and r.source == v.ds
         and r.epoch == v.epoch
-        and r.target != v.ds
         and response_authentic(config, response)
     )
 

@@ -220,14 +220,11 @@ def exhaustive(config: Config, state: st.State, kind: type[Any]) -> Iterator[Any
 
 
 def _client_requests_now(config: Config, state: st.State) -> Iterator[MigrationRequest]:
-    """The requests honest clients would accept a response to now."""
+    """The requests honest clients would accept a response to now: the outstanding ones."""
     for client, row in enumerate(state.clients):
         for group, v in enumerate(row):
-            if v.pending or v.epoch >= config.max_epoch:
-                continue
-            for target in range(config.honest_ds):
-                if target != v.ds:
-                    yield MigrationRequest(client, v.ds, target, group, v.epoch)
+            if v.requested:
+                yield MigrationRequest(client, v.ds, v.target, group, v.epoch)
 
 
 def useful(config: Config, state: st.State, kind: type[Any]) -> Iterator[Any]:

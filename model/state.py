@@ -10,7 +10,8 @@ the symmetry reduction (model/checker.py).
 - `nonces[ds][index]`: each honest DS's pool of nonces as a Target DS: unused,
   pending(request), consumed(request, content) or expired(request).
 - `clients[client][group]`: an honest client's view: the DS it uses, its epoch, and its
-  pending migration (nonce, target) if any.
+  migration in progress if any: the target it asked (an outstanding MigrationRequest), then
+  also the nonce of the response it acted on (a pending migration).
 - `network`: every message ever sent, one frozenset per kind.  Receiving never removes a
   message, so any message may be delivered any number of times, in any order, or never.
 - `ghost`: records no party holds, read only by the properties: the accepted commits of the
@@ -83,7 +84,10 @@ UNUSED_NONCE = NonceRecord(UNUSED, (), ())
 
 
 class ClientView(NamedTuple):
-    """An honest client's view of one group; `nonce`/`target` are its pending migration."""
+    """An honest client's view of one group.  `target`: the DS it asked to take the group
+    (NONE: no migration in progress); `nonce`: the nonce of the response it acted on
+    (NO_NONCE while the request is outstanding), as the implementation's PendingMigration
+    holds its request and then the nonce."""
 
     ds: int
     epoch: int
@@ -92,7 +96,18 @@ class ClientView(NamedTuple):
 
     @property
     def pending(self) -> bool:
+        """A pending migration: the client sent its MigrationInit for `nonce`."""
         return self.nonce != NO_NONCE
+
+    @property
+    def requested(self) -> bool:
+        """An outstanding MigrationRequest to `target`, no response acted on yet."""
+        return self.target != NONE and self.nonce == NO_NONCE
+
+    @property
+    def in_progress(self) -> bool:
+        """A migration in progress: requested or pending."""
+        return self.target != NONE
 
 
 class Network(NamedTuple):

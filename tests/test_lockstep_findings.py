@@ -4,7 +4,8 @@ F1: impl.world.check_safety flagged a reachable, model-safe state (target import
 fixed, kept as a regression test.
 F2/F3: a member kept its pending migration past a regular commit (fixed in impl/client.py).
 F4: a MigrationResponse does not name the requesting client.
-F5: the model lets a client use a fresh response to a request made before an abort.
+F5: the model let a client use a fresh response to a request made before an abort; fixed (the
+model's client view records the outstanding request), kept as a regression test.
 F6: a forwarded rejection does not say which attempt it ends.
 """
 
@@ -15,6 +16,7 @@ import pytest
 from impl.lockstep.driver import Divergence, Lockstep
 from impl.lockstep.moves import perform
 from model import messages as mm
+from model.actions import Action
 from model.config import Config
 from model.properties import violated
 from tests.lockstep.helpers import act
@@ -82,12 +84,18 @@ def _aborted_attempt(ls: Lockstep) -> None:
     act(ls, "client_abort", client=0)
 
 
-def test_f5_model_reuses_a_request_after_abort() -> None:
+def test_f5_response_to_a_request_made_before_an_abort_refused() -> None:
+    # Regression test: the model accepted it; both sides now refuse it, and a new request
+    # (the same struct again) lets the client use a fresh response.
     ls = Lockstep(Config())
     _aborted_attempt(ls)
     act(ls, "target_respond", request=REQ0)
-    with pytest.raises(Divergence, match="model accepts, implementation refuses"):
-        act(ls, "client_init", client=0)
+    fresh = max(ls.state.network.responses, key=lambda r: r.nonce)
+    assert fresh.nonce == (1, 1)
+    perform(ls, ("refuse", "client_init", (0, 0, fresh)))
+    act(ls, "client_request", client=0, target=1)
+    ls.apply(Action("client_init", (("client", 0), ("group", 0), ("response", fresh))))
+    assert ls.state.clients[0][0].nonce == (1, 1)
 
 
 def test_f6_rejection_does_not_name_the_attempt() -> None:

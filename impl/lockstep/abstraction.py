@@ -15,8 +15,9 @@ Compared (model component <- implementation state):
                        the content whose hash NonceRecord.content_hash is.  The impl's
                        REJECTED status has no model counterpart: it abstracts to phase -1,
                        which never equals a model state (a reported divergence).
-- clients[c][g]     <- Client.groups: Membership.ds, state.epoch, and the pending migration
-                       (nonce, target) once the response arrived.
+- clients[c][g]     <- Client.groups: Membership.ds, state.epoch, and the migration in
+                       progress (PendingMigration): its request's target from the request
+                       on, and its nonce once the client acted on the response.
 - network           <- every envelope an honest impl party emitted (Network-free: the driver
                        keeps the log), each mapped by `Decoder.message` to a model message;
                        per-member Fanout envelopes map to one CommitFanout, the source's
@@ -33,10 +34,11 @@ Compared (model component <- implementation state):
                        confirmation delivered and the pending migration just before it
                        (`Observed.accepted`).
 
-Not compared (no model counterpart): a client's pending request before the response
-arrives (PendingMigration with nonce None), Client.completed_nonce, Lock.sent_at and
-NonceRecord.issued_at (time), the MLS group state beyond epoch and group id, refusal
-envelopes (the model has no refusals), DS "unlocked" and client "aborted"/"abandoned" events.
+Not compared (no model counterpart): the rest of a client's pending request (the model's
+view keeps only its target: its source, group and epoch are the membership's own until a
+commit clears it), Client.completed_nonce, Lock.sent_at and NonceRecord.issued_at (time),
+the MLS group state beyond epoch and group id, refusal envelopes (the model has no
+refusals), DS "unlocked" and client "aborted"/"abandoned" events.
 """
 
 from __future__ import annotations
@@ -281,10 +283,11 @@ def _pool(dec: Decoder, ds_index: int, ds: DeliveryService) -> tuple[ms.NonceRec
 def _view(dec: Decoder, world: World, c: int) -> ms.ClientView:
     m = world.clients[c].groups[dec.group_id]
     p = m.pending
-    if p is not None and p.nonce is not None:
-        target = dec.ds_id.get(p.request.target_domain_name.decode(), -2)
-        return ms.ClientView(dec.ds_id[m.ds], m.state.epoch, nonce_of(p.nonce), target)
-    return ms.ClientView(dec.ds_id[m.ds], m.state.epoch, NO_NONCE, NONE)
+    if p is None:
+        return ms.ClientView(dec.ds_id[m.ds], m.state.epoch, NO_NONCE, NONE)
+    target = dec.ds_id.get(p.request.target_domain_name.decode(), -2)
+    nonce = NO_NONCE if p.nonce is None else nonce_of(p.nonce)
+    return ms.ClientView(dec.ds_id[m.ds], m.state.epoch, nonce, target)
 
 
 def _ghost(dec: Decoder, sent: list[Any], obs: Observed) -> ms.Ghost:

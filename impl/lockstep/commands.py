@@ -4,7 +4,7 @@ Runs random swarm/steered lockstep sessions (impl.lockstep.moves.session: the mo
 checks of the Hypothesis machine in tests/lockstep/machine.py, with a seeded random
 generator instead of Hypothesis' choices, so no shrinking) against the default
 configuration, with a progress bar on stderr.  Moves that run into the reported findings
-(F4-F6, impl.lockstep.moves.known_finding) are not made.
+(F4 and F6, impl.lockstep.moves.known_finding) are not made.
 Exit status 1 on any divergence.
 """
 
@@ -45,7 +45,8 @@ def cmd_conform(args: argparse.Namespace) -> int:
             f"conform: {report.examples} examples, {data['steps']} steps in "
             f"{data['seconds']:.1f}s ({rate:,.0f} steps/s); actions "
             f"{data['actions_covered']}/{data['actions_total']}, (action, outcome) pairs "
-            f"{data['pairs_covered']}/{data['pairs_total']}; divergences "
+            f"{data['pairs_covered']}/{data['pairs_total']}; model states visited "
+            f"{data['states_visited']}/{data['states_total']}; divergences "
             f"{data['divergences']}"
         )
         for d in report.divergences:
@@ -53,11 +54,22 @@ def cmd_conform(args: argparse.Namespace) -> int:
     return 1 if report.divergences else 0
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "conform", help="run the implementation and the model in lockstep (random sessions)"
     )
-    p.add_argument("--examples", type=int, default=200, help="examples to run (default 200)")
+    p.add_argument("--examples", type=_positive, default=200,
+                   help="examples to run (default 200)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--progress", action="store_true", help="progress bar even when not a tty")

@@ -1,7 +1,8 @@
 """The moves of a lockstep run, (action, outcome) coverage, and random swarm sessions.
 
 A move is one of:
-- ("act", Action): a model-enabled action instance, applied to both sides;
+- ("act", Action, next state): a model-enabled action instance, applied to both sides (the
+  model state it leads to rides along, for steering and the tour);
 - ("refuse", name, args): a network message delivered to a party of `name`'s role whose
   guard does not hold for it (nor for any other action receiving that kind there);
 - ("misdeliver", kind, (party, message)): a network message delivered to an honest party
@@ -9,14 +10,18 @@ A move is one of:
 - ("tamper", kind, (party, message, offset)): a network message with one byte flipped,
   delivered to its receiver (requests excepted: the transport authenticates the sender).
 Coverage is counted per (action, outcome) pair, outcome "accepted" or "refused".
-`Session` runs examples with a random generator: per example a random subset of action
-names is disabled (swarm testing) and each step prefers the least covered pair (steering).
+`session` runs examples with a random generator: per example a random subset of action
+names is disabled (swarm testing), and each step is steered: a protocol step heads for the
+least visited reachable model state (impl/lockstep/steering.py), so deep states (locked,
+acknowledged, retried, redirected) come up often; any other move prefers the least covered
+pair.
 Hypothesis drives the same moves in tests/lockstep/machine.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import random
 import sys
 import time
@@ -33,6 +38,7 @@ from model.config import Config
 
 from ..envelope import Envelope
 from .driver import Divergence, Lockstep, Unsupported
+from .steering import Steering
 
 Pair = tuple[str, str]
 
@@ -135,10 +141,8 @@ def known_finding(ls: Lockstep, move: Move) -> str | None:
         does not name the requesting client (the draft's struct has no such field), so that
         client accepts it and uses the other client's nonce; the model's request names the
         client (authenticated channel) and client_init_accepts requires r.client == client.
-    F5: client_init for a response to a request the client made before its migration was
-        aborted (the target answered the replayed request with a fresh nonce): the model's
-        client view has no record of outstanding requests and accepts it; the implementation
-        forgot the request on the abort and refuses (NoPendingMigration).
+    (F5, a response to a request made before an abort, is fixed: the model's client view
+    now records the outstanding request, as the implementation's PendingMigration does.)
     F6: a forwarded TargetMigrationRejected (model: MigrationAborted) for another attempt,
         delivered to a client with a pending migration: the implementation's client cannot
         tell which attempt it ends (the rejection names only a content hash it never saw)
@@ -160,10 +164,6 @@ def known_finding(ls: Lockstep, move: Move) -> str | None:
             pending = w.clients[party[1]].groups[w.group_id].pending
             if pending is not None and pending.request == ls._impl_request(m.request):
                 return "F4"
-    if move[0] == "act" and move[1].name == "client_init":
-        client = move[1].arg("client")
-        if w.clients[client].groups[w.group_id].pending is None:
-            return "F5"
     return None
 
 
@@ -178,15 +178,30 @@ def moves(
     return [o for o in out if known_finding(ls, o[1]) is None]
 
 
+@functools.lru_cache(maxsize=4096)
+def _forged_sample(
+    config: Config, slot: int, network: ms.Network, nonces: tuple[Any, ...]
+) -> tuple[Any, ...]:
+    """About FORGED_PER_KIND of the messages of the network slot's kind that R can forge
+    and that are not in the network, evenly spread over adversary.exhaustive's list.  What R
+    can forge depends on the network and the nonce pools alone, so the sample is cached on
+    them."""
+    state = ms.State((), nonces, (), network, ms.EMPTY_GHOST)
+    sent = network[slot]
+    kind = mm.MESSAGE_TYPES[slot]
+    forged = [m for m in adversary.exhaustive(config, state, kind) if m not in sent]
+    return tuple(forged[:: max(1, len(forged) // FORGED_PER_KIND)])
+
+
 def _moves(ls: Lockstep, *, adversarial: bool = True) -> list[tuple[Pair, Move]]:
     config, state = ls.config, ls.state
     out: list[tuple[Pair, Move]] = []
-    for action, _ in successors(config, state):
+    for action, after in successors(config, state):
         if action.name == "target_expire_nonce" and not ls.expire_allowed(
             *(v for _, v in action.args)
         ):
             continue
-        out.append(((action.name, "accepted"), ("act", action, None)))
+        out.append(((action.name, "accepted"), ("act", action, after)))
     if not adversarial:
         return out
     big_config, big_state = relaxed(config, state)
@@ -195,9 +210,7 @@ def _moves(ls: Lockstep, *, adversarial: bool = True) -> list[tuple[Pair, Move]]
         if not commit(config, state, client, 0) and not commit(big_config, big_state, client, 0):
             out.append((("commit_at_current_ds", "refused"), ("commit", client, None)))
     for kind in FORGEABLE:
-        network = state.network[ms.SLOT[kind]]
-        forged = [m for m in adversary.exhaustive(config, state, kind) if m not in network]
-        for m in forged[:: max(1, len(forged) // FORGED_PER_KIND)]:
+        for m in _forged_sample(config, ms.SLOT[kind], state.network, state.nonces):
             for name in RECEIVERS[kind]:
                 spec = ACTIONS_BY_NAME[name]
                 if not spec.forged:
@@ -263,10 +276,6 @@ def perform(ls: Lockstep, move: Move, rng: random.Random | None = None) -> None:
     ls.tampered(party, tampered, m, f"tampered {m} (byte {offset}) to {party}")
 
 
-COUNTS: Counter[Pair] = Counter()
-"""Module-wide coverage counts: steering prefers the pairs seen least so far."""
-
-
 @dataclass
 class Report:
     steps: int = 0
@@ -274,6 +283,9 @@ class Report:
     seconds: float = 0.0
     covered: set[Pair] = field(default_factory=set)
     divergences: list[str] = field(default_factory=list)
+    states_visited: int = 0
+    """Distinct reachable model states the session's runs were in (impl/lockstep/steering)."""
+    states_total: int = 0
 
     def as_json(self, config: Config) -> dict[str, Any]:
         total = pairs_total(config)
@@ -286,17 +298,32 @@ class Report:
             "pairs_covered": len(self.covered & total),
             "pairs_total": len(total),
             "divergences": len(self.divergences),
+            "states_visited": self.states_visited,
+            "states_total": self.states_total,
         }
 
 
 def choose(
     rng: random.Random, options: list[tuple[Pair, Move]], counts: Counter[Pair]
 ) -> tuple[Pair, Move]:
-    """Steering: the least covered pair first (ties at random), sometimes plain random."""
+    """Steering for any move: the least covered pair first (ties at random), sometimes
+    plain random."""
     if rng.random() < 0.25:
         return rng.choice(options)
     low = min(counts[p] for p, _ in options)
     return rng.choice([o for o in options if counts[o[0]] == low])
+
+
+def steer(
+    rng: random.Random, acts: list[tuple[Pair, Move]], ls: Lockstep, steering: Steering
+) -> tuple[Pair, Move]:
+    """Steering for protocol steps: towards the goal of impl/lockstep/steering.py, sometimes
+    plain random; ties at random."""
+    if rng.random() < 0.1:
+        return rng.choice(acts)
+    dist = [steering.distance(move[2], rng, ls.state) for _, move in acts]
+    low = min(dist)
+    return rng.choice([o for o, d in zip(acts, dist, strict=True) if d == low])
 
 
 def run_example(
@@ -304,24 +331,29 @@ def run_example(
     rng: random.Random,
     report: Report,
     *,
-    max_steps: int = 40,
+    max_steps: int = 60,
     swarm: bool = True,
     counts: Counter[Pair] | None = None,
+    steering: Steering | None = None,
 ) -> None:
-    counts = COUNTS if counts is None else counts
+    counts = Counter() if counts is None else counts
+    steering = steering or Steering(ls.config)
     names = [s.name for s in ACTIONS]
     disabled = set(rng.sample(names, rng.randrange(len(names) // 3))) if swarm else set()
     adversarial = rng.random() < 0.8
+    steering.visit(ls.state)
     for _ in range(max_steps):
         options = [o for o in moves(ls, adversarial=adversarial) if o[0][0] not in disabled]
         if not options:
             return
         acts = [o for o in options if o[1][0] == "act"]
-        if acts and rng.random() < 0.6:  # keep the protocol moving: deep states need acts
-            options = acts
-        pair, move = choose(rng, options, counts)
+        if acts and rng.random() < 0.75:  # keep the protocol moving: deep states need acts
+            pair, move = steer(rng, acts, ls, steering)
+        else:
+            pair, move = choose(rng, options, counts)
         perform(ls, move, rng)
         counts[pair] += 1
+        steering.visit(ls.state)
         report.covered.add(pair)
         report.steps += 1
 
@@ -331,7 +363,7 @@ def session(
     seed: int,
     *,
     config: Config | None = None,
-    max_steps: int = 40,
+    max_steps: int = 60,
     stop_on_divergence: bool = True,
     progress: Callable[[int, int], None] | None = None,
     factory: Callable[[], Lockstep] | None = None,
@@ -341,12 +373,14 @@ def session(
     config = config or Config()
     rng = random.Random(seed)
     counts: Counter[Pair] = Counter()
+    steering = Steering(config)
     report = Report()
     start = time.perf_counter()
     for i in range(examples):
         ls = factory() if factory is not None else Lockstep(config)
         try:
-            run_example(ls, rng, report, max_steps=max_steps, counts=counts)
+            run_example(ls, rng, report, max_steps=max_steps, counts=counts,
+                        steering=steering)
         except Divergence as err:
             report.divergences.append(str(err))
             if stop_on_divergence:
@@ -358,6 +392,7 @@ def session(
         if progress is not None:
             progress(i + 1, examples)
     report.seconds = time.perf_counter() - start
+    report.states_visited, report.states_total = steering.visited(), steering.states
     return report
 
 

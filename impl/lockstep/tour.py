@@ -76,15 +76,8 @@ def tour(
                 continue
             counter += 1
             mine = counter % chunks == chunk
-            new = not mine  # decided below for tree edges
-            nxt_state = None
-            if not mine:
-                from model.actions import step
-
-                nxt_state = step(config, ls.state, move[1])
-                new = nxt_state not in seen
-                if not new:
-                    continue
+            if not mine and move[2] in seen:
+                continue  # another chunk's edge, and not a tree edge: nothing to do here
             child = ls.fork()
             child.check = mine  # a tree edge of another chunk: that chunk checks it
             perform(child, move)

@@ -3,23 +3,32 @@
 One rule per model action (its enabled instances, model-guided preconditions), plus rules for
 refused deliveries, misdeliveries, tampered copies, rogue forgeries and refused commits.
 Swarm testing: an initialize rule disables a random subset of the rules for the example.
-Steering: each rule sorts its options least-covered first (impl.lockstep.moves.COUNTS) and
-draws an index that shrinks towards 0.  Invariant: abstract(world) == model state, every
-model property, and the implementation's own safety check (Lockstep.verify).
+Steering, kept a function of the drawn data alone (Hypothesis replays and shrinks examples):
+each rule sorts its protocol steps by the model state they lead to, those not yet visited in
+this example first, then the deepest (the breadth-first depth of the reachable graph,
+impl/lockstep/steering.py), and draws an index that shrinks towards 0; and
+`hypothesis.target` rewards examples that visit many distinct model states.
+Invariant: abstract(world) == model state, every model property, and the implementation's
+own safety check (Lockstep.verify).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from hypothesis import strategies as st
+from hypothesis import target
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from impl.lockstep.driver import Lockstep
-from impl.lockstep.moves import COUNTS, Move, Pair, moves, perform
+from impl.lockstep.moves import Move, Pair, moves, perform
+from impl.lockstep.steering import graph
 from model.actions import ACTIONS
 from model.config import Config
+from model.state import State
 
+ACTION_NAMES = frozenset(spec.name for spec in ACTIONS)
 GROUPS: tuple[str, ...] = (
     *(spec.name for spec in ACTIONS),
     "refuse",
@@ -44,6 +53,8 @@ class LockstepMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.ls = Lockstep(self.config)
+        self.graph = graph(self.config)
+        self.visits: Counter[State] = Counter({self.ls.state: 1})
         self.disabled: frozenset[str] = frozenset()
         self._cache: tuple[int, dict[str, list[tuple[Pair, Move]]]] | None = None
 
@@ -60,17 +71,26 @@ class LockstepMachine(RuleBasedStateMachine):
         return group not in self.disabled and bool(self.options().get(group))
 
     def run(self, group: str, data: Any) -> None:
-        opts = sorted(self.options()[group], key=lambda o: COUNTS[o[0]])
+        opts = self.options()[group]
+        if group in ACTION_NAMES:
+            opts = sorted(opts, key=self._steering_key)
         index = data.draw(st.integers(0, len(opts) - 1), label=group)
-        pair, move = opts[index]
+        _, move = opts[index]
         perform(self.ls, move)
-        COUNTS[pair] += 1
+        self.visits[self.ls.state] += 1
+
+    def _steering_key(self, option: tuple[Pair, Move]) -> tuple[int, int]:
+        after = option[1][2]
+        return self.visits[after], -self.graph.depth[self.graph.index[after]]
 
     @initialize(data=st.data())
     def swarm(self, data: Any) -> None:
         self.disabled = data.draw(
             st.frozensets(st.sampled_from(GROUPS), max_size=len(GROUPS) // 3), label="swarm"
         )
+
+    def teardown(self) -> None:
+        target(float(len(self.visits)), label="distinct model states")
 
     @invariant()
     def agrees(self) -> None:
