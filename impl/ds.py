@@ -76,10 +76,12 @@ class Lock:
 
 @dataclasses.dataclass
 class Hosted:
-    """A group this DS serves; `lock` is set while a migration is in flight."""
+    """A group this DS serves; `lock` is set while a migration is in flight; `source` is
+    the DS it was imported from (None: created here), for audit and the lockstep model."""
 
     state: GroupState
     lock: Lock | None = None
+    source: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -269,7 +271,7 @@ class DeliveryService:
             record.status = NonceStatus.REJECTED
             return [self._rejected(source, suite, content_hash, RejectionReason.GROUP_EXISTS)]
         record.status, record.content_hash = NonceStatus.CONSUMED, content_hash
-        self.groups[state.group_id] = Hosted(state=state)
+        self.groups[state.group_id] = Hosted(state=state, source=source)
         self.tombstones.pop(state.group_id, None)
         self.events.append(("imported", state.group_id, response.nonce, content_hash))
         return [self._complete(source, suite, content_hash)]

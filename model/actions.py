@@ -304,7 +304,7 @@ def commit_at_current_ds_effect(config: Config, state: State, client: int, group
     v = _view(state, client, group)
     host = state.hosts[v.ds][group]
     if host.phase == ACTIVE:
-        state = set_host(state, v.ds, group, active(v.epoch + 1))
+        state = set_host(state, v.ds, group, active(v.epoch + 1, host.origin))
     state = set_view(state, client, group, ClientView(v.ds, v.epoch + 1, NO_NONCE, NONE))
     state = send(state, CommitFanout(v.ds, group, v.epoch, client, NONE))
     return record(state, history=Commit(group, v.epoch, v.ds, client, NONE))
@@ -355,7 +355,8 @@ def source_lock_effect(config: Config, state: State, source: int, m: MigrationIn
     """Lock the group with this commit and send the exported state to the target."""
     r = m.response.request
     content = _export(source, m)
-    state = set_host(state, source, r.group, locked(r.epoch, content))
+    origin = state.hosts[source][r.group].origin
+    state = set_host(state, source, r.group, locked(r.epoch, content, origin))
     state = send(state, content)
     state = record(state, starts=Start(source, m))
     if config.options.fanout_before_ack:
@@ -422,7 +423,7 @@ def source_unlock_accepts(config: Config, state: State, source: int,
 def _unlock(state: State, source: int, group: int) -> State:
     host = state.hosts[source][group]
     content = host.lock[0]
-    state = set_host(state, source, group, active(host.epoch))
+    state = set_host(state, source, group, active(host.epoch, host.origin))
     return send(state, MigrationAborted(source, group, content.response.nonce))
 
 
@@ -525,7 +526,7 @@ def target_import_effect(config: Config, state: State, target: int,
         and not config.options.nonce_reuse
     ):
         state = set_nonce(state, target, m.response.nonce[1], NonceRecord(CONSUMED, (r,), (m,)))
-    state = set_host(state, target, r.group, active(r.epoch + 1))
+    state = set_host(state, target, r.group, active(r.epoch + 1, r.source))
     state = send(state, TargetMigrationComplete(target, m))
     entry = Import(target, m, replaced)
     if any(i.target == target and i.content == m for i in state.ghost.imports):

@@ -6,7 +6,8 @@ share every part they do not touch, and frozensets cache their hash) and can be 
 the symmetry reduction (model/checker.py).
 
 - `hosts[ds][group]`: the hosting status of a group at an honest DS: absent, active(epoch),
-  locked(epoch, exported content) or moved(target) (the tombstone).
+  locked(epoch, exported content) or moved(target) (the tombstone), and while it serves the
+  group, the DS it imported the group from (`origin`).
 - `nonces[ds][index]`: each honest DS's pool of nonces as a Target DS: unused,
   pending(request), consumed(request, content) or expired(request).
 - `clients[client][group]`: an honest client's view: the DS it uses, its epoch, and its
@@ -48,27 +49,32 @@ NONCE_PHASES = ("unused", "pending", "consumed", "expired")
 class Host(NamedTuple):
     """A group at an honest DS.  `epoch`: the current epoch (active) or the epoch of the
     migration commit (locked); `target`: where it is going (locked) or went (moved);
-    `lock`: (the MigrationContent exported,) while locked, else ()."""
+    `lock`: (the MigrationContent exported,) while locked, else (); `origin`: while active
+    or locked, the source of the MigrationContent it imported the group from (NONE: hosted
+    from the start).  A DS knows who signed the content it imported; the proofs use it to
+    tell a group the rogue DS made it import (another group with the same id, lockstep
+    finding F1) from the group's own lineage."""
 
     phase: int
     epoch: int
     target: int
     lock: tuple[MigrationContent, ...]
+    origin: int
 
 
-ABSENT_HOST = Host(ABSENT, NONE, NONE, ())
+ABSENT_HOST = Host(ABSENT, NONE, NONE, (), NONE)
 
 
-def active(epoch: int) -> Host:
-    return Host(ACTIVE, epoch, NONE, ())
+def active(epoch: int, origin: int = NONE) -> Host:
+    return Host(ACTIVE, epoch, NONE, (), origin)
 
 
-def locked(epoch: int, content: MigrationContent) -> Host:
-    return Host(LOCKED, epoch, content.response.request.target, (content,))
+def locked(epoch: int, content: MigrationContent, origin: int) -> Host:
+    return Host(LOCKED, epoch, content.response.request.target, (content,), origin)
 
 
 def moved(target: int) -> Host:
-    return Host(MOVED, NONE, target, ())
+    return Host(MOVED, NONE, target, (), NONE)
 
 
 class NonceRecord(NamedTuple):

@@ -137,7 +137,7 @@ class Renaming:
         out = self._hosts.get(h)
         if out is None:
             lock = (self.content(h.lock[0]),) if h.lock else ()
-            out = Host(h.phase, h.epoch, self.dm[h.target], lock)
+            out = Host(h.phase, h.epoch, self.dm[h.target], lock, self.dm[h.origin])
             self._hosts[h] = out
         return out
 

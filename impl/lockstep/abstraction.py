@@ -9,7 +9,7 @@ driver's injected RandomSource hands the k-th time a DS draws one.
 Compared (model component <- implementation state):
 - hosts[ds][g]      <- DeliveryService.groups / tombstones: active(epoch), locked(epoch of
                        the migration commit, the MigrationContent in Lock.content),
-                       moved(Tombstone.target), absent.
+                       moved(Tombstone.target), absent; origin <- Hosted.source.
 - nonces[ds][k]     <- DeliveryService.nonces: PENDING/CONSUMED/EXPIRED with the bound
                        request (request struct + the requesting client) and, when consumed,
                        the content whose hash NonceRecord.content_hash is.  The impl's
@@ -246,10 +246,13 @@ class Decoder:
 def _host(dec: Decoder, ds: DeliveryService) -> ms.Host:
     hosted = ds.groups.get(dec.group_id)
     if hosted is not None:
+        origin = NONE if hosted.source is None else dec.ds_id.get(hosted.source, -2)
         if hosted.lock is None:
-            return ms.active(hosted.state.epoch)
+            return ms.active(hosted.state.epoch, origin)
         content = dec.content(hosted.lock.content, ds.domain)
-        return ms.Host(ms.LOCKED, hosted.state.epoch, dec.ds_id[hosted.lock.target], (content,))
+        return ms.Host(
+            ms.LOCKED, hosted.state.epoch, dec.ds_id[hosted.lock.target], (content,), origin
+        )
     tomb = ds.tombstones.get(dec.group_id)
     if tomb is not None:
         return ms.moved(dec.ds_id.get(tomb.target, -2))

@@ -32,7 +32,7 @@ from model.properties import violated
 
 from ..adversary import RogueClient, RogueDS
 from ..client import Client
-from ..ds import DeliveryService, Hosted, NonceStatus
+from ..ds import DeliveryService, NonceStatus
 from ..envelope import Envelope
 from ..errors import ProtocolError
 from ..group import next_epoch
@@ -66,7 +66,7 @@ def check_config(config: Config) -> None:
 
 def _copy_ds(ds: DeliveryService) -> DeliveryService:
     new = copy.copy(ds)
-    new.groups = {g: Hosted(h.state, copy.copy(h.lock)) for g, h in ds.groups.items()}
+    new.groups = {g: dataclasses.replace(h, lock=copy.copy(h.lock)) for g, h in ds.groups.items()}
     new.tombstones = dict(ds.tombstones)
     new.nonces = {n: copy.copy(r) for n, r in ds.nonces.items()}
     new.events = list(ds.events)
