@@ -61,7 +61,7 @@ def format_trace(config: Config, trace: Sequence[Action]) -> list[str]:
     return [f"  {i:2}. {describe_action(config, a)}" for i, a in enumerate(trace, 1)]
 
 
-def _config_from(args: argparse.Namespace) -> Config:
+def config_from(args: argparse.Namespace) -> Config:
     return Config(
         clients=args.clients,
         ds=args.ds,
@@ -73,7 +73,7 @@ def _config_from(args: argparse.Namespace) -> Config:
     )
 
 
-def _config_json(config: Config) -> dict[str, Any]:
+def config_json(config: Config) -> dict[str, Any]:
     return {
         "clients": config.clients,
         "ds": config.ds,
@@ -125,7 +125,7 @@ def report_text(reports: Sequence[DesignReport], *, traces: bool, all_designs: b
 
 def cmd_check(args: argparse.Namespace) -> int:
     try:
-        config = _config_from(args)
+        config = config_from(args)
         names = args.variant or ["all"]
         if "all" in names:
             designs: list[Variant] = list(ALL_DESIGNS)
@@ -149,7 +149,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     found = problems(reports, vacuity=all_designs)
     if args.json:
         doc: dict[str, Any] = {
-            "config": _config_json(config),
+            "config": config_json(config),
             "results": [row for r in reports for row in r.json_rows()],
             "problems": found,
         }
@@ -180,7 +180,7 @@ def cmd_variants(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_bounds(p: argparse.ArgumentParser) -> None:
+def add_bounds(p: argparse.ArgumentParser) -> None:
     d = Config()
     p.add_argument("--clients", type=int, default=d.clients, metavar="N",
                    help=f"honest clients, members of every group (default {d.clients})")
@@ -207,7 +207,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--variant", action="append", metavar="NAME",
                    help="a design to check (repeatable), or 'all' (default)")
-    _add_bounds(p)
+    add_bounds(p)
     p.add_argument("--max-states", type=int, default=VARIANT_BUDGET, metavar="N",
                    help="state budget of each variant's search; what it has not violated "
                    f"by then is 'unknown' (default {VARIANT_BUDGET:,}; 0: none). The "
@@ -227,12 +227,13 @@ def register(subparsers: Any) -> None:
 
 
 @cache
-def _default_reports() -> tuple[DesignReport, ...]:
+def default_reports() -> tuple[DesignReport, ...]:
+    """Every design checked on the default configuration (once per process)."""
     return tuple(check_designs(Config()))
 
 
 def _check_reference() -> tuple[str, str]:
-    ref = _default_reports()[0]
+    ref = default_reports()[0]
     bad = ref.violated()
     if bad:
         return "fail", f"reference violates {', '.join(bad)}"
@@ -241,7 +242,7 @@ def _check_reference() -> tuple[str, str]:
 
 
 def _check_variants() -> tuple[str, str]:
-    reports = _default_reports()
+    reports = default_reports()
     found = problems(reports, vacuity=False)
     if found:
         return "fail", "; ".join(found)
@@ -251,7 +252,7 @@ def _check_variants() -> tuple[str, str]:
 
 
 def _check_vacuity() -> tuple[str, str]:
-    m = vacuity_matrix(_default_reports())
+    m = vacuity_matrix(default_reports())
     found = [f"variant {v} uncaught" for v in m.uncaught_variants()]
     found += [f"property {p} catches nothing" for p in m.idle_properties()]
     if found:
