@@ -35,6 +35,32 @@ from .properties import LIVENESS_ID, NEGATIVE_CONTROL
 _DS_PARAMS = frozenset({"source", "target"})
 
 
+def positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (else a usage error naming it)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def standalone(prog: str, description: str,
+               register: Callable[[Any], None]) -> Callable[[Sequence[str] | None], int]:
+    """A `main(argv)` for `python -m PACKAGE`: the package's subcommands on their own."""
+
+    def main(argv: Sequence[str] | None = None) -> int:
+        parser = argparse.ArgumentParser(prog=prog, description=description)
+        sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+        register(sub)
+        args = parser.parse_args(argv)
+        code: int = args.handler(args)
+        return code
+
+    return main
+
+
 def describe_action(config: Config, action: Action) -> str:
     """One readable line for a trace step."""
     parts = []

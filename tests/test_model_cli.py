@@ -3,7 +3,6 @@ argparse parser the way impl/cli.py mounts them."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -15,19 +14,14 @@ from model.actions import replay
 from model.commands import register, verify_checks
 from model.config import VARIANTS, Config, variant
 from model.properties import PROPERTY_IDS
+from tests.subcommands import run_subcommand
 
 ROOT = Path(__file__).resolve().parent.parent
 ROW_KEYS = {"variant", "property", "verdict", "states", "transitions", "depth", "seconds", "trace"}
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    parser = argparse.ArgumentParser(prog="test")
-    sub = parser.add_subparsers(dest="command", required=True)
-    register(sub)
-    args = parser.parse_args(list(argv))
-    code: int = args.handler(args)
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_subcommand(register, capsys, *argv)
 
 
 def test_variants_lists_one_line_each(capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from model.commands import positive
 from model.config import Config
 
 from .moves import Report, session, text_progress
@@ -54,21 +55,11 @@ def cmd_conform(args: argparse.Namespace) -> int:
     return 1 if report.divergences else 0
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "conform", help="run the implementation and the model in lockstep (random sessions)"
     )
-    p.add_argument("--examples", type=_positive, default=200,
+    p.add_argument("--examples", type=positive, default=200,
                    help="examples to run (default 200)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
