@@ -156,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 #: The parts of the toolkit that add their own subcommands (check, variants, diagrams, ...).
-EXTENSIONS = ("model.commands", "diagrams.commands", "impl.lockstep.commands")
+EXTENSIONS = ("model.commands", "proofs.commands", "diagrams.commands", "impl.lockstep.commands")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

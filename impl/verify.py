@@ -124,6 +124,18 @@ def _extension_checks() -> list[tuple[str, Callable[[], Verdict]]]:
     return out
 
 
+def _extension_summaries() -> list[list[str]]:
+    """Tables an extension keeps from its checks (e.g. explicit x Z3 per property)."""
+    from .cli import EXTENSIONS
+
+    out = []
+    for module in EXTENSIONS:
+        summary = getattr(importlib.import_module(module), "verify_summary", None)
+        if summary is not None and summary():
+            out.append(summary())
+    return out
+
+
 def _as_verdict(check: Callable[[], tuple[str, str]]) -> Callable[[], Verdict]:
     def run() -> Verdict:
         status, detail = check()
@@ -163,6 +175,9 @@ def run(*, quick: bool = False) -> int:
     rows = run_checks(CHECKS + _extension_checks())
     print()
     print(format_table(rows))
+    for lines in _extension_summaries():
+        print()
+        print("\n".join(lines))
     failed = [r for r in rows if r.status == "fail"]
     print()
     print(f"{len(rows)} checks: {len(rows) - len(failed)} without failure, {len(failed)} failed")

@@ -148,6 +148,9 @@ class _Query:
     hypotheses: dict[str, list[Expr]]
     """Lemma id -> its clauses over the pre-state: the whole invariant."""
     hint: tuple[str, ...] | None
+    fallback: bool = True
+    """Whether a query its hint does not prove is asked again assuming the whole
+    invariant (else it is decided on the hint's lemmas still in the invariant)."""
 
 
 Answer = tuple[str, float, str, tuple[str, ...]]
@@ -156,6 +159,10 @@ HINT_TIMEOUT_MS = 5_000
 
 def _solve(query: _Query, timeout_ms: int) -> Answer:
     spent = 0.0
+    if query.hint is not None and not query.fallback:
+        usable = tuple(h for h in query.hint if h in query.hypotheses)
+        answer, seconds, detail = _ask(query, usable, timeout_ms)
+        return answer, seconds, detail, usable
     if query.hint is not None and all(h in query.hypotheses for h in query.hint):
         answer, seconds, detail = _ask(query, query.hint, min(timeout_ms, HINT_TIMEOUT_MS))
         spent += seconds
@@ -210,7 +217,7 @@ def check(universe: Universe, options: DesignOptions, invariant: Sequence[Invari
           goals: Sequence[str] | None = None, jobs: int = 1,
           hints: Mapping[tuple[str, str], Sequence[str]] | None = None,
           known: Mapping[tuple[str, str], Obligation] | None = None,
-          frame: bool = True) -> InductionReport:
+          frame: bool = True, fallback: bool = True) -> InductionReport:
     """Check that `invariant` (a conjunction) is inductive for the design `options`: every
     obligation for the lemmas named in `goals` (default all) and the actions named in
     `actions` (default all; initiation is checked unless `actions` is given).  With
@@ -218,11 +225,14 @@ def check(universe: Universe, options: DesignOptions, invariant: Sequence[Invari
     lemma) -> the lemmas to try assuming first.  `known`: obligations already proved for
     these options; one is taken as it is when every lemma it assumed is still in
     `invariant` (the same query, so the same answer).  `frame=False` sends the obligations
-    the frame rule would close to the solver as well (an audit of the rule)."""
+    the frame rule would close to the solver as well (an audit of the rule).
+    `fallback=False`: an obligation with a hint assumes only the hint's lemmas (those still
+    in `invariant`), never the whole invariant: faster where most hints fail (a variant's
+    options), at the price of dropping a lemma the whole invariant might have kept."""
     ids = {lem.id for lem in invariant}
     items: list[Obligation | _Query] = []
     for item in queries(universe, options, invariant, actions=actions, goals=goals,
-                        hints=hints, frame=frame):
+                        hints=hints, frame=frame, fallback=fallback):
         old = None if known is None else known.get((item.action, item.lemma))
         if (isinstance(item, _Query) and old is not None and old.answer == PROVED
                 and set(old.assumed) <= ids):
@@ -234,7 +244,8 @@ def check(universe: Universe, options: DesignOptions, invariant: Sequence[Invari
 
 def houdini(universe: Universe, options: DesignOptions, invariant: Sequence[Invariantish], *,
             timeout_ms: int = 20_000, jobs: int = 1,
-            hints: Mapping[tuple[str, str], Sequence[str]] | None = None
+            hints: Mapping[tuple[str, str], Sequence[str]] | None = None,
+            fallback: bool = True
             ) -> tuple[InductionReport, list[tuple[str, Obligation]]]:
     """The largest inductive part of `invariant` (Houdini): drop every lemma with an
     obligation not proved, check the rest again, until nothing fails.  Returns the report of
@@ -245,7 +256,7 @@ def houdini(universe: Universe, options: DesignOptions, invariant: Sequence[Inva
     known: dict[tuple[str, str], Obligation] = {}
     while True:
         report = check(universe, options, current, timeout_ms=timeout_ms, jobs=jobs,
-                       hints=hints, known=known)
+                       hints=hints, known=known, fallback=fallback)
         known.update({(o.action, o.lemma): o for o in report.obligations})
         failing: dict[str, Obligation] = {}
         for o in report.failures():
@@ -259,7 +270,7 @@ def houdini(universe: Universe, options: DesignOptions, invariant: Sequence[Inva
 def queries(universe: Universe, options: DesignOptions, invariant: Sequence[Invariantish], *,
             actions: Sequence[str] | None = None, goals: Sequence[str] | None = None,
             hints: Mapping[tuple[str, str], Sequence[str]] | None = None,
-            frame: bool = True) -> list[Obligation | _Query]:
+            frame: bool = True, fallback: bool = True) -> list[Obligation | _Query]:
     """Every obligation, in order: an Obligation when the frame rule closes it (unless
     `frame` is off), else the query that decides it."""
     wanted = [lem for lem in invariant if goals is None or lem.id in goals]
@@ -288,7 +299,7 @@ def queries(universe: Universe, options: DesignOptions, invariant: Sequence[Inva
                     _violation(universe, lemma, step.next, "goal")]
             hint = hints.get((step.action, lemma.id))
             out.append(_Query(step.action, lemma.id, base, hypotheses,
-                              None if hint is None else tuple(hint)))
+                              None if hint is None else tuple(hint), fallback))
     return out
 
 
