@@ -153,7 +153,8 @@ def cmd_prove(args: argparse.Namespace) -> int:
             print(f"proving {design.name}", file=sys.stderr, flush=True)
         proofs.append(prove_design(design, config, depth=args.depth, jobs=args.jobs,
                                    deadline=args.deadline, induction=not args.no_induction,
-                                   timeout_ms=int(args.timeout * 1000)))
+                                   timeout_ms=None if args.timeout is None
+                                   else int(args.timeout * 1000)))
     negatives = []
     if any(d.expected is None for d in designs):
         negatives = refute_negative_controls(config, args.depth)
@@ -203,8 +204,10 @@ def register(subparsers: Any) -> None:
     add_bounds(p)
     p.add_argument("--jobs", type=positive, default=min(2, os.cpu_count() or 1),
                    help="processes for the induction queries (default: 2, or 1 on one core)")
-    p.add_argument("--timeout", type=_seconds, default=5.0, metavar="SECONDS",
-                   help="limit per induction query; longer counts as not proved (default 5)")
+    p.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
+                   help="limit per induction query; longer counts as not proved (default "
+                   "5 for the reference design, 1 for a variant, whose queries assume only "
+                   "their hints)")
     p.add_argument("--deadline", type=_seconds, default=None, metavar="SECONDS",
                    help="stop deepening bounded model checking after this long per design")
     p.add_argument("--no-induction", action="store_true",
