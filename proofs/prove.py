@@ -76,6 +76,8 @@ class Verdict:
             "variant": self.design,
             "property": self.property,
             "verdict": self.verdict,
+            "states": None,  # check's row keys, so one reader takes both; Z3 counts none
+            "transitions": None,
             "method": self.method,
             "bound": self.bound,
             "depth": self.length,

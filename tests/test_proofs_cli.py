@@ -16,10 +16,11 @@ from model.config import Config, variant
 from model.properties import PROPERTIES, violated
 from proofs.commands import register, verify_checks
 from tests.subcommands import run_subcommand
+from tests.test_model_cli import ROW_KEYS as CHECK_ROW_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
-ROW_KEYS = {"variant", "property", "verdict", "method", "bound", "depth", "seconds", "trace",
-            "diagnosis", "detail"}
+ROW_KEYS = CHECK_ROW_KEYS | {"method", "bound", "diagnosis", "detail"}
+"""The JSON of `check` plus "method" and "bound" (and the diagnosis and a detail line)."""
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
