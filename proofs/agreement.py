@@ -32,9 +32,10 @@ from model import state as ms
 from model.actions import ACTIONS, enabled
 from model.config import Config
 
+from .context import Pool, Step, param_sort
 from .encoding import Expr, sort_of
 from .symstate import SETS, Abstraction, ArrayState, FunctionState, fresh_array_state
-from .transitions import Pool, Step, param_sort, steps
+from .transitions import steps
 
 MAX_INSTANCES = 2_000
 """More Z3 models than this for one state means an unconstrained parameter: a failure."""

@@ -25,10 +25,11 @@ import z3  # type: ignore[import-untyped]
 from model.actions import ACTIONS, Action, ActionNotEnabled, replay
 from model.config import Config
 
+from .context import Pool, param_sort
 from .encoding import Expr, FiniteUniverse
 from .properties import SymProperty
 from .symstate import Abstraction, ExpandedState, initial_expanded_state
-from .transitions import Pool, expanded_relation, param_sort
+from .transitions import expanded_relation
 
 VIOLATED, CLEAN, UNKNOWN = "violated", "clean", "unknown"
 

@@ -25,9 +25,10 @@ from model.actions import Action, ActionNotEnabled
 from model.config import Config
 from model.state import initial_state
 
+from .context import INT_PARAMS, Pool, param_sort
 from .encoding import FiniteUniverse
 from .symstate import Abstraction
-from .transitions import CHECKS, INT_PARAMS, Pool, param_sort, steps
+from .transitions import CHECKS, steps
 
 CLAUSES: dict[str, str] = {
     "respond.group_id_unique": '§5 "Group ids are unique per DS: the Target DS refuses a '

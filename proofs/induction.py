@@ -39,10 +39,11 @@ import z3  # type: ignore[import-untyped]
 
 from model.config import DesignOptions
 
+from .context import Pool
 from .encoding import Expr, Universe
 from .properties import Clause, SymProperty
 from .symstate import FunctionState, free_function_state, initial_function_state
-from .transitions import Pool, steps
+from .transitions import steps
 
 INITIAL = "(initial state)"
 PROVED, FAILED, UNKNOWN = "proved", "failed", "unknown"

@@ -20,6 +20,8 @@ from model.checker import explore
 from model.config import ALL_DESIGNS, Config, variant
 from proofs import transitions
 from proofs.agreement import Checker, check_states
+from proofs.context import Ctx, Step
+from proofs.encoding import make
 from proofs.symstate import Abstraction
 
 SMALL = Config(clients=1, attempts=1)
@@ -74,7 +76,7 @@ def planted(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
 def _drop_guard(name: str, label: str) -> transitions.Builder:
     original = transitions.BUILDERS[name]
 
-    def builder(cx: transitions.Ctx) -> transitions.Step:
+    def builder(cx: Ctx) -> Step:
         step = original(cx)
         step.guard[:] = [(lab, g) for lab, g in step.guard if lab != label]
         return step
@@ -85,7 +87,7 @@ def _drop_guard(name: str, label: str) -> transitions.Builder:
 def _add_guard(name: str) -> transitions.Builder:
     original = transitions.BUILDERS[name]
 
-    def builder(cx: transitions.Ctx) -> transitions.Step:
+    def builder(cx: Ctx) -> Step:
         step = original(cx)
         step.guard.append(("planted", cx.int("client") != 0))
         return step
@@ -96,9 +98,9 @@ def _add_guard(name: str) -> transitions.Builder:
 def _wrong_effect(name: str) -> transitions.Builder:
     original = transitions.BUILDERS[name]
 
-    def builder(cx: transitions.Ctx) -> transitions.Step:
+    def builder(cx: Ctx) -> Step:
         step = original(cx)
-        step.next = step.next.with_sent("ghost_history", transitions.make(
+        step.next = step.next.with_sent("ghost_history", make(
             ms.Commit, 0, 7, 0, 0, -1))
         return step
 

@@ -14,6 +14,7 @@ from model.config import REFERENCE, VARIANTS, Config, variant
 from model.properties import NEGATIVE_CONTROL, violated
 from model.properties import PROPERTIES as MODEL_PROPERTIES
 from proofs import bmc, transitions
+from proofs.context import Ctx, Step
 from proofs.properties import NEGATIVE_CONTROLS, PROPERTIES, property_by_id
 from proofs.prove import VIOLATED, refute_negative_controls
 
@@ -80,7 +81,7 @@ def test_a_wrong_encoding_is_caught_by_the_replay(monkeypatch: pytest.MonkeyPatc
     signature.  The reference design then has a Z3 counterexample the model refuses."""
     original = transitions.BUILDERS["target_import"]
 
-    def without_signature(cx: transitions.Ctx) -> transitions.Step:
+    def without_signature(cx: Ctx) -> Step:
         step = original(cx)
         step.guard[:] = [(lab, g) for lab, g in step.guard if lab != "import.content_signed"]
         return step
