@@ -140,10 +140,11 @@ class SymState:
 
     def some(self, name: str, pred: Callable[[Rec], Expr], witness: Callable[[], Rec]
              ) -> Expr:
-        """Some member of the set `name` satisfies `pred` (occurring positively: ArrayState
-        names the member with the constant `witness()` gives)."""
-        raise NotImplementedError
-
+        """Some member of the set `name` satisfies `pred`.  It occurs positively, so the
+        member can be named by the constant `witness()` gives (ArrayState, FunctionState);
+        ExpandedState, whose sets are finite, enumerates them instead."""
+        w = witness()
+        return z3.And(self.has(name, w), pred(w))
 
     def with_sent(self, name: str, element: Any, when: Expr | None = None) -> SymState:
         raise NotImplementedError
@@ -169,12 +170,6 @@ class ArrayState(SymState):
 
     def has(self, name: str, element: Any) -> Expr:
         return z3.Select(self.sets[name], term(element))
-
-    def some(self, name: str, pred: Callable[[Rec], Expr], witness: Callable[[], Rec]
-             ) -> Expr:
-        w = witness()
-        return z3.And(self.has(name, w), pred(w))
-
 
     def with_sent(self, name: str, element: Any, when: Expr | None = None) -> SymState:
         old = self.sets[name]
@@ -229,12 +224,6 @@ class FunctionState(SymState):
 
     def has(self, name: str, element: Any) -> Expr:
         return self.sets[name](term(element))
-
-    def some(self, name: str, pred: Callable[[Rec], Expr], witness: Callable[[], Rec]
-             ) -> Expr:
-        w = witness()
-        return z3.And(self.has(name, w), pred(w))
-
 
     def with_sent(self, name: str, element: Any, when: Expr | None = None) -> SymState:
         old = self.sets[name]
@@ -362,7 +351,6 @@ class ExpandedState(SymState):
              ) -> Expr:
         cls = SETS[name].__name__
         return z3.Or(*[z3.And(flag, pred(Rec(elem, cls))) for flag, elem in self.sets[name]])
-
 
     def with_sent(self, name: str, element: Any, when: Expr | None = None) -> SymState:
         entry = (z3.BoolVal(True) if when is None else when, term(element))
