@@ -95,13 +95,6 @@ class Ctx:
 
     # ------------------------------------------------------------ bounds
 
-    def in_bounds(self, r: Rec) -> Expr:
-        """adversary._in_bounds: a MigrationRequest the adversary may write."""
-        u = self.u
-        return z3.And(u.any_client(r.client), u.any_ds(r.source), u.honest_ds_(r.target),
-                      r.source != r.target, u.group(r.group), r.epoch >= 0,
-                      r.epoch < u.max_epoch)
-
     # ------------------------------------------------------------ the adversary
 
     def some(self, name: str, pred: Callable[[Rec], Expr], tag: str) -> Expr:
@@ -146,7 +139,7 @@ class Ctx:
 
     def knows_response(self, m: Rec, tag: str) -> Expr:
         u = self.u
-        own = (z3.And(m.signer == u.R, self.in_bounds(m.request),
+        own = (z3.And(m.signer == u.R, u.request_in_bounds(m.request),
                       self.adversary_nonce(m.nonce, tag))
                if u.rogue_ds else z3.BoolVal(False))
         return z3.Or(self.network_response(m, tag), own)
@@ -157,7 +150,7 @@ class Ctx:
         kind = m.shape.cls
         x, r = u.X, u.R
         if kind is mm.MigrationRequest:
-            return z3.And(z3.BoolVal(u.rogue_client), m.client == x, self.in_bounds(m))
+            return z3.And(z3.BoolVal(u.rogue_client), m.client == x, u.request_in_bounds(m))
         if kind is mm.MigrationInit:
             if not u.rogue_client:
                 return z3.BoolVal(False)

@@ -130,6 +130,11 @@ def nonce(ds: Any, index: Any) -> Expr:
     return NonceSort.constructor(0)(ds, index)
 
 
+def phase_in(phase: Expr, *phases: int) -> Expr:
+    """`phase` is one of `phases`."""
+    return z3.Or(*[phase == p for p in phases])
+
+
 NO_NONCE = nonce(NONE, NONE)
 
 
@@ -330,6 +335,13 @@ class Universe:
 
     def index(self, i: Expr) -> Expr:
         return z3.And(i >= 0, i < self.attempts)
+
+    def request_in_bounds(self, r: Rec) -> Expr:
+        """A MigrationRequest within the parties' bounds: one the adversary may write
+        (model/adversary._in_bounds) and the only kind a target records."""
+        return z3.And(self.any_client(r.client), self.any_ds(r.source),
+                      self.honest_ds_(r.target), r.source != r.target, self.group(r.group),
+                      r.epoch >= 0, r.epoch < self.max_epoch)
 
     def source_allows(self, client: Expr) -> Expr:
         raise NotImplementedError

@@ -10,26 +10,18 @@ invariant is caught there first, with a concrete state).
 
 from __future__ import annotations
 
-from typing import Any
-
 import z3  # type: ignore[import-untyped]
 
 from model import messages as mm
 from model import state as ms
 from model.config import NONE
 
-from .encoding import Expr, Rec, Universe, make, term
+from .encoding import NO_NONCE, Expr, Rec, Universe, make, nonce, phase_in, term
 from .induction import Lemma
 from .properties import GROUPS, HONEST_CLIENTS, HONEST_DS, INDICES, INTS, Clause
 from .symstate import EMPTY_HOST, UNUSED_RECORD, VIEW0, SymState
 
 # ---------------------------------------------------------------- vocabulary
-
-
-def in_bounds(u: Universe, r: Rec) -> Expr:
-    """A request within the parties' bounds (adversary._in_bounds)."""
-    return z3.And(u.any_client(r.client), u.any_ds(r.source), u.honest_ds_(r.target),
-                  r.source != r.target, u.group(r.group), r.epoch >= 0, r.epoch < u.max_epoch)
 
 
 def record_of(s: SymState, response: Rec) -> Rec:
@@ -73,7 +65,7 @@ def pending_for(s: SymState, content: Rec) -> Expr:
 
 def _responses_issued(u: Universe, s: SymState, m: Rec) -> Expr:
     r = m.request
-    return z3.And(issued(u, s, m), in_bounds(u, r), u.target_allows(r.client))
+    return z3.And(issued(u, s, m), u.request_in_bounds(r), u.target_allows(r.client))
 
 
 RESPONSES_ISSUED = Lemma(
@@ -91,20 +83,14 @@ def _records(u: Universe, s: SymState, d: Expr, k: Expr) -> Expr:
     rec = s.record(d, k)
     r = rec.request
     c = rec.content
-    consumed = z3.And(c.response.request == r, c.response.nonce == make_nonce(d, k),
+    consumed = z3.And(c.response.request == r, c.response.nonce == nonce(d, k),
                       c.response.signer == d, c.signer == r.source,
                       c.state == make(mm.GroupState, r.group, r.epoch + 1))
     return z3.And(
-        z3.Or(*[rec.phase == p for p in (ms.UNUSED, ms.PENDING, ms.CONSUMED, ms.EXPIRED)]),
-        z3.Implies(rec.phase != ms.UNUSED, z3.And(r.target == d, in_bounds(u, r))),
+        phase_in(rec.phase, ms.UNUSED, ms.PENDING, ms.CONSUMED, ms.EXPIRED),
+        z3.Implies(rec.phase != ms.UNUSED, z3.And(r.target == d, u.request_in_bounds(r))),
         z3.Implies(rec.phase == ms.CONSUMED, consumed),
     )
-
-
-def make_nonce(d: Any, k: Any) -> Expr:
-    from .encoding import nonce
-
-    return nonce(d, k)
 
 
 NONCE_RECORDS = Lemma(
@@ -221,7 +207,7 @@ STARTS_FROM_INITS = Lemma(
 def _views(u: Universe, s: SymState, c: Expr, g: Expr) -> Expr:
     v = s.view(c, g)
     return z3.And(u.honest_ds_(v.ds), v.epoch >= 0, v.epoch <= u.max_epoch,
-                  z3.Or(v.nonce == make_nonce(NONE, NONE),
+                  z3.Or(v.nonce == NO_NONCE,
                         z3.And(u.honest_ds_(v.target), v.target != v.ds)))
 
 
@@ -234,7 +220,7 @@ VIEWS_WELL_FORMED = Lemma(
 
 
 def _requests(u: Universe, s: SymState, r: Rec) -> Expr:
-    return z3.And(in_bounds(u, r), u.honest_client(r.client), u.honest_ds_(r.source))
+    return z3.And(u.request_in_bounds(r), u.honest_client(r.client), u.honest_ds_(r.source))
 
 
 REQUESTS_FROM_MEMBERS = Lemma(

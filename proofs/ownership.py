@@ -26,9 +26,9 @@ from model import messages as mm
 from model import state as ms
 from model.config import NONE
 
-from .encoding import Expr, Rec, Universe, make
+from .encoding import NO_NONCE, Expr, Rec, Universe, make, phase_in
 from .induction import Lemma
-from .lemmas import consumed_by, make_nonce, record_of
+from .lemmas import consumed_by, record_of
 from .properties import GROUPS, HONEST_CLIENTS, HONEST_DS, INDICES, Clause
 from .symstate import EMPTY_HOST, SymState
 
@@ -44,7 +44,7 @@ def rogue_copy(u: Universe, s: SymState, d: Any, g: Any) -> Expr:
 def current(u: Universe, s: SymState, d: Any, g: Any) -> Expr:
     """d serves g in the lineage: active or locked, and not a rogue copy."""
     host = s.host(d, g)
-    return z3.And(z3.Or(host.phase == ms.ACTIVE, host.phase == ms.LOCKED),
+    return z3.And(phase_in(host.phase, ms.ACTIVE, ms.LOCKED),
                   z3.Not(rogue_copy(u, s, d, g)))
 
 
@@ -76,7 +76,7 @@ def lineage_host(u: Universe, s: SymState, d: Any, g: Any, epoch: Any) -> Expr:
 def _host_shape(u: Universe, s: SymState, d: Expr, g: Expr) -> Expr:
     host = s.host(d, g)
     return z3.And(
-        z3.Or(*[host.phase == p for p in (ms.ABSENT, ms.ACTIVE, ms.LOCKED, ms.MOVED)]),
+        phase_in(host.phase, ms.ABSENT, ms.ACTIVE, ms.LOCKED, ms.MOVED),
         z3.Implies(host.phase == ms.ABSENT, host == EMPTY_HOST),
         z3.Implies(host.phase == ms.ACTIVE, host.epoch >= 0))
 
@@ -307,7 +307,7 @@ MIGRATION_FANOUTS_LEAD_TO_THE_LINEAGE = Lemma(
 def _pending_request(u: Universe, s: SymState, c: Expr, g: Expr) -> Expr:
     v = s.view(c, g)
     rec = s.record(v.target, v.nonce.index)
-    return z3.Implies(v.nonce != make_nonce(NONE, NONE), z3.And(
+    return z3.Implies(v.nonce != NO_NONCE, z3.And(
         u.honest_ds_(v.target), v.nonce.ds == v.target, u.index(v.nonce.index),
         rec.phase != ms.UNUSED,
         rec.request == make(mm.MigrationRequest, c, v.ds, v.target, g, v.epoch)))

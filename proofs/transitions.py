@@ -40,6 +40,7 @@ from .encoding import (
     Universe,
     make,
     nonce,
+    phase_in,
     sentinel,
     sort_of,
     term,
@@ -78,10 +79,6 @@ def _active(epoch: Any, origin: Any) -> Expr:
 
 def _pending(v: Rec) -> Expr:
     return v.nonce != NO_NONCE
-
-
-def _phase_in(phase: Expr, *phases: int) -> Expr:
-    return z3.Or(*[phase == p for p in phases])
 
 
 # ---------------------------------------------------------------- clients
@@ -192,7 +189,7 @@ def commit_at_current_ds(cx: Ctx) -> Step:
     client, group = cx.int("client"), cx.int("group")
     v = s.view(client, group)
     host = s.host(v.ds, group)
-    allowed = (_phase_in(host.phase, ms.ACTIVE, ms.LOCKED) if cx.opts.no_epoch_check
+    allowed = (phase_in(host.phase, ms.ACTIVE, ms.LOCKED) if cx.opts.no_epoch_check
                else host.phase == ms.ACTIVE)
     guard = [
         ("candidates", z3.And(u.honest_client(client), u.group(group))),
@@ -225,7 +222,7 @@ def source_lock_and_export(cx: Ctx) -> Step:
     host = s.host(source, r.group)
     content = _export(source, m)
     if opts.no_epoch_check:
-        current = z3.And(_phase_in(host.phase, ms.ACTIVE, ms.LOCKED), host.lock != content)
+        current = z3.And(phase_in(host.phase, ms.ACTIVE, ms.LOCKED), host.lock != content)
     else:
         current = z3.And(host.phase == ms.ACTIVE, host.epoch == r.epoch)
     member = z3.BoolVal(True) if opts.unsigned_init else u.honest_client(m.signer)
@@ -349,7 +346,7 @@ def target_respond(cx: Ctx) -> Step:
         unique = z3.BoolVal(True)
     else:
         unique = z3.And(
-            z3.Not(_phase_in(host.phase, ms.ACTIVE, ms.LOCKED)),
+            z3.Not(phase_in(host.phase, ms.ACTIVE, ms.LOCKED)),
             # a tombstone yields only to the DS it names
             z3.Implies(host.phase == ms.MOVED, host.target == m.source),
             z3.Not(_pending_nonce_for_group(cx, target, m.group)),
@@ -452,7 +449,7 @@ def target_reject(cx: Ctx) -> Step:
     rec = s.record(target, m.response.nonce.index)
     unknown = z3.Or(
         z3.Not(cx.record_valid(target, m)),
-        _phase_in(rec.phase, ms.UNUSED, ms.EXPIRED),
+        phase_in(rec.phase, ms.UNUSED, ms.EXPIRED),
         rec.request != r,
     )
     consumed_by_other = z3.And(rec.phase == ms.CONSUMED, rec.content != m)
