@@ -9,7 +9,6 @@ Z3 enables, every one Z3 enables is one the model enables, and the successors ar
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from functools import cache
 
 import pytest
@@ -18,11 +17,9 @@ import z3
 from model import state as ms
 from model.checker import explore
 from model.config import ALL_DESIGNS, Config, variant
-from proofs import transitions
 from proofs.agreement import Checker, check_states
-from proofs.context import Ctx, Step
-from proofs.encoding import make
 from proofs.symstate import Abstraction
+from tests.planted_encoding import add_guard, drop_guard, wrong_effect
 
 SMALL = Config(clients=1, attempts=1)
 """One client, d0 and d1 with R and X, one group, one nonce per target: 52 reference states."""
@@ -68,62 +65,25 @@ def test_abstraction_round_trips() -> None:
 # ---------------------------------------------------------------- negative controls
 
 
-@pytest.fixture
-def planted(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    yield monkeypatch
-
-
-def _drop_guard(name: str, label: str) -> transitions.Builder:
-    original = transitions.BUILDERS[name]
-
-    def builder(cx: Ctx) -> Step:
-        step = original(cx)
-        step.guard[:] = [(lab, g) for lab, g in step.guard if lab != label]
-        return step
-
-    return builder
-
-
-def _add_guard(name: str) -> transitions.Builder:
-    original = transitions.BUILDERS[name]
-
-    def builder(cx: Ctx) -> Step:
-        step = original(cx)
-        step.guard.append(("planted", cx.int("client") != 0))
-        return step
-
-    return builder
-
-
-def _wrong_effect(name: str) -> transitions.Builder:
-    original = transitions.BUILDERS[name]
-
-    def builder(cx: Ctx) -> Step:
-        step = original(cx)
-        step.next = step.next.with_sent("ghost_history", make(
-            ms.Commit, 0, 7, 0, 0, -1))
-        return step
-
-    return builder
-
-
 @pytest.mark.parametrize("representation", ["array", "function"])
-def test_a_missing_guard_is_caught(planted: pytest.MonkeyPatch, representation: str) -> None:
-    planted.setitem(transitions.BUILDERS, "client_request",
-                    _drop_guard("client_request", "target is not the client's DS"))
+def test_a_missing_guard_is_caught(monkeypatch: pytest.MonkeyPatch,
+                                   representation: str) -> None:
+    drop_guard(monkeypatch, "client_request", "target is not the client's DS")
     problems = Checker(SMALL, representation).check_state(ms.initial_state(SMALL))
     assert any("Z3 enables client_request" in p for p in problems), problems
 
 
 @pytest.mark.parametrize("representation", ["array", "function"])
-def test_an_extra_guard_is_caught(planted: pytest.MonkeyPatch, representation: str) -> None:
-    planted.setitem(transitions.BUILDERS, "client_request", _add_guard("client_request"))
+def test_an_extra_guard_is_caught(monkeypatch: pytest.MonkeyPatch,
+                                  representation: str) -> None:
+    add_guard(monkeypatch, "client_request")
     problems = Checker(SMALL, representation).check_state(ms.initial_state(SMALL))
     assert any("the model enables client_request" in p for p in problems), problems
 
 
 @pytest.mark.parametrize("representation", ["array", "expanded", "function"])
-def test_a_wrong_effect_is_caught(planted: pytest.MonkeyPatch, representation: str) -> None:
-    planted.setitem(transitions.BUILDERS, "client_request", _wrong_effect("client_request"))
+def test_a_wrong_effect_is_caught(monkeypatch: pytest.MonkeyPatch,
+                                  representation: str) -> None:
+    wrong_effect(monkeypatch, "client_request")
     problems = Checker(SMALL, representation).check_state(ms.initial_state(SMALL))
     assert any("client_request" in p and "differs" in p for p in problems), problems

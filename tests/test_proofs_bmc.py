@@ -13,10 +13,10 @@ from model.checker import check
 from model.config import REFERENCE, VARIANTS, Config, variant
 from model.properties import NEGATIVE_CONTROL, violated
 from model.properties import PROPERTIES as MODEL_PROPERTIES
-from proofs import bmc, transitions
-from proofs.context import Ctx, Step
+from proofs import bmc
 from proofs.properties import NEGATIVE_CONTROLS, PROPERTIES, property_by_id
 from proofs.prove import VIOLATED, refute_negative_controls
+from tests.planted_encoding import drop_guard
 
 CONFIG = Config()
 
@@ -79,14 +79,7 @@ def test_a_deadline_is_unknown_never_clean() -> None:
 def test_a_wrong_encoding_is_caught_by_the_replay(monkeypatch: pytest.MonkeyPatch) -> None:
     """Plant an encoding bug: the Z3 target_import no longer checks the content's
     signature.  The reference design then has a Z3 counterexample the model refuses."""
-    original = transitions.BUILDERS["target_import"]
-
-    def without_signature(cx: Ctx) -> Step:
-        step = original(cx)
-        step.guard[:] = [(lab, g) for lab, g in step.guard if lab != "import.content_signed"]
-        return step
-
-    monkeypatch.setitem(transitions.BUILDERS, "target_import", without_signature)
+    drop_guard(monkeypatch, "target_import", "import.content_signed")
     unsigned = variant("unsigned_content")
     assert unsigned.expected is not None
     k = explicit_length(unsigned.name, unsigned.expected)
