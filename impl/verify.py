@@ -131,8 +131,9 @@ def _extension_summaries() -> list[list[str]]:
     out = []
     for module in EXTENSIONS:
         summary = getattr(importlib.import_module(module), "verify_summary", None)
-        if summary is not None and summary():
-            out.append(summary())
+        lines = [] if summary is None else summary()
+        if lines:
+            out.append(lines)
     return out
 
 
