@@ -50,8 +50,8 @@ def adversary_nonces(config: Config, state: st.State) -> list[Nonce]:
     nonces) the next one each target will issue.  Sorted, for a deterministic order."""
     nonces = set(st.known_nonces(state))
     if config.rogue_ds:
-        nonces.add((config.rogue_ds_id, 0))
-    if config.options.predictable_nonces:
+        nonces.add(Nonce(config.rogue_ds_id, 0))
+    if _predictable(config):
         nonces.update(next_nonces(config, state))
     return sorted(nonces)
 
@@ -62,7 +62,7 @@ def next_nonces(config: Config, state: st.State) -> list[Nonce]:
     for target, pool in enumerate(state.nonces):
         for k, rec in enumerate(pool):
             if rec.phase == st.UNUSED:
-                out.append((target, k))
+                out.append(Nonce(target, k))
                 break
     return out
 
@@ -236,19 +236,18 @@ def useful(config: Config, state: st.State, kind: type[Any]) -> Iterator[Any]:
     source R (unless contents are unsigned) and a pending nonce it issued for exactly that
     request, whose response it signed (any nonce it issued for it under no_nonce_check);
     and nobody honest expects R's signature on any other kind."""
-    opts = config.options
     x, rogue = config.rogue_client_id, config.rogue_ds_id
     if kind is MigrationRequest:
         yield from x_requests(config)
         return
     if kind is MigrationResponse:
-        if config.rogue_ds and opts.unsigned_response:
+        if config.rogue_ds and _unsigned_response(config):
             for r in _client_requests_now(config, state):
                 for n in _distinct_forged_nonces(config, state, r.target):
                     yield MigrationResponse(rogue, r, n)
         return
     if kind is MigrationInit:
-        if config.rogue_client and opts.unsigned_init:
+        if config.rogue_client and "lock.member_signature" in config.dropped:
             for resp in sorted(_x_embeddable(config, state)):
                 r = resp.request
                 if r.client == x:
@@ -257,7 +256,7 @@ def useful(config: Config, state: st.State, kind: type[Any]) -> Iterator[Any]:
     if kind is MigrationContent and config.rogue_ds:
         for resp in sorted(_r_embeddable(config, state)):
             r = resp.request
-            if opts.unsigned_content or r.source == rogue:
+            if "import.content_signed" in config.dropped or r.source == rogue:
                 yield MigrationContent(rogue, resp, GroupState(r.group, r.epoch + 1))
 
 
@@ -271,8 +270,8 @@ def _distinct_forged_nonces(config: Config, state: st.State, target: int) -> lis
     genuine response.  What is left: R's own nonce and, when nonces are predictable, the
     nonce `target` will issue next.  `useful` is smaller than `exhaustive` there, with
     the same verdicts (tests/test_model_checker.py)."""
-    nonces = [(config.rogue_ds_id, 0)]
-    if config.options.predictable_nonces:
+    nonces = [Nonce(config.rogue_ds_id, 0)]
+    if _predictable(config):
         nonces.extend(n for n in next_nonces(config, state) if n[0] == target)
     return nonces
 
@@ -280,7 +279,7 @@ def _distinct_forged_nonces(config: Config, state: st.State, target: int) -> lis
 def _x_embeddable(config: Config, state: st.State) -> set[MigrationResponse]:
     """Responses to X's requests a source may accept inside X's MigrationInit."""
     out = {r for r in _network_responses(state) if r.request.client == config.rogue_client_id}
-    if config.rogue_ds and config.options.unsigned_response:
+    if config.rogue_ds and _unsigned_response(config):
         out.update(
             MigrationResponse(config.rogue_ds_id, r, n)
             for r in x_requests(config)
@@ -291,29 +290,58 @@ def _x_embeddable(config: Config, state: st.State) -> set[MigrationResponse]:
 
 def _r_embeddable(config: Config, state: st.State) -> set[MigrationResponse]:
     """Responses a target may accept inside R's MigrationContent."""
-    opts = config.options
     rogue = config.rogue_ds_id
+    unsigned = _unsigned_response(config)
     out = set()
-    if opts.no_nonce_check:
+    if "import.nonce_pending" in config.dropped:
         # any response the target signed, whatever became of its nonce
         for target, pool in enumerate(state.nonces):
             for index, rec in enumerate(pool):
                 if rec.phase != st.UNUSED:
-                    out.add(MigrationResponse(target, rec.request[0], (target, index)))
-                    if opts.unsigned_response:
-                        out.add(MigrationResponse(rogue, rec.request[0], (target, index)))
+                    out.add(MigrationResponse(target, rec.request, Nonce(target, index)))
+                    if unsigned:
+                        out.add(MigrationResponse(rogue, rec.request, Nonce(target, index)))
         return out
     for target, pool in enumerate(state.nonces):
         for index, rec in enumerate(pool):
             if rec.phase == st.PENDING:
-                out.add(MigrationResponse(target, rec.request[0], (target, index)))
-                if opts.unsigned_response:
-                    out.add(MigrationResponse(rogue, rec.request[0], (target, index)))
+                out.add(MigrationResponse(target, rec.request, Nonce(target, index)))
+                if unsigned:
+                    out.add(MigrationResponse(rogue, rec.request, Nonce(target, index)))
     return out
 
 
+def _unsigned_response(config: Config) -> bool:
+    """Whether some honest receiver does not check the signature on a response."""
+    return bool(config.dropped & _RESPONSE_SIGNATURES)
+
+
+def _predictable(config: Config) -> bool:
+    return "forge.nonce_known" in config.dropped
+
+
+_RESPONSE_SIGNATURES = frozenset({"init.response_signed", "lock.response_signed",
+                                  "import.response_signed"})
+
+
+def useful_applies(config: Config) -> bool:
+    """Whether `useful` covers this design: its argument above holds as long as the design
+    drops only checks the design options drop (model/config.py); an ad-hoc design that drops
+    any other check is given `exhaustive`."""
+    from .rules import option_checks  # rules imports this module
+
+    understood = {c for ids in option_checks().values() for c in ids}
+    return config.dropped <= understood
+
+
 def candidates(config: Config, state: st.State, kind: type[Any]) -> Iterator[Any]:
-    """Forged candidates of `kind` for receivers, from the generator `GENERATOR` names."""
-    if GENERATOR == "exhaustive":
+    """Forged candidates of `kind` for receivers, from the generator `GENERATOR` names
+    (`exhaustive` for a design `useful` does not cover)."""
+    if GENERATOR == "exhaustive" or not _useful_applies(config):
         return exhaustive(config, state, kind)
     return useful(config, state, kind)
+
+
+@cache
+def _useful_applies(config: Config) -> bool:
+    return useful_applies(config)

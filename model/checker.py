@@ -23,10 +23,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .actions import ACTIONS, Action, successors
+from .actions import ACTIONS, Action, instances, successors
 from .config import ALL_DESIGNS, Config, Variant
 from .properties import LIVENESS_ID, PROPERTIES, Property, migrations_open
-from .state import SLOT, State, initial_state
+from .state import State, initial_state
 from .symmetry import Symmetry
 
 HOLDS, VIOLATED, UNKNOWN = "holds", "violated", "unknown"
@@ -85,14 +85,8 @@ class Exploration:
 def _expand(config: Config, state: State) -> Iterable[tuple[int, State]]:
     """(step label, next state); the label is 2 * action index, plus 1 when the step
     receives a message the adversary forged."""
-    network = state.network
-    for i, spec in enumerate(ACTIONS):
-        guard, effect = spec.guard, spec.effect
-        slot = SLOT[spec.receives] if spec.forged and spec.receives is not None else -1
-        for args in spec.candidates(config, state):
-            if guard(config, state, *args):
-                forged = slot >= 0 and args[-1] not in network[slot]
-                yield 2 * i + forged, effect(config, state, *args)
+    for i, args, forged in instances(config, state):
+        yield 2 * i + forged, ACTIONS[i].effect(config, state, *args)
 
 
 def explore(

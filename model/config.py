@@ -20,14 +20,22 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import NamedTuple
 
 NONE = -1
 """Stands for 'no party' / 'no target' in integer fields (keeps states orderable)."""
 
-Nonce = tuple[int, int]
-"""(issuing DS, index in that DS's pool): an abstract 32-byte random value."""
 
-NO_NONCE: Nonce = (NONE, NONE)
+class Nonce(NamedTuple):
+    """(issuing DS, index in that DS's pool): an abstract 32-byte random value."""
+
+    ds: int
+    number: int
+    """Its index in the issuing DS's pool."""
+
+
+NO_NONCE: Nonce = Nonce(NONE, NONE)
 
 
 @dataclass(frozen=True)
@@ -94,6 +102,8 @@ class Config:
     target_denies: frozenset[int] = frozenset()
     """Clients (the rogue client X included) the target policy refuses."""
     options: DesignOptions = field(default_factory=DesignOptions)
+    drop: frozenset[str] = frozenset()
+    """Check ids (model/rules.py) dropped on top of the options: an ad-hoc design."""
     # derived, read in every guard: computed once
     honest_ds: int = field(init=False, repr=False, compare=False)
     """Honest DSs: d0 .. d(honest_ds-1)."""
@@ -117,6 +127,31 @@ class Config:
     def with_options(self, options: DesignOptions) -> Config:
         return dataclasses.replace(self, options=options)
 
+    @cached_property
+    def dropped(self) -> frozenset[str]:
+        """The ids of every check and switch this design drops: its options' (each check
+        names the options that remove it, beside the rule) and `drop`."""
+        # The rules import this module, so their table is read here, on first use.
+        from .rules import CHECKS, option_checks
+
+        unknown = sorted(self.drop - set(CHECKS))
+        if unknown:
+            raise ValueError(f"unknown check id {', '.join(unknown)} (see 'mimi-portability "
+                             "checks')")
+        by_option = option_checks()
+        out = set(self.drop)
+        for option in self.options.enabled():
+            out.update(by_option[option])
+        return frozenset(out)
+
+    def design_name(self) -> str:
+        """The variant whose options these are, with any ad-hoc drops appended."""
+        base = next((v.name for v in ALL_DESIGNS if v.options == self.options), "custom")
+        if not self.drop:
+            return base
+        drops = "drop:" + ",".join(sorted(self.drop))
+        return drops if base == "reference" else f"{base}+{drops}"
+
     def summary(self) -> str:
         rogues = [n for n, on in (("R", self.rogue_ds), ("X", self.rogue_client)) if on]
         return (
@@ -138,7 +173,7 @@ def ds_name(config: Config, ds: int) -> str:
     return "R" if ds == config.rogue_ds_id else f"d{ds}"
 
 
-def nonce_name(config: Config, nonce: Nonce) -> str:
+def nonce_name(config: Config, nonce: tuple[int, int]) -> str:
     if nonce == NO_NONCE:
         return "-"
     return f"n{nonce[1]}@{ds_name(config, nonce[0])}"

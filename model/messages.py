@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from .config import NONE, Config, Nonce, client_name, ds_name, nonce_name
+from .config import NO_NONCE, NONE, Config, Nonce, client_name, ds_name, nonce_name
 
 
 class MigrationRequest(NamedTuple):
@@ -105,6 +105,14 @@ class CommitFanout(NamedTuple):
     aad_target: int
 
 
+NO_REQUEST = MigrationRequest(NONE, NONE, NONE, NONE, NONE)
+"""Stands for 'no request' in a record field (a nonce not issued yet): every integer NONE."""
+
+NO_CONTENT = MigrationContent(
+    NONE, MigrationResponse(NONE, NO_REQUEST, NO_NONCE), GroupState(NONE, NONE)
+)
+"""Stands for 'no content' in a record field (no lock, a nonce not consumed)."""
+
 Message = (
     MigrationRequest
     | MigrationResponse
@@ -154,7 +162,7 @@ def message_from_json(value: Any) -> Any:
         for name in cls._fields:
             item = value[name]
             if name in _NONCE_FIELDS:
-                kwargs[name] = (int(item[0]), int(item[1]))
+                kwargs[name] = Nonce(int(item[0]), int(item[1]))
             else:
                 kwargs[name] = message_from_json(item)
         return cls(**kwargs)

@@ -26,6 +26,8 @@ from typing import Any, NamedTuple
 
 from .config import NO_NONCE, NONE, Config, Nonce
 from .messages import (
+    NO_CONTENT,
+    NO_REQUEST,
     CommitFanout,
     MigrationAborted,
     MigrationConfirmation,
@@ -49,7 +51,7 @@ NONCE_PHASES = ("unused", "pending", "consumed", "expired")
 class Host(NamedTuple):
     """A group at an honest DS.  `epoch`: the current epoch (active) or the epoch of the
     migration commit (locked); `target`: where it is going (locked) or went (moved);
-    `lock`: (the MigrationContent exported,) while locked, else (); `origin`: while active
+    `lock`: the MigrationContent exported while locked, else NO_CONTENT; `origin`: while active
     or locked, the source of the MigrationContent it imported the group from (NONE: hosted
     from the start).  A DS knows who signed the content it imported; the proofs use it to
     tell a group the rogue DS made it import (another group with the same id, lockstep
@@ -58,35 +60,36 @@ class Host(NamedTuple):
     phase: int
     epoch: int
     target: int
-    lock: tuple[MigrationContent, ...]
+    lock: MigrationContent
     origin: int
 
 
-ABSENT_HOST = Host(ABSENT, NONE, NONE, (), NONE)
+ABSENT_HOST = Host(ABSENT, NONE, NONE, NO_CONTENT, NONE)
 
 
 def active(epoch: int, origin: int = NONE) -> Host:
-    return Host(ACTIVE, epoch, NONE, (), origin)
+    return Host(ACTIVE, epoch, NONE, NO_CONTENT, origin)
 
 
 def locked(epoch: int, content: MigrationContent, origin: int) -> Host:
-    return Host(LOCKED, epoch, content.response.request.target, (content,), origin)
+    return Host(LOCKED, epoch, content.response.request.target, content, origin)
 
 
 def moved(target: int) -> Host:
-    return Host(MOVED, NONE, target, (), NONE)
+    return Host(MOVED, NONE, target, NO_CONTENT, NONE)
 
 
 class NonceRecord(NamedTuple):
-    """One nonce of a Target DS.  `request`: (the request it was issued for,) once issued;
-    `content`: (the content imported under it,) once consumed."""
+    """One nonce of a Target DS.  `request`: the request it was issued for, once issued
+    (else NO_REQUEST); `content`: the content imported under it, once consumed (else
+    NO_CONTENT)."""
 
     phase: int
-    request: tuple[MigrationRequest, ...]
-    content: tuple[MigrationContent, ...]
+    request: MigrationRequest
+    content: MigrationContent
 
 
-UNUSED_NONCE = NonceRecord(UNUSED, (), ())
+UNUSED_NONCE = NonceRecord(UNUSED, NO_REQUEST, NO_CONTENT)
 
 
 class ClientView(NamedTuple):
@@ -144,6 +147,8 @@ SLOT: dict[type[Any], int] = {
 
 EMPTY_NETWORK = Network(*(frozenset() for _ in SLOT))
 
+SLOT_NAMES: tuple[str, ...] = Network._fields
+
 
 class Commit(NamedTuple):
     """An accepted commit of the group's history: `committer` committed in `epoch`,
@@ -194,6 +199,15 @@ class Ghost(NamedTuple):
 
 
 EMPTY_GHOST = Ghost(frozenset(), frozenset(), frozenset(), frozenset(), frozenset(), frozenset())
+
+SET_NAMES: tuple[str, ...] = (*SLOT_NAMES, *(f"ghost_{name}" for name in Ghost._fields))
+"""Every set-valued part of a state by the name the rules use: the network slots, then the
+ghost sets prefixed ghost_."""
+
+_SET_INDEX: dict[str, tuple[int, int]] = {
+    **{name: (0, i) for i, name in enumerate(SLOT_NAMES)},
+    **{f"ghost_{name}": (1, i) for i, name in enumerate(Ghost._fields)},
+}
 
 
 class State(NamedTuple):
@@ -270,11 +284,33 @@ def record(state: State, **additions: object) -> State:
     return state._replace(ghost=ghost._replace(**updates)) if updates else state
 
 
+def members(state: State, name: str) -> frozenset[Any]:
+    """The set `name` of SET_NAMES."""
+    part, index = _SET_INDEX[name]
+    return (state.network if part == 0 else state.ghost)[index]
+
+
+def add_to(state: State, name: str, element: Any) -> State:
+    """The state with `element` added to the set `name` of SET_NAMES."""
+    part, index = _SET_INDEX[name]
+    if part == 0:
+        net = state.network
+        sent: frozenset[Any] = net[index]
+        if element in sent:
+            return state
+        changed: dict[str, Any] = {SLOT_NAMES[index]: sent | {element}}
+        return state._replace(network=net._replace(**changed))
+    ghost = state.ghost
+    recorded: frozenset[Any] = ghost[index]
+    if element in recorded:
+        return state
+    changed = {Ghost._fields[index]: recorded | {element}}
+    return state._replace(ghost=ghost._replace(**changed))
+
+
 def pending_nonce_for_group(state: State, target: int, group: int) -> bool:
     """Whether `target` has a pending nonce issued for a request about `group`."""
-    return any(
-        r.phase == PENDING and r.request[0].group == group for r in state.nonces[target]
-    )
+    return any(r.phase == PENDING and r.request.group == group for r in state.nonces[target])
 
 
 def known_nonces(state: State) -> frozenset[Nonce]:

@@ -18,8 +18,10 @@ import itertools
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from .config import Config
+from .config import Config, Nonce
 from .messages import (
+    NO_CONTENT,
+    NO_REQUEST,
     CommitFanout,
     GroupState,
     MigrationAborted,
@@ -77,8 +79,8 @@ class Renaming:
                       self._hosts, self._records, *self._slots, *self._ghost):
             cache.clear()
 
-    def nonce(self, n: tuple[int, int]) -> tuple[int, int]:
-        return (self.dm[n[0]], n[1])
+    def nonce(self, n: Nonce) -> Nonce:
+        return Nonce(self.dm[n[0]], n[1])
 
     def request(self, r: MigrationRequest) -> MigrationRequest:
         out = self._requests.get(r)
@@ -93,7 +95,7 @@ class Renaming:
         out = self._responses.get(m)
         if out is None:
             out = MigrationResponse(self.dm[m.signer], self.request(m.request),
-                                    (self.dm[m.nonce[0]], m.nonce[1]))
+                                    Nonce(self.dm[m.nonce[0]], m.nonce[1]))
             self._responses[m] = out
         return out
 
@@ -136,7 +138,7 @@ class Renaming:
     def host(self, h: Host) -> Host:
         out = self._hosts.get(h)
         if out is None:
-            lock = (self.content(h.lock[0]),) if h.lock else ()
+            lock = self.content(h.lock) if h.lock != NO_CONTENT else NO_CONTENT
             out = Host(h.phase, h.epoch, self.dm[h.target], lock, self.dm[h.origin])
             self._hosts[h] = out
         return out
@@ -144,8 +146,8 @@ class Renaming:
     def nonce_record(self, r: NonceRecord) -> NonceRecord:
         out = self._records.get(r)
         if out is None:
-            request = (self.request(r.request[0]),) if r.request else ()
-            content = (self.content(r.content[0]),) if r.content else ()
+            request = self.request(r.request) if r.request != NO_REQUEST else NO_REQUEST
+            content = self.content(r.content) if r.content != NO_CONTENT else NO_CONTENT
             out = NonceRecord(r.phase, request, content)
             self._records[r] = out
         return out

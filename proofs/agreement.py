@@ -34,8 +34,8 @@ from model.config import Config
 
 from .context import Pool, Step, param_sort
 from .encoding import Expr, sort_of
+from .reading import steps
 from .symstate import SETS, Abstraction, ArrayState, FunctionState, fresh_array_state
-from .transitions import steps
 
 MAX_INSTANCES = 2_000
 """More Z3 models than this for one state means an unconstrained parameter: a failure."""
@@ -56,7 +56,7 @@ class Checker:
             # one solver, the relation built once over state variables pinned per state
             self.pre: ArrayState | None = fresh_array_state("pre")
             self.pool = Pool("p")
-            self.steps = steps(self.universe, config.options, self.pre, self.pool)
+            self.steps = steps(self.universe, config.dropped, self.pre, self.pool)
             self.solver = z3.Solver()
             self.solver.add(self._enabled(self.steps))
         else:
@@ -92,7 +92,7 @@ class Checker:
             pool = Pool("p")
             pre = (self.abstraction.expand(state) if self.representation == "expanded"
                    else self.abstraction.functions(state))
-            built = steps(self.universe, cfg.options, pre, pool)
+            built = steps(self.universe, cfg.dropped, pre, pool)
             solver = z3.Solver()
             solver.add(self._enabled(built))
         problems: list[str] = []

@@ -28,8 +28,8 @@ from model.config import Config
 from .context import Pool, param_sort
 from .encoding import Expr, FiniteUniverse
 from .properties import SymProperty
+from .reading import expanded_relation
 from .symstate import Abstraction, ExpandedState, initial_expanded_state
-from .transitions import expanded_relation
 
 VIOLATED, CLEAN, UNKNOWN = "violated", "clean", "unknown"
 
@@ -75,7 +75,7 @@ class Unrolling:
         k = self.depth
         pool = Pool(f"step{k}")
         selector = z3.Int(f"step{k}.action")
-        constraints, post = expanded_relation(self.universe, self.config.options,
+        constraints, post = expanded_relation(self.universe, self.config.dropped,
                                               self.states[-1], pool, selector, f"s{k + 1}")
         self.solver.add(*constraints)
         self.states.append(post)

@@ -32,7 +32,7 @@ import z3  # type: ignore[import-untyped]
 
 from model import messages as mm
 from model import state as ms
-from model.config import NONE, Config, source_policy_allows, target_policy_allows
+from model.config import NONE, Config, Nonce, source_policy_allows, target_policy_allows
 
 Expr = Any
 """A Z3 expression (z3 ships no type stubs)."""
@@ -68,6 +68,8 @@ def _field_kind(hint: Any) -> tuple[str, str | None]:
     """('int'|'nonce'|'record'|'optional', record name) for a NamedTuple field's type."""
     if hint is int:
         return "int", None
+    if hint is Nonce:
+        return "nonce", None
     origin = typing.get_origin(hint)
     if origin is tuple:
         args = typing.get_args(hint)
@@ -95,7 +97,7 @@ def _declare() -> tuple[Expr, dict[str, Shape]]:
     nonce_sort = nonce.create()
     shapes: dict[str, Shape] = {}
     for cls in RECORD_TYPES:
-        hints = typing.get_type_hints(cls, vars(mm) | vars(ms))
+        hints = typing.get_type_hints(cls, vars(mm) | vars(ms) | {"Nonce": Nonce})
         fields = []
         z3_fields = []
         for name in cls._fields:
@@ -183,6 +185,10 @@ class NonceTerm:
     def index(self) -> Expr:
         return NonceSort.accessor(0, 1)(self.expr)
 
+    def __getitem__(self, i: int) -> Expr:
+        """nonce[0] is the issuing DS, nonce[1] the index, as on the model's tuples."""
+        return self.ds if i == 0 else self.index
+
     def __eq__(self, other: object) -> Any:
         return self.expr == _term(other)
 
@@ -263,7 +269,7 @@ class Converter:
             if kind == "int":
                 items.append(arg.as_long())
             elif kind == "nonce":
-                items.append((arg.arg(0).as_long(), arg.arg(1).as_long()))
+                items.append(Nonce(arg.arg(0).as_long(), arg.arg(1).as_long()))
             elif kind == "record":
                 assert ref is not None
                 items.append(self.from_z3(arg, ref))

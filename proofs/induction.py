@@ -37,13 +37,11 @@ from typing import Any
 
 import z3  # type: ignore[import-untyped]
 
-from model.config import DesignOptions
-
 from .context import Pool
 from .encoding import Expr, Universe
 from .properties import Clause, SymProperty
+from .reading import Design, steps
 from .symstate import FunctionState, free_function_state, initial_function_state
-from .transitions import steps
 
 INITIAL = "(initial state)"
 PROVED, FAILED, UNKNOWN = "proved", "failed", "unknown"
@@ -84,7 +82,7 @@ class Obligation:
 @dataclasses.dataclass(frozen=True)
 class InductionReport:
     universe: str
-    options: DesignOptions
+    options: Design
     invariant: tuple[str, ...]
     obligations: tuple[Obligation, ...]
     seconds: float
@@ -213,7 +211,7 @@ def _solve_forked(args: tuple[int, int]) -> Answer:
     return _solve(_FORKED[index], timeout_ms)
 
 
-def check(universe: Universe, options: DesignOptions, invariant: Sequence[Invariantish], *,
+def check(universe: Universe, options: Design, invariant: Sequence[Invariantish], *,
           timeout_ms: int = 20_000, actions: Sequence[str] | None = None,
           goals: Sequence[str] | None = None, jobs: int = 1,
           hints: Mapping[tuple[str, str], Sequence[str]] | None = None,
@@ -243,7 +241,7 @@ def check(universe: Universe, options: DesignOptions, invariant: Sequence[Invari
     return _check(items, universe, options, invariant, timeout_ms, jobs)
 
 
-def houdini(universe: Universe, options: DesignOptions, invariant: Sequence[Invariantish], *,
+def houdini(universe: Universe, options: Design, invariant: Sequence[Invariantish], *,
             timeout_ms: int = 20_000, jobs: int = 1,
             hints: Mapping[tuple[str, str], Sequence[str]] | None = None,
             fallback: bool = True
@@ -269,7 +267,7 @@ def houdini(universe: Universe, options: DesignOptions, invariant: Sequence[Inva
         current = [lem for lem in current if lem.id not in failing]
 
 
-def queries(universe: Universe, options: DesignOptions, invariant: Sequence[Invariantish], *,
+def queries(universe: Universe, options: Design, invariant: Sequence[Invariantish], *,
             actions: Sequence[str] | None = None, goals: Sequence[str] | None = None,
             hints: Mapping[tuple[str, str], Sequence[str]] | None = None,
             frame: bool = True, fallback: bool = True) -> list[Obligation | _Query]:
@@ -305,7 +303,7 @@ def queries(universe: Universe, options: DesignOptions, invariant: Sequence[Inva
     return out
 
 
-def _check(items: list[Obligation | _Query], universe: Universe, options: DesignOptions,
+def _check(items: list[Obligation | _Query], universe: Universe, options: Design,
            invariant: Sequence[Invariantish], timeout_ms: int, jobs: int) -> InductionReport:
     started = time.perf_counter()
     pending = [q for q in items if isinstance(q, _Query)]

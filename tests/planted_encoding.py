@@ -1,5 +1,5 @@
-"""Test helper: plant a bug in one action's Z3 encoding (proofs/transitions.BUILDERS), for
-the negative controls of the agreement test and of bounded model checking."""
+"""Test helper: plant a bug in the symbolic reading of one action (proofs/reading.BUILD),
+for the negative controls of the agreement test and of bounded model checking."""
 
 from __future__ import annotations
 
@@ -8,28 +8,33 @@ from collections.abc import Callable
 import pytest
 
 from model import state as ms
-from proofs import transitions
-from proofs.context import Ctx, Step
-from proofs.encoding import make
+from model.rules import Rule
+from proofs import reading
+from proofs.context import Pool, Step
+from proofs.encoding import Universe, make
+from proofs.symstate import SymState
 
 
 def plant(monkeypatch: pytest.MonkeyPatch, action: str,
-          change: Callable[[Ctx, Step], None]) -> None:
+          change: Callable[[Pool, Step], None]) -> None:
     """From now on (undone with `monkeypatch`), `action`'s step is built, then changed."""
-    original = transitions.BUILDERS[action]
+    original = reading.BUILD["step"]
 
-    def builder(cx: Ctx) -> Step:
-        step = original(cx)
-        change(cx, step)
+    def builder(rule: Rule, universe: Universe, dropped: frozenset[str], state: SymState,
+                pool: Pool) -> Step:
+        step = original(rule, universe, dropped, state, pool)
+        if rule.name == action:
+            change(pool, step)
         return step
 
-    monkeypatch.setitem(transitions.BUILDERS, action, builder)
+    monkeypatch.setitem(reading.BUILD, "step", builder)
 
 
 def drop_guard(monkeypatch: pytest.MonkeyPatch, action: str, label: str) -> None:
     """The encoding forgets the guard conjunct labelled `label`."""
 
-    def change(cx: Ctx, step: Step) -> None:
+    def change(pool: Pool, step: Step) -> None:
+        assert any(lab == label for lab, _ in step.guard), (action, label)
         step.guard[:] = [(lab, g) for lab, g in step.guard if lab != label]
 
     plant(monkeypatch, action, change)
@@ -38,8 +43,8 @@ def drop_guard(monkeypatch: pytest.MonkeyPatch, action: str, label: str) -> None
 def add_guard(monkeypatch: pytest.MonkeyPatch, action: str) -> None:
     """The encoding also demands client != 0, which the model does not."""
 
-    def change(cx: Ctx, step: Step) -> None:
-        step.guard.append(("planted", cx.int("client") != 0))
+    def change(pool: Pool, step: Step) -> None:
+        step.guard.append(("planted", pool.int("client") != 0))
 
     plant(monkeypatch, action, change)
 
@@ -47,7 +52,7 @@ def add_guard(monkeypatch: pytest.MonkeyPatch, action: str) -> None:
 def wrong_effect(monkeypatch: pytest.MonkeyPatch, action: str) -> None:
     """The encoding also records a commit the model never makes."""
 
-    def change(cx: Ctx, step: Step) -> None:
+    def change(pool: Pool, step: Step) -> None:
         step.next = step.next.with_sent("ghost_history", make(ms.Commit, 0, 7, 0, 0, -1))
 
     plant(monkeypatch, action, change)

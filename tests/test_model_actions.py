@@ -158,7 +158,7 @@ def test_client_request() -> None:
 
 def test_target_respond_issues_a_fresh_nonce_bound_to_the_request() -> None:
     s2 = after(2)
-    assert s2.nonces[D1][0].phase == PENDING and s2.nonces[D1][0].request == (REQ,)
+    assert s2.nonces[D1][0].phase == PENDING and s2.nonces[D1][0].request == REQ
     assert s2.network.responses == {RESP}
     # the same request again: uniqueness (the group is pending at d1) refuses it
     assert not enabled(CFG, s2, act("target_respond", target=D1, request=REQ))
@@ -211,7 +211,7 @@ def test_client_init_refuses_a_stale_response() -> None:
 def test_source_lock_and_export() -> None:
     s4 = after(4)
     host = s4.hosts[D0][G]
-    assert host.phase == LOCKED and host.epoch == 0 and host.lock == (CONTENT,)
+    assert host.phase == LOCKED and host.epoch == 0 and host.lock == CONTENT
     assert s4.network.contents == {CONTENT}
     assert len(s4.ghost.starts) == 1 and not s4.ghost.history
     assert not enabled(CFG, s4, act("source_lock_and_export", source=D0, init=INIT))
@@ -260,7 +260,7 @@ def test_fanout_before_ack_fans_out_at_lock() -> None:
 
 def test_target_import() -> None:
     s5 = after(5)
-    assert s5.nonces[D1][0].phase == CONSUMED and s5.nonces[D1][0].content == (CONTENT,)
+    assert s5.nonces[D1][0].phase == CONSUMED and s5.nonces[D1][0].content == CONTENT
     assert s5.hosts[D1][G].phase == ACTIVE and s5.hosts[D1][G].epoch == 1
     assert sent(s5, COMPLETE)
     assert s5.ghost.imports == {Import(D1, CONTENT, 0)}
@@ -307,7 +307,7 @@ def test_target_reject() -> None:
 def test_target_expire_nonce() -> None:
     a = act("target_expire_nonce", target=D1, index=0)
     s = step(CFG, after(2), a)
-    assert s.nonces[D1][0].phase == EXPIRED and s.nonces[D1][0].request == (REQ,)
+    assert s.nonces[D1][0].phase == EXPIRED and s.nonces[D1][0].request == REQ
     assert not enabled(CFG, s, a) and not enabled(CFG, after(5), a)
 
 
@@ -413,7 +413,7 @@ def test_forged_messages_are_received_not_stored() -> None:
 def test_rogue_client_request_is_answered() -> None:
     x_request = MigrationRequest(X, R, D1, G, 0)
     s = step(CFG, initial_state(CFG), act("target_respond", target=D1, request=x_request))
-    assert s.nonces[D1][0].request == (x_request,)
+    assert s.nonces[D1][0].request == x_request
     rogue_content = MigrationContent(R, MigrationResponse(D1, x_request, (D1, 0)),
                                      GroupState(G, 1))
     s = step(CFG, s, act("target_import", target=D1, content=rogue_content))

@@ -30,8 +30,8 @@ from proofs.lemmas import BASIC
 from proofs.ownership import OWNERSHIP
 from proofs.properties import GROUPS, HONEST_DS, PROPERTIES, Clause, evaluate_clause
 from proofs.prove import INVARIANT
+from proofs.reading import ACTION_NAMES
 from proofs.symstate import Abstraction
-from proofs.transitions import ACTION_NAMES
 
 UNIVERSE = ParametricUniverse()
 

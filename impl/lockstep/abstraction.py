@@ -83,8 +83,8 @@ def nonce_of(data: bytes) -> Nonce:
     """Inverse of `nonce_bytes`; (NONE, NONE)-like (-2, -2) for bytes it did not make."""
     if len(data) == 32 and data.startswith(NONCE_TAG):
         n = len(NONCE_TAG)
-        return (data[n], int.from_bytes(data[n + 1 : n + 3], "big"))
-    return (-2, -2)
+        return Nonce(data[n], int.from_bytes(data[n + 1 : n + 3], "big"))
+    return Nonce(-2, -2)
 
 
 class ModelNonces:
@@ -251,7 +251,7 @@ def _host(dec: Decoder, ds: DeliveryService) -> ms.Host:
             return ms.active(hosted.state.epoch, origin)
         content = dec.content(hosted.lock.content, ds.domain)
         return ms.Host(
-            ms.LOCKED, hosted.state.epoch, dec.ds_id[hosted.lock.target], (content,), origin
+            ms.LOCKED, hosted.state.epoch, dec.ds_id[hosted.lock.target], content, origin
         )
     tomb = ds.tombstones.get(dec.group_id)
     if tomb is not None:
@@ -272,10 +272,10 @@ def _pool(dec: Decoder, ds_index: int, ds: DeliveryService) -> tuple[ms.NonceRec
     for raw, rec in ds.nonces.items():
         owner, index = nonce_of(raw)
         request = dec.request(rec.request, rec.client)
-        content: tuple[mm.MigrationContent, ...] = ()
+        content = mm.NO_CONTENT
         if rec.content_hash is not None and rec.status is NonceStatus.CONSUMED:
-            content = (dec.contents[rec.content_hash],)
-        record = ms.NonceRecord(_PHASE[rec.status], (request,), content)
+            content = dec.contents[rec.content_hash]
+        record = ms.NonceRecord(_PHASE[rec.status], request, content)
         if owner != ds_index or not 0 <= index < len(pool):
             pool.append(record)  # a nonce the model cannot have: never equal
         else:

@@ -89,7 +89,7 @@ def deliveries(config: Config, state: ms.State) -> Iterator[tuple[str, tuple[Any
             for args, verdicts in per_party.items():
                 accepted = any(ok for _, ok in verdicts)
                 if not accepted and any(
-                    ACTIONS_BY_NAME[name].accepts(big_config, big_state, *args)  # type: ignore[misc]
+                    ACTIONS_BY_NAME[name].accepts(big_config, big_state, *args)
                     for name, _ in verdicts
                 ):
                     continue
