@@ -25,6 +25,7 @@ from diagrams.render_dot import RED, START, graph_dot, point_id, sequence_dot
 from model.actions import ACTIONS_BY_NAME, replay, successors
 from model.checker import explore
 from model.config import VARIANTS, variant
+from model.messages import MESSAGE_TYPES
 from model.properties import property_by_id
 from model.state import HOST_PHASES, NONCE_PHASES
 
@@ -210,18 +211,28 @@ def test_sequence_chart_svgs_have_every_step(
 # ---------------------------------------------------------------- the charts vs the traces
 
 
-def test_happy_path_is_the_drafts_six_messages_then_the_fanout() -> None:
+def test_happy_path_is_the_drafts_six_messages_with_the_fanout_before_the_confirmation(
+) -> None:
     trace = charts.happy_path_trace()
     states = replay(charts.HAPPY_CONFIG, trace)
     assert charts.migrated(charts.HAPPY_CONFIG, states[-1])
     assert not any(charts.migrated(charts.HAPPY_CONFIG, s) for s in states[:-1])
     chart = charts.happy_path_chart()
     messages = [s.label for s in chart.steps if s.kind != LOCAL]
-    assert [m for m in messages if m != "Commit fan-out"] == DRAFT_MESSAGES
-    assert "Commit fan-out" in messages
+    # the model sends the fan-out and the confirmation in one step; drawn in the draft's order
+    assert messages == [*DRAFT_MESSAGES[:5], "Commit fan-out", DRAFT_MESSAGES[5]]
+    both = [s.trace_index for s in chart.steps if s.label in messages[5:]]
+    assert len(set(both)) == 1
+    assert trace[both[0] - 1].name == "source_fanout_and_confirm"
     assert [p.label for p in chart.participants[:3]] == [
         "Client", "Source Delivery Service", "Target Delivery Service"]
     assert not any(s.highlight or s.note for s in chart.steps)
+
+
+def test_draft_order_ranks_every_message_kind() -> None:
+    assert sorted(t.__name__ for t in charts.DRAFT_ORDER) == sorted(
+        t.__name__ for t in MESSAGE_TYPES)
+    assert len(set(charts.DRAFT_ORDER)) == len(charts.DRAFT_ORDER)
 
 
 def test_ascii_charts_show_every_message_in_order(built: list[figures.Figure]) -> None:
