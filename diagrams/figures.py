@@ -6,7 +6,8 @@ state-graph, state-graph-<variant>), writing a folder of them (`write`: only fil
 bytes change are touched, and figure files of ours that are no longer generated are
 removed) and telling whether a folder is current (`problems`).  DOT and TXT depend only on
 the model; SVG and PNG also on the renderer, so a folder is compared on those only when the
-renderer and version the folder's README.md names is the one at hand.
+renderer and version the folder's README.md names is the one at hand.  Every SVG goes
+through diagrams/svg_profile.py, so what is written is in the RFC 7996 profile.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from model.config import variant
 
-from . import charts, extract, render_ascii
+from . import charts, extract, render_ascii, svg_profile
 from .forms import DiagramError, Graph, SequenceChart
 from .graphviz_backend import Renderer, render
 from .render_dot import Dot, graph_dot, sequence_dot
@@ -129,7 +130,7 @@ def contents(figure: Figure, fmt: str, renderer: Renderer | None,
         raise DiagramError(f"{figure.name}.{fmt} needs a Graphviz renderer")
     data, messages = render(renderer, figure.dot, fmt)
     warnings.extend(f"{figure.name}.{fmt}: {m}" for m in messages)
-    return data
+    return svg_profile.conform(data, figure.name) if fmt == "svg" else data
 
 
 def write(folder: Path, formats: Sequence[str], renderer: Renderer | None,

@@ -18,10 +18,17 @@ from pathlib import Path
 
 import pytest
 
-from diagrams import charts, commands, extract, figures, graphviz_backend, render_ascii
+from diagrams import charts, commands, extract, figures, graphviz_backend, render_ascii, svg_profile
 from diagrams.__main__ import main as diagrams_main
 from diagrams.forms import LOCAL, Edge, Graph, Node, SequenceChart
-from diagrams.render_dot import RED, START, graph_dot, point_id, sequence_dot
+from diagrams.render_dot import (
+    HIGHLIGHT_WIDTH,
+    START,
+    VIOLATED_PERIPHERIES,
+    graph_dot,
+    point_id,
+    sequence_dot,
+)
 from model.actions import ACTIONS_BY_NAME, replay, successors
 from model.checker import explore
 from model.config import VARIANTS, variant
@@ -59,9 +66,10 @@ def by_name(built: list[figures.Figure], name: str) -> figures.Figure:
 
 
 def svg_of(renderer: graphviz_backend.Renderer, figure: figures.Figure) -> ET.Element:
+    """The figure's SVG as it is written: drawn, then fitted to the RFC 7996 profile."""
     data, warnings = graphviz_backend.render(renderer, figure.dot, "svg")
     assert warnings == []
-    return ET.fromstring(data)
+    return ET.fromstring(svg_profile.conform(data, figure.name))
 
 
 def titled(root: ET.Element, kind: str) -> dict[str, ET.Element]:
@@ -165,8 +173,8 @@ def test_graph_svg_has_the_forms_nodes_and_edges(
     for n in graph.nodes:
         shown = " ".join(texts(nodes[n.id]))
         assert n.label.split("\n")[0] in shown
-        marked = any(p.get("stroke") == RED for p in nodes[n.id].iter(f"{SVG}path"))
-        assert marked == bool(n.violated), n.id
+        outlines = len(list(nodes[n.id].iter(f"{SVG}path")))
+        assert outlines == (int(VIOLATED_PERIPHERIES) if n.violated else 1), n.id
         if n.violated:
             assert "violates: " + ", ".join(n.violated) in shown
 
@@ -204,8 +212,9 @@ def test_sequence_chart_svgs_have_every_step(
             else:
                 g = edges[f"{point_id(row, step.sender)}->{point_id(row, step.receiver)}"]
             assert texts(g) == [chart.text(step)], figure.name
-            red = any(p.get("stroke") == RED for p in g.iter() if p.tag != f"{SVG}text")
-            assert red == step.highlight, (figure.name, row)
+            thick = any(p.get("stroke-width") == HIGHLIGHT_WIDTH for p in g.iter()
+                        if p.tag != f"{SVG}text")
+            assert thick == step.highlight, (figure.name, row)
 
 
 # ---------------------------------------------------------------- the charts vs the traces

@@ -2,26 +2,54 @@
 
 Every ASCII chart fits 69 columns (72 in RFC 7994's plain-text format, less the 3 columns
 xml2rfc indents a figure by), labels, headers, notes and the trace listing wrapped between
-words.  The width check has a negative control that shows it fails: a chart too wide to
-fit is refused.
+words, and every SVG passes the IETF's `svgcheck` (RFC 7996's SVG profile, run with
+--no-network).  Each check has a negative control that shows it fails: a chart too wide to
+fit is refused, an SVG with a colour or an element the profile lacks fails svgcheck and is
+refused by our own post-processing.
 """
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from diagrams import charts, figures, render_ascii
+from diagrams import charts, figures, graphviz_backend, render_ascii, svg_profile
 from diagrams.forms import DiagramError, Participant, SequenceChart, Step
 from model.config import VARIANTS
 
 COMMITTED = Path(__file__).resolve().parent.parent / "docs" / "figures"
+TIMEOUT = 300.0
+
+
+def tool(name: str) -> str:
+    """A console script of the dev extra: beside the interpreter (a venv), else on PATH."""
+    here = Path(sys.executable).parent / name
+    found = str(here) if here.is_file() else shutil.which(name)
+    if found is None:
+        pytest.fail(f"{name} not installed: pip install -e '.[dev]'")
+    return found
 
 
 @pytest.fixture(scope="module")
 def built() -> list[figures.Figure]:
     return figures.build()
+
+
+@pytest.fixture(scope="module")
+def drawn(built: list[figures.Figure], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh generation of the SVGs, by the renderer at hand."""
+    renderer = graphviz_backend.find_renderer()
+    if renderer is None:
+        pytest.fail("no Graphviz renderer: graphviz-pure is a dependency, pip install it")
+    folder = tmp_path_factory.mktemp("figures")
+    outcome = figures.write(folder, ["svg"], renderer, built)
+    assert outcome.warnings == []
+    return folder
 
 
 def charts_of(built: list[figures.Figure]) -> list[figures.Figure]:
@@ -92,3 +120,66 @@ def test_the_trace_listing_wraps_and_keeps_every_action(built: list[figures.Figu
         joined = " ".join(listing.split())
         for entry in chart.legend:
             assert " ".join(entry.split()) in joined, (figure.name, entry)
+
+
+# ---------------------------------------------------------------- the SVG profile
+
+
+def svgcheck(path: Path) -> tuple[bool, str]:
+    done = subprocess.run([tool("svgcheck"), "--no-network", str(path)], capture_output=True,
+                          text=True, timeout=TIMEOUT, check=False)
+    out = done.stdout + done.stderr
+    return done.returncode == 0 and "File conforms to SVG requirements" in out, out
+
+
+def test_every_svg_passes_svgcheck(drawn: Path) -> None:
+    fresh = sorted(drawn.glob("*.svg"))
+    committed = sorted(COMMITTED.glob("*.svg"))
+    assert len(fresh) == len(committed) == 18
+    for path in [*fresh, *committed]:
+        ok, out = svgcheck(path)
+        assert ok, f"{path.name}: {out}"
+
+
+SQUARE = ('<svg xmlns="http://www.w3.org/2000/svg" width="20pt" height="20pt" '
+          'viewBox="0 0 20 20"><g id="g0" class="graph">{}</g></svg>')
+
+
+@pytest.mark.parametrize("inner, complaint", [
+    ('<path fill="#c00000" stroke="black" d="M0,0L10,10"/>', "colour"),
+    ('<foreignObject width="5" height="5"/>', "foreignObject"),
+    ('<image width="5" height="5"/>', "image"),
+])
+def test_svgcheck_and_conform_refuse_what_the_profile_lacks(
+    tmp_path: Path, inner: str, complaint: str
+) -> None:
+    """Negative controls: a colour and two elements outside RFC 7996 fail svgcheck, and
+    our own post-processing refuses them rather than writing them."""
+    bad = tmp_path / "bad.svg"
+    bad.write_text(SQUARE.format(inner))
+    ok, out = svgcheck(bad)
+    assert not ok, out
+    with pytest.raises(DiagramError, match=complaint):
+        svg_profile.conform(bad.read_bytes(), "bad")
+    good = tmp_path / "good.svg"
+    good.write_text(SQUARE.format('<path fill="none" stroke="black" d="M0,0L10,10"/>'))
+    assert svgcheck(good)[0]
+
+
+def test_conform_fixes_what_graphviz_writes() -> None:
+    raw = (b'<?xml version="1.0"?>\n<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN"\n'
+           b' "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">\n<!-- a comment -->\n'
+           + SQUARE.format('<polygon fill="white" stroke="none" points="0,0 1,1"/>'
+                           '<text xml:space="preserve" font-family="Helvetica,sans-Serif">a'
+                           '</text><text font-family="Courier,monospace">b</text>').encode())
+    fixed = svg_profile.conform(raw, "fig").decode()
+    assert "DOCTYPE" not in fixed and "comment" not in fixed and 'stroke="none"' not in fixed
+    root = ET.fromstring(fixed)
+    fonts = [t.get("font-family") for t in root.iter(f"{{{svg_profile.SVG_NS}}}text")]
+    assert fonts == ["sans-serif", "monospace"]
+    group = root.find(f"{{{svg_profile.SVG_NS}}}g")
+    assert group is not None and group.get("id") == "fig-g0"
+    assert svg_profile.conform(fixed.encode(), "fig").decode().count("fig-fig-") == 1
+    with pytest.raises(DiagramError, match="generic family"):
+        svg_profile.conform(SQUARE.format('<text font-family="Comic Sans">x</text>').encode(),
+                            "fig")
