@@ -411,7 +411,8 @@ def test_command_errors_are_one_line(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     assert diagrams_main(["--out", str(tmp_path), "--format", "svg,gif"]) == 1
-    assert capsys.readouterr().err == "error: unknown format 'gif'; choose from svg,png,dot,txt\n"
+    assert capsys.readouterr().err == (
+        "error: unknown format 'gif'; choose from svg,png,dot,txt,artset\n")
     monkeypatch.setattr(graphviz_backend, "find_renderer", lambda choice="auto": None)
     assert diagrams_main(["--out", str(tmp_path), "--format", "svg"]) == 1
     err = capsys.readouterr().err

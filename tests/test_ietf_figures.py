@@ -1,11 +1,12 @@
 """Figures an Internet-Draft can take as they are.
 
 Every ASCII chart fits 69 columns (72 in RFC 7994's plain-text format, less the 3 columns
-xml2rfc indents a figure by), labels, headers, notes and the trace listing wrapped between
-words, and every SVG passes the IETF's `svgcheck` (RFC 7996's SVG profile, run with
---no-network).  Each check has a negative control that shows it fails: a chart too wide to
-fit is refused, an SVG with a colour or an element the profile lacks fails svgcheck and is
-refused by our own post-processing.
+xml2rfc indents a figure by), every SVG passes the IETF's `svgcheck` (RFC 7996's SVG
+profile), and a small xml2rfc v3 draft holding every `<artset>` snippet renders to text and
+HTML with no error and no warning.  Each check has a negative control that shows it fails:
+a chart too wide to fit, an SVG with a colour or an element the profile lacks, a snippet
+whose art is too wide for xml2rfc.  xml2rfc and svgcheck run with --no-network, and the
+test draft has no references, so nothing is fetched.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from diagrams import charts, figures, graphviz_backend, render_ascii, svg_profile
+from diagrams import artset, charts, figures, graphviz_backend, render_ascii, svg_profile
 from diagrams.forms import DiagramError, Participant, SequenceChart, Step
 from model.config import VARIANTS
 
@@ -42,12 +43,12 @@ def built() -> list[figures.Figure]:
 
 @pytest.fixture(scope="module")
 def drawn(built: list[figures.Figure], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh generation of the SVGs, by the renderer at hand."""
+    """A fresh generation of the SVGs and artset snippets, by the renderer at hand."""
     renderer = graphviz_backend.find_renderer()
     if renderer is None:
         pytest.fail("no Graphviz renderer: graphviz-pure is a dependency, pip install it")
     folder = tmp_path_factory.mktemp("figures")
-    outcome = figures.write(folder, ["svg"], renderer, built)
+    outcome = figures.write(folder, ["svg", "artset"], renderer, built)
     assert outcome.warnings == []
     return folder
 
@@ -183,3 +184,109 @@ def test_conform_fixes_what_graphviz_writes() -> None:
     with pytest.raises(DiagramError, match="generic family"):
         svg_profile.conform(SQUARE.format('<text font-family="Comic Sans">x</text>').encode(),
                             "fig")
+
+
+# ---------------------------------------------------------------- artset snippets, xml2rfc
+
+
+def test_every_chart_has_an_artset_of_its_svg_and_its_ascii_art(
+    built: list[figures.Figure], drawn: Path
+) -> None:
+    names = {f.name for f in charts_of(built)}
+    assert {p.name.removesuffix(".artset.xml") for p in drawn.glob("*.artset.xml")} == names
+    for figure in charts_of(built):
+        for folder in (drawn, COMMITTED):
+            art, svg = artset.parts(
+                (folder / f"{figure.name}.artset.xml").read_text(encoding="utf-8"))
+            assert art == figure.ascii, figure.name
+            alone = ET.fromstring((folder / f"{figure.name}.svg").read_bytes())
+            svg.tail = None
+            assert ET.tostring(svg) == ET.tostring(alone), figure.name
+
+
+def draft(snippets: dict[str, str]) -> str:
+    """A minimal xml2rfc v3 Internet-Draft with each snippet in a figure of one section:
+    no references, so nothing to fetch; an empty <date/> is the day it is rendered."""
+    body = []
+    for name, text in snippets.items():
+        art = text.split("?>", 1)[1] if text.startswith("<?xml") else text
+        body.append(f'<figure anchor="fig-{name}"><name>{name}</name>{art}</figure>')
+    return "\n".join([
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<rfc xmlns:xi="http://www.w3.org/2001/XInclude" version="3" category="info"',
+        '     docName="draft-mimi-portability-figures-00" ipr="trust200902"',
+        '     submissionType="IETF" consensus="true">',
+        "<front><title>MIMI Portability figures</title>",
+        '<author fullname="A. Author" initials="A." surname="Author">',
+        "<organization>mimi-portability</organization></author>",
+        "<date/><abstract><t>Every figure of diagrams/.</t></abstract></front>",
+        "<middle><section><name>Figures</name><t>Computed from the model.</t>",
+        *body,
+        "</section></middle></rfc>",
+        "",
+    ])
+
+
+def xml2rfc(folder: Path, source: str) -> tuple[int, list[str], Path]:
+    """Render `source` to text and HTML in `folder`: (exit code, the warnings and errors
+    xml2rfc printed, the folder)."""
+    path = folder / "draft.xml"
+    path.write_text(source, encoding="utf-8")
+    done = subprocess.run(
+        [tool("xml2rfc"), "--no-network", "--skip-config-files", "--cache", str(folder),
+         "--no-pagination", "--text", "--html", "--path", str(folder), str(path)],
+        capture_output=True, text=True, timeout=TIMEOUT, check=False, cwd=folder)
+    said = (done.stdout + done.stderr).splitlines()
+    complaints = [line for line in said if "Warning" in line or "Error" in line]
+    return done.returncode, complaints, folder
+
+
+def test_xml2rfc_renders_a_draft_of_every_snippet_without_a_warning(
+    built: list[figures.Figure], drawn: Path, tmp_path: Path
+) -> None:
+    snippets = {f.name: (COMMITTED / f"{f.name}.artset.xml").read_text(encoding="utf-8")
+                for f in charts_of(built)}
+    code, complaints, out = xml2rfc(tmp_path, draft(snippets))
+    assert code == 0 and complaints == [], complaints
+    text = (out / "draft.txt").read_text(encoding="utf-8")
+    assert max(len(line) for line in text.splitlines()) <= render_ascii.RFC_LINE
+    for figure in charts_of(built):
+        assert figure.ascii is not None
+        indented = "\n".join(" " * render_ascii.FIGURE_INDENT + line if line else ""
+                             for line in figure.ascii.splitlines())
+        assert indented in text, figure.name
+    html = (out / "draft.html").read_text(encoding="utf-8")
+    assert html.count("<svg") == len(snippets)
+    assert "Artwork only available" not in text
+
+
+def test_xml2rfc_warns_about_art_too_wide_for_a_figure(tmp_path: Path) -> None:
+    """Negative control of the test above: 70 columns of art draw a warning."""
+    svg = SQUARE.format('<path fill="none" stroke="black" d="M0,0L10,10"/>').encode()
+    wide = "+" + "-" * (render_ascii.WIDTH - 1) + ">|\n"
+    code, complaints, _ = xml2rfc(tmp_path, draft({"wide": artset.snippet("wide", "t", wide,
+                                                                           svg)}))
+    assert any("too wide" in c.lower() or "too long" in c.lower() for c in complaints), complaints
+    narrow = "+" + "-" * (render_ascii.WIDTH - 3) + ">|\n"
+    code, complaints, _ = xml2rfc(tmp_path, draft({"narrow": artset.snippet("narrow", "t",
+                                                                            narrow, svg)}))
+    assert code == 0 and complaints == [], complaints
+
+
+def test_artset_files_are_ours_and_stale_ones_are_removed(
+    built: list[figures.Figure], tmp_path: Path
+) -> None:
+    assert figures.format_of("happy-path.artset.xml") == "artset"
+    assert figures.format_of("happy-path.svg") == "svg"
+    assert figures.format_of("happy-path.xml") is None
+    assert figures.format_of("notes.artset.xml") is None
+    stale = tmp_path / "counterexample-gone.artset.xml"
+    stale.write_text("<artset/>")
+    kept = tmp_path / "counterexample-gone.svg"
+    kept.write_text("<svg/>")
+    renderer = graphviz_backend.find_renderer()
+    assert renderer is not None
+    outcome = figures.write(tmp_path, ["artset"], renderer, built)
+    assert outcome.removed == [stale.name] and kept.is_file()
+    assert sorted(p.name for p in tmp_path.glob("*.artset.xml")) == sorted(
+        f"{f.name}.artset.xml" for f in charts_of(built))
