@@ -5,10 +5,12 @@ design, each variant's shortest counterexample from `model.checker.check`) and t
 trace into a `SequenceChart`.  A trace is replayed through `model.actions.replay`; each
 message an action adds to the network becomes an arrow from its sender to the parties it is
 addressed to, which the message itself names (the draft's routing: a request goes to its
-target, a response to its client, ...).  A message an honest party receives that nobody
-sent is forged: an arrow from the rogue whose key signed it.  A message received twice, or
-by a party it was not addressed to, gets a second arrow.  A step that sends nothing shows
-as a note on the actor's lifeline with its new local state.
+target, a response to its client, ...); the messages of one step come in the order the
+draft sends them (DRAFT_ORDER: the Commit fan-out before the MigrationConfirmation).  A
+message an honest party receives that nobody sent is forged: an arrow from the rogue whose
+key signed it.  A message received twice, or by a party it was not addressed to, gets a
+second arrow.  A step that sends nothing shows as a note on the actor's lifeline with its
+new local state.
 """
 
 from __future__ import annotations
@@ -240,6 +242,30 @@ def format_action(config: Config, action: Action) -> str:
     return f"{action.name}({', '.join(parts)})"
 
 
+DRAFT_ORDER: tuple[type[Any], ...] = (
+    MigrationRequest,
+    MigrationResponse,
+    MigrationInit,
+    MigrationContent,
+    TargetMigrationComplete,
+    TargetMigrationRejected,
+    CommitFanout,
+    MigrationConfirmation,
+    MigrationAborted,
+)
+"""The order in which the draft has a party send the messages one model step adds: the
+source DS fans the Commit out to the group, then confirms the migration to the client
+(the model's `source_fanout_and_confirm` sends both in one step)."""
+
+
+def drawn_order(before: State, after: State) -> list[Any]:
+    """The messages the step from `before` to `after` sent, in DRAFT_ORDER (messages of
+    one kind sorted)."""
+    new = [m for slot_before, slot_after in zip(before.network, after.network, strict=True)
+           for m in sorted(slot_after - slot_before)]
+    return sorted(new, key=lambda m: DRAFT_ORDER.index(type(m)))
+
+
 class _Deliveries:
     """What the chart has drawn so far: who first sent each message, whom an arrow of it
     reached, and which party received it."""
@@ -275,14 +301,13 @@ class _Deliveries:
             elif (party, m) in self.received:
                 arrow(self.first_sender[m], party, m, "again")
             self.received.add((party, m))
-        for slot_before, slot_after in zip(before.network, after.network, strict=True):
-            for m in sorted(slot_after - slot_before):
-                frm = sender(config, m)
-                self.first_sender[m] = frm
-                for to in addressees(config, before, after, m):
-                    self.arrows_to.setdefault(m, set()).add(to)
-                    if to != frm:
-                        arrow(frm, to, m)
+        for m in drawn_order(before, after):
+            frm = sender(config, m)
+            self.first_sender[m] = frm
+            for to in addressees(config, before, after, m):
+                self.arrows_to.setdefault(m, set()).add(to)
+                if to != frm:
+                    arrow(frm, to, m)
         if not row:
             change = local_change(config, before, after, party)
             text = change if self.draft_names else f"{action.name}: {change}"

@@ -1,9 +1,9 @@
 """The `diagrams` subcommand and the checks `mimi-portability verify` runs for the figures.
 
 This module owns the command line of the figures: `register(subparsers)` adds
-`diagrams [--out DIR] [--format svg,png,dot,txt] [--renderer auto|dot|graphviz-pure]` to an
-argparse front (impl/cli.py, or `python -m diagrams`), and `verify_checks()` gives the
-(name, check) pairs the umbrella verify runs.  Errors become one `error: ...` line on stderr
+`diagrams [--out DIR] [--format svg,png,dot,txt,artset] [--renderer auto|dot|graphviz-pure]`
+to an argparse front (impl/cli.py, or `python -m diagrams`), and `verify_checks()` gives
+the (name, check) pairs the umbrella verify runs.  Errors become one `error: ...` line on stderr
 and exit code 1; the renderer that drew the figures is always printed.
 """
 
@@ -38,7 +38,7 @@ def parse_formats(text: str) -> list[str]:
 def cmd_diagrams(args: argparse.Namespace) -> int:
     try:
         formats = parse_formats(args.format)
-        drawn = {"svg", "png"} & set(formats)
+        drawn = set(figures.RENDERED) & set(formats)
         renderer = require_renderer(args.renderer) if drawn else None
         outcome = figures.write(Path(args.out), formats, renderer)
     except DiagramError as err:
@@ -60,12 +60,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "diagrams",
         help="draw the figures computed from the model (role machines, sequence charts)",
         description="Compute every figure from the model and write it to DIR: role state "
-        "machines, the happy path, one counterexample per variant, the state graph.",
+        "machines, the happy path, one counterexample per variant, the state graph.  "
+        "ASCII charts fit an Internet-Draft (69 columns, 72 with xml2rfc's indentation), "
+        "SVGs keep to the RFC 7996 profile.",
     )
     p.add_argument("--out", metavar="DIR", default=str(DEFAULT_OUT),
                    help=f"output folder (default {DEFAULT_OUT})")
     p.add_argument("--format", metavar="LIST", default=",".join(figures.FORMATS),
-                   help="comma-separated subset of svg,png,dot,txt (default: all)")
+                   help="comma-separated subset of svg,png,dot,txt,artset (default: all); "
+                   "artset is the xml2rfc v3 <artset> snippet (SVG and ASCII art) of each "
+                   "sequence chart, <name>.artset.xml")
     p.add_argument("--renderer", choices=CHOICES, default="auto",
                    help="auto (default): system dot if on PATH, else graphviz-pure")
     p.set_defaults(handler=cmd_diagrams)

@@ -316,6 +316,7 @@ def state_graph(graph: ExplicitGraph, *, name: str, design: str) -> Graph:
     title = (
         f"Reachable states of the {design} design, smallest configuration "
         f"({config.summary()}): {len(nodes)} states"
-        + (f", {bad} violating a property (red)" if bad else ", none violating a property")
+        + (f", {bad} violating a property (double outline)" if bad
+           else ", none violating a property")
     )
     return Graph(name=name, title=title, nodes=nodes, edges=merge_edges(ends))

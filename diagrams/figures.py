@@ -1,12 +1,14 @@
 """The figure set: which figures exist, their files, writing them and checking them.
 
-This module owns the list of figures (`build`), their file names (docs/figures/<name>.<fmt>:
+This module owns the list of figures (`build`), their file names (docs/figures/<name>.<ext>:
 role-client, role-source-ds, role-target-ds, happy-path, counterexample-<variant>,
-state-graph, state-graph-<variant>), writing a folder of them (`write`: only files whose
-bytes change are touched, and figure files of ours that are no longer generated are
-removed) and telling whether a folder is current (`problems`).  DOT and TXT depend only on
-the model; SVG and PNG also on the renderer, so a folder is compared on those only when the
-renderer and version the folder's README.md names is the one at hand.
+state-graph, state-graph-<variant>; the xml2rfc snippet is <name>.artset.xml), writing a
+folder of them (`write`: only files whose bytes change are touched, and figure files of
+ours that are no longer generated are removed) and telling whether a folder is current
+(`problems`).  DOT and TXT depend only on the model; SVG, PNG and the artset snippet (which
+holds the SVG) also on the renderer, so a folder is compared on those only when the
+renderer and version the folder's README.md names is the one at hand.  Every SVG goes
+through diagrams/svg_profile.py, so what is written is in the RFC 7996 profile.
 """
 
 from __future__ import annotations
@@ -18,17 +20,35 @@ from pathlib import Path
 
 from model.config import variant
 
-from . import charts, extract, render_ascii
+from . import artset, charts, extract, render_ascii, svg_profile
 from .forms import DiagramError, Graph, SequenceChart
 from .graphviz_backend import Renderer, render
 from .render_dot import Dot, graph_dot, sequence_dot
 
-FORMATS = ("svg", "png", "dot", "txt")
+FORMATS = ("svg", "png", "dot", "txt", "artset")
 TEXT_FORMATS = ("dot", "txt")
+RENDERED = ("svg", "png", "artset")
+"""The formats whose bytes depend on the Graphviz renderer."""
+EXTENSIONS = {"artset": "artset.xml"}
+"""File name endings that are not the format's name."""
 STATE_GRAPH_VARIANT = "fanout_before_ack"
 """The variant whose state graph is drawn with its violating states marked."""
 INDEX = "README.md"
-OURS = re.compile(r"^(role-[a-z-]+|happy-path|counterexample-[a-z_]+|state-graph(-[a-z_]+)?)\.")
+OURS = re.compile(r"^(role-[a-z-]+|happy-path|counterexample-[a-z_]+|state-graph(-[a-z_]+)?)"
+                  r"\.(svg|png|dot|txt|artset\.xml)$")
+
+
+def file_name(name: str, fmt: str) -> str:
+    return f"{name}.{EXTENSIONS.get(fmt, fmt)}"
+
+
+def format_of(file: str) -> str | None:
+    """The format of one of our figure files (None for any other file)."""
+    match = OURS.match(file)
+    if match is None:
+        return None
+    ending = match.group(3)
+    return next((f for f, e in EXTENSIONS.items() if e == ending), ending)
 
 
 @dataclass(frozen=True)
@@ -41,6 +61,9 @@ class Figure:
 
     def formats(self) -> tuple[str, ...]:
         return FORMATS if self.ascii is not None else ("svg", "png", "dot")
+
+    def rendered(self) -> tuple[str, ...]:
+        return tuple(f for f in self.formats() if f in RENDERED)
 
 
 def build() -> list[Figure]:
@@ -83,7 +106,7 @@ def index(figures: Sequence[Figure], formats: Iterable[str], drawn_by: str | Non
         lines += [f"{DRAWN_BY}{drawn_by}", ""]
     for f in figures:
         title = f.form.title.split("\n")[0]
-        files = [f"[{fmt}]({f.name}.{fmt})" for fmt in f.formats() if fmt in wanted]
+        files = [f"[{fmt}]({file_name(f.name, fmt)})" for fmt in f.formats() if fmt in wanted]
         lines.append(f"- **{f.name}**: {title} ({', '.join(files)})")
     return "\n".join(lines) + "\n"
 
@@ -118,7 +141,9 @@ class Outcome:
 
 
 def contents(figure: Figure, fmt: str, renderer: Renderer | None,
-             warnings: list[str]) -> bytes:
+             warnings: list[str], svg: dict[str, bytes] | None = None) -> bytes:
+    """The bytes of `figure` in `fmt`; `svg` caches drawn SVGs by figure name (the artset
+    snippet holds the same SVG as the .svg file)."""
     if fmt == "dot":
         return figure.dot.text.encode()
     if fmt == "txt":
@@ -127,9 +152,23 @@ def contents(figure: Figure, fmt: str, renderer: Renderer | None,
         return figure.ascii.encode()
     if renderer is None:
         raise DiagramError(f"{figure.name}.{fmt} needs a Graphviz renderer")
-    data, messages = render(renderer, figure.dot, fmt)
-    warnings.extend(f"{figure.name}.{fmt}: {m}" for m in messages)
-    return data
+    if fmt == "png":
+        data, messages = render(renderer, figure.dot, fmt)
+        warnings.extend(f"{figure.name}.{fmt}: {m}" for m in messages)
+        return data
+    cache = {} if svg is None else svg
+    if figure.name not in cache:
+        data, messages = render(renderer, figure.dot, "svg")
+        warnings.extend(f"{figure.name}.svg: {m}" for m in messages)
+        cache[figure.name] = svg_profile.conform(data, figure.name)
+    if fmt == "svg":
+        return cache[figure.name]
+    if fmt == "artset":
+        if figure.ascii is None:
+            raise DiagramError(f"{figure.name} has no text form for an artset")
+        return artset.snippet(figure.name, figure.form.title, figure.ascii,
+                              cache[figure.name]).encode()
+    raise DiagramError(f"unknown format {fmt!r}")
 
 
 def write(folder: Path, formats: Sequence[str], renderer: Renderer | None,
@@ -142,13 +181,14 @@ def write(folder: Path, formats: Sequence[str], renderer: Renderer | None,
     outcome = Outcome(renderer, figures=len(figures))
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        drawn = renderer.version if renderer and {"svg", "png"} & set(formats) else None
+        drawn = renderer.version if renderer and set(RENDERED) & set(formats) else None
         expected: dict[str, bytes] = {INDEX: index(figures, formats, drawn).encode()}
+        svg: dict[str, bytes] = {}
         for figure in figures:
             for fmt in figure.formats():
                 if fmt in formats:
-                    expected[f"{figure.name}.{fmt}"] = contents(
-                        figure, fmt, renderer, outcome.warnings
+                    expected[file_name(figure.name, fmt)] = contents(
+                        figure, fmt, renderer, outcome.warnings, svg
                     )
         for name, data in sorted(expected.items()):
             path = folder / name
@@ -158,8 +198,7 @@ def write(folder: Path, formats: Sequence[str], renderer: Renderer | None,
                 path.write_bytes(data)
                 outcome.written.append(name)
         for path in sorted(folder.iterdir()):
-            suffix = path.suffix.lstrip(".")
-            if (OURS.match(path.name) and suffix in formats and path.name not in expected
+            if (format_of(path.name) in formats and path.name not in expected
                     and path.is_file()):
                 path.unlink()
                 outcome.removed.append(path.name)
@@ -179,23 +218,24 @@ def problems(folder: Path, renderer: Renderer | None,
     for figure in figures:
         for fmt in TEXT_FORMATS:
             if fmt in figure.formats():
-                expected[f"{figure.name}.{fmt}"] = contents(figure, fmt, None, [])
+                expected[file_name(figure.name, fmt)] = contents(figure, fmt, None, [])
     if renderer is not None and renderer.version == committed_by:
+        svg: dict[str, bytes] = {}
         for figure in figures:
-            for fmt in ("svg", "png"):
-                expected[f"{figure.name}.{fmt}"] = contents(figure, fmt, renderer, [])
+            for fmt in figure.rendered():
+                expected[file_name(figure.name, fmt)] = contents(figure, fmt, renderer, [], svg)
     else:
-        skipped.append(f"svg and png drawn by {committed_by}, not compared with "
+        skipped.append(f"{', '.join(RENDERED)} drawn by {committed_by}, not compared with "
                        f"{renderer.version if renderer else 'no renderer'}")
-        out += [f"{f.name}.{fmt}: missing" for f in figures for fmt in ("svg", "png")
-                if not (folder / f"{f.name}.{fmt}").is_file()]
+        out += [f"{file_name(f.name, fmt)}: missing" for f in figures for fmt in f.rendered()
+                if not (folder / file_name(f.name, fmt)).is_file()]
     for name, data in sorted(expected.items()):
         path = folder / name
         if not path.is_file():
             out.append(f"{name}: missing")
         elif path.read_bytes() != data:
             out.append(f"{name}: differs from a fresh generation")
-    known = {f"{f.name}.{fmt}" for f in figures for fmt in f.formats()}
+    known = {file_name(f.name, fmt) for f in figures for fmt in f.formats()}
     if folder.is_dir():
         out += [f"{p.name}: no longer generated" for p in sorted(folder.iterdir())
                 if OURS.match(p.name) and p.name not in known]

@@ -1,9 +1,13 @@
 """Render the intermediate form as DOT text: deterministic, sorted, nothing but the form.
 
-This module owns how figures look.  Graphs (role machines, state graphs) are laid out by
-Graphviz `dot`.  A sequence chart is laid out here, on a grid computed from the label
-lengths in a monospace font, and handed to `neato -n2`, which draws nodes and edges exactly
-where the DOT text puts them: lifelines stay straight and labels never sit on a lifeline.
+This module owns how figures look, in black and white only (the RFC 7996 SVG profile an
+Internet-Draft's figures must keep to: diagrams/svg_profile.py): a violating state has a
+double outline, the violating step of a counterexample a thick arrow, the adversary a
+dashed box and dashed arrows, lifelines are thin and dotted.  Graphs (role machines, state
+graphs) are laid out by Graphviz `dot`.  A sequence chart is laid out here, on a grid
+computed from the label lengths in a monospace font, and handed to `neato -n2`, which draws
+nodes and edges exactly where the DOT text puts them: lifelines stay straight and labels
+never sit on a lifeline.
 Every output starts with a comment line saying how to render it; node and edge ids are the
 form's ids, so the SVG <title> of every node and edge can be checked against the form.
 """
@@ -17,8 +21,11 @@ from .forms import LOCAL, Graph, SequenceChart, Step
 
 FONT = "Helvetica"
 MONO = "Courier"
-RED = "#c00000"
-ROGUE = "#7030a0"
+HIGHLIGHT_WIDTH = "2.5"
+"""Pen width of a counterexample's violating step (everything else is 1 or thinner)."""
+VIOLATED_PERIPHERIES = "2"
+"""Outlines of a state that violates a property (one otherwise)."""
+LIFELINE_WIDTH = "0.6"
 START = "__start"
 """The id of the dot marking the initial state (not a state itself)."""
 
@@ -96,8 +103,7 @@ def graph_dot(graph: Graph, *, left_justify: bool = False, rankdir: str = "TB") 
         extra: list[tuple[str, str]] = []
         if node.violated:
             text += "\nviolates: " + ", ".join(node.violated)
-            extra = [("style", quote("rounded,filled")), ("fillcolor", quote("#fde3e3")),
-                     ("color", quote(RED)), ("penwidth", "2")]
+            extra = [("peripheries", VIOLATED_PERIPHERIES)]
         elif node.initial:
             extra = [("penwidth", "2")]
         label = left_lines(text) if left_justify else quote(text)
@@ -152,11 +158,10 @@ def _node(node_id: str, x: float, y: float, pairs: list[tuple[str, str]]) -> str
 
 def _style(chart: SequenceChart, step: Step) -> list[tuple[str, str]]:
     rogue = {p.id for p in chart.participants if p.rogue}
+    style = [("style", "dashed")] if step.sender in rogue else []
     if step.highlight:
-        return [("color", quote(RED)), ("fontcolor", quote(RED)), ("penwidth", "2.5")]
-    if step.sender in rogue:
-        return [("color", quote(ROGUE)), ("fontcolor", quote(ROGUE)), ("style", "dashed")]
-    return []
+        style.append(("penwidth", HIGHLIGHT_WIDTH))
+    return style
 
 
 def point_id(row: int, participant: str) -> str:
@@ -192,7 +197,7 @@ def sequence_dot(chart: SequenceChart) -> Dot:
         ("label", quote(chart.title))]))
     for p in chart.participants:
         x = x_of[p.id]
-        fill = [("style", quote("filled")), ("fillcolor", quote("#efe3f7"))] if p.rogue else []
+        fill = [("style", quote("dashed"))] if p.rogue else []
         lines.append(_node(f"p_{p.id}", x, head_y, [
             ("shape", "box"), ("label", quote(p.label)), ("height", f"{HEAD_H / 72:.3f}"), *fill]))
         lines.append(_node(f"end_{p.id}", x, bottom + ROW / 2, [
@@ -203,7 +208,7 @@ def sequence_dot(chart: SequenceChart) -> Dot:
         third = (top - end) / 3
         pos = " ".join(f"{x:.1f},{y:.1f}" for y in (top, top - third, end + third, end))
         lines.append(f"  p_{p.id} -> end_{p.id}" + attrs([
-            ("arrowhead", "none"), ("style", "dashed"), ("color", quote("#808080")),
+            ("arrowhead", "none"), ("style", "dotted"), ("penwidth", LIFELINE_WIDTH),
             ("pos", quote(pos))]) + ";")
     for row, step in enumerate(chart.steps, start=1):
         y = head_y - HEAD_H / 2 - ROW * row

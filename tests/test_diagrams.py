@@ -18,13 +18,21 @@ from pathlib import Path
 
 import pytest
 
-from diagrams import charts, commands, extract, figures, graphviz_backend, render_ascii
+from diagrams import charts, commands, extract, figures, graphviz_backend, render_ascii, svg_profile
 from diagrams.__main__ import main as diagrams_main
 from diagrams.forms import LOCAL, Edge, Graph, Node, SequenceChart
-from diagrams.render_dot import RED, START, graph_dot, point_id, sequence_dot
+from diagrams.render_dot import (
+    HIGHLIGHT_WIDTH,
+    START,
+    VIOLATED_PERIPHERIES,
+    graph_dot,
+    point_id,
+    sequence_dot,
+)
 from model.actions import ACTIONS_BY_NAME, replay, successors
 from model.checker import explore
 from model.config import VARIANTS, variant
+from model.messages import MESSAGE_TYPES
 from model.properties import property_by_id
 from model.state import HOST_PHASES, NONCE_PHASES
 
@@ -58,9 +66,10 @@ def by_name(built: list[figures.Figure], name: str) -> figures.Figure:
 
 
 def svg_of(renderer: graphviz_backend.Renderer, figure: figures.Figure) -> ET.Element:
+    """The figure's SVG as it is written: drawn, then fitted to the RFC 7996 profile."""
     data, warnings = graphviz_backend.render(renderer, figure.dot, "svg")
     assert warnings == []
-    return ET.fromstring(data)
+    return ET.fromstring(svg_profile.conform(data, figure.name))
 
 
 def titled(root: ET.Element, kind: str) -> dict[str, ET.Element]:
@@ -164,8 +173,8 @@ def test_graph_svg_has_the_forms_nodes_and_edges(
     for n in graph.nodes:
         shown = " ".join(texts(nodes[n.id]))
         assert n.label.split("\n")[0] in shown
-        marked = any(p.get("stroke") == RED for p in nodes[n.id].iter(f"{SVG}path"))
-        assert marked == bool(n.violated), n.id
+        outlines = len(list(nodes[n.id].iter(f"{SVG}path")))
+        assert outlines == (int(VIOLATED_PERIPHERIES) if n.violated else 1), n.id
         if n.violated:
             assert "violates: " + ", ".join(n.violated) in shown
 
@@ -203,54 +212,87 @@ def test_sequence_chart_svgs_have_every_step(
             else:
                 g = edges[f"{point_id(row, step.sender)}->{point_id(row, step.receiver)}"]
             assert texts(g) == [chart.text(step)], figure.name
-            red = any(p.get("stroke") == RED for p in g.iter() if p.tag != f"{SVG}text")
-            assert red == step.highlight, (figure.name, row)
+            thick = any(p.get("stroke-width") == HIGHLIGHT_WIDTH for p in g.iter()
+                        if p.tag != f"{SVG}text")
+            assert thick == step.highlight, (figure.name, row)
 
 
 # ---------------------------------------------------------------- the charts vs the traces
 
 
-def test_happy_path_is_the_drafts_six_messages_then_the_fanout() -> None:
+def test_happy_path_is_the_drafts_six_messages_with_the_fanout_before_the_confirmation(
+) -> None:
     trace = charts.happy_path_trace()
     states = replay(charts.HAPPY_CONFIG, trace)
     assert charts.migrated(charts.HAPPY_CONFIG, states[-1])
     assert not any(charts.migrated(charts.HAPPY_CONFIG, s) for s in states[:-1])
     chart = charts.happy_path_chart()
     messages = [s.label for s in chart.steps if s.kind != LOCAL]
-    assert [m for m in messages if m != "Commit fan-out"] == DRAFT_MESSAGES
-    assert "Commit fan-out" in messages
+    # the model sends the fan-out and the confirmation in one step; drawn in the draft's order
+    assert messages == [*DRAFT_MESSAGES[:5], "Commit fan-out", DRAFT_MESSAGES[5]]
+    both = [s.trace_index for s in chart.steps if s.label in messages[5:]]
+    assert len(set(both)) == 1
+    assert trace[both[0] - 1].name == "source_fanout_and_confirm"
     assert [p.label for p in chart.participants[:3]] == [
         "Client", "Source Delivery Service", "Target Delivery Service"]
     assert not any(s.highlight or s.note for s in chart.steps)
 
 
+def test_draft_order_ranks_every_message_kind() -> None:
+    assert sorted(t.__name__ for t in charts.DRAFT_ORDER) == sorted(
+        t.__name__ for t in MESSAGE_TYPES)
+    assert len(set(charts.DRAFT_ORDER)) == len(charts.DRAFT_ORDER)
+
+
+def tokens(lines: list[str]) -> list[str]:
+    """The words of ASCII art read row by row, lifelines and arrows left out."""
+    return [w for line in lines for w in line.replace("|", " ").split()
+            if not re.fullmatch(r"[+<>=-]{2,}", w)]
+
+
+def contains_run(haystack: list[str], needle: list[str], start: int = 0) -> int:
+    """The index after the first run of `needle` in `haystack` from `start`, or -1."""
+    for i in range(start, len(haystack) - len(needle) + 1):
+        if haystack[i : i + len(needle)] == needle:
+            return i + len(needle)
+    return -1
+
+
 def test_ascii_charts_show_every_message_in_order(built: list[figures.Figure]) -> None:
+    """Every label (wrapped or not) is there, word for word, in the order of the steps."""
     for figure in charts_of(built):
         chart = figure.form
         assert isinstance(chart, SequenceChart) and figure.ascii is not None
-        text = figure.ascii
+        words = tokens(render_ascii.chart_body(chart))
         at = 0
         for step in chart.steps:
-            shown = chart.text(step) if step.kind != LOCAL else f"({chart.text(step)})"
-            found = text.find(shown, at)
+            text = chart.text(step)
+            shown = text if step.kind != LOCAL else f"({text})"
+            found = contains_run(words, shown.split(), at)
             assert found >= 0, (figure.name, shown)
-            at = found + len(shown)
+            at = found
 
 
 def test_happy_path_ascii_is_in_the_drafts_style() -> None:
     chart = charts.happy_path_chart()
     lines = render_ascii.render(chart).splitlines()
     xs = render_ascii.columns(chart)
-    assert lines[0].startswith("Client ")
-    assert [lines[0].find(p.label) for p in chart.participants] == xs
+    lifelines = "".join("|" if i in xs else " " for i in range(xs[-1] + 1))
+    h = lines.index(lifelines)
+    assert h >= 1 and lines[0].startswith("Client ")
+    for p, x in zip(chart.participants, xs, strict=True):
+        assert lines[0][x:].startswith(p.label.split()[0]), p.label
+        assert x == 0 or lines[0][x - 1] == " "
+    # headers may wrap: their words are all there, above the lifelines
+    assert sorted(tokens(lines[:h])) == sorted(w for p in chart.participants
+                                               for w in p.label.split())
     # the draft's first message: label under the client, then an arrow over the source's
     # lifeline into the target's
-    assert lines[1] == "".join("|" if i in xs else " " for i in range(xs[-1] + 1))
-    assert lines[2].startswith("| MigrationRequest ")
+    assert lines[h + 1].startswith("| MigrationRequest ")
     target = xs[2]
-    assert lines[3][: target + 1] == "+" + "-" * (target - 2) + ">|"
-    assert lines[6][: target + 1] == "|<" + "-" * (target - 2) + "+"
-    for line in lines[1:]:
+    assert lines[h + 2][: target + 1] == "+" + "-" * (target - 2) + ">|"
+    assert lines[h + 5][: target + 1] == "|<" + "-" * (target - 2) + "+"
+    for line in lines[h:]:
         assert re.fullmatch(r"[|+<>\- ]*(\(?[\w +:,.()-]*)?[|+<>\- ]*", line), line
 
 
@@ -369,7 +411,8 @@ def test_command_errors_are_one_line(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     assert diagrams_main(["--out", str(tmp_path), "--format", "svg,gif"]) == 1
-    assert capsys.readouterr().err == "error: unknown format 'gif'; choose from svg,png,dot,txt\n"
+    assert capsys.readouterr().err == (
+        "error: unknown format 'gif'; choose from svg,png,dot,txt,artset\n")
     monkeypatch.setattr(graphviz_backend, "find_renderer", lambda choice="auto": None)
     assert diagrams_main(["--out", str(tmp_path), "--format", "svg"]) == 1
     err = capsys.readouterr().err
