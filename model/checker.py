@@ -439,7 +439,10 @@ def problems(reports: Sequence[DesignReport], *, vacuity: bool) -> list[str]:
     not violating its expected property, and (when all designs ran) vacuity findings."""
     out: list[str] = []
     for r in reports:
-        if r.design.expected is None:
+        if r.design.exploratory:
+            out.extend(f"{r.design.name}: {p.property} undecided (state budget)"
+                       for p in r.results if p.verdict == UNKNOWN)
+        elif r.design.expected is None:
             out.extend(f"{r.design.name} violates {p}" for p in r.violated())
             out.extend(f"{r.design.name}: {p.property} undecided (state budget)"
                        for p in r.results if p.verdict == UNKNOWN)

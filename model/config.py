@@ -6,7 +6,8 @@ adversaries exist.  `DesignOptions` holds one boolean per design decision of
 docs/profile.md that a designer might drop: each is a draft TODO or a tempting shortcut, the
 reference design has all of them off, and `VARIANTS` names the interesting values together
 with the safety property each one is expected to break.  Adding a variant is adding a field
-here, a branch in model/actions.py and an entry in `VARIANTS`.
+here, its name in the `options` of the checks and switches it removes (model/rules.py) and
+an entry in `VARIANTS`.
 
 Parties are small integers so states stay small, hashable and totally ordered:
 honest clients are 0..clients-1 (shown c0, c1, ...; every one is a member of every group);
@@ -200,6 +201,9 @@ class Variant:
     expected: str | None
     """Property ID the variant must violate (None for the reference design)."""
     description: str
+    exploratory: bool = False
+    """An ad-hoc design (checks dropped with --drop): its verdicts are reported, none is
+    expected."""
 
 
 REFERENCE = Variant(

@@ -1,11 +1,14 @@
-"""The safety properties of docs/profile.md section 7, one named predicate each.
+"""The safety properties of docs/profile.md section 7, each stated once.
 
 This module owns the properties' stable IDs (used by the CLI, the JSON, the tests, the proofs
-and the diagrams) and their meaning as predicates over a state, ghost history included.
-Each predicate is invariant under renaming interchangeable clients, DSs and groups, so the
-checker may evaluate it on canonical states.  `migration_completes` (liveness) is not a state
-predicate: model/checker.py decides it on the explicit state graph; its ID lives here so
-every table lists it beside the others.
+and the diagrams) and their meaning.  Each is a conjunction of `Clause`s of one shape: for
+all x1..xn, each drawn from a set of the state or an integer range (model/vocabulary.RANGES),
+body, written in the rules' vocabulary (model/vocabulary.py).  The concrete reading evaluates
+the clauses here (the checker's predicates); proofs/properties.py reads the same clauses as
+quantified Z3 formulas.  Each predicate is invariant under renaming interchangeable clients,
+DSs and groups, so the checker may evaluate it on canonical states.  `migration_completes`
+(liveness) is not a state predicate: model/checker.py decides it on the explicit state
+graph; its ID lives here so every table lists it beside the others.
 
 Rogue-signed messages never count as evidence: a property asks whether an honest party
 signed something, and in the model only that party can put its id in `signer`.
@@ -13,13 +16,123 @@ signed something, and in the model only that party can put its id in `signer`.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from .actions import honest_client, honest_ds
-from .config import NO_NONCE, Config, source_policy_allows, target_policy_allows
+from .actions import honest_client, honest_ds, reading
+from .config import NO_NONCE, Config
 from .messages import MigrationConfirmation, MigrationResponse, TargetMigrationComplete
 from .state import ACTIVE, LOCKED, MOVED, State
+from .vocabulary import GROUPS, HONEST_DS, StateView, concrete_domain
+
+Body = Callable[..., Any]
+"""body(x, s, *variables) -> truth value, in either reading of the vocabulary."""
+
+
+@dataclass(frozen=True)
+class Clause:
+    """For all variables, each ranging over a set of the state or an integer range: body."""
+
+    over: tuple[str, ...]
+    body: Body
+
+    def holds(self, config: Config, state: State) -> bool:
+        """The concrete reading: every instance over the state's finite sets holds."""
+        x = reading(config)
+        view = StateView(state)
+        body = self.body
+        domains = [concrete_domain(config, state, d) for d in self.over]
+        return all(body(x, view, *xs) for xs in itertools.product(*domains))
+
+
+def _distinct_commits(x: Any, s: Any, a: Any, b: Any) -> Any:
+    return x.implies(x.all(a.group == b.group, a.epoch == b.epoch), a == b)
+
+
+def _not_replacing(x: Any, s: Any, i: Any) -> Any:
+    return x.all(i.replaced != ACTIVE, i.replaced != LOCKED)
+
+
+def _acked(x: Any, s: Any, c: Any) -> Any:
+    target = c.response.request.target
+    return s.has("completes", x.make(TargetMigrationComplete, target, c))
+
+
+def _issued(x: Any, s: Any, i: Any) -> Any:
+    r = i.content.response
+    return s.has("responses", x.make(MigrationResponse, i.target, r.request, r.nonce))
+
+
+def _once(x: Any, s: Any, a: Any, b: Any) -> Any:
+    same = x.all(a.target == b.target, a.content.response.nonce == b.content.response.nonce)
+    return x.implies(same, a.content == b.content)
+
+
+def _never(x: Any, s: Any, i: Any) -> Any:
+    return x.false
+
+
+def _own_nonce(x: Any, s: Any, a: Any) -> Any:
+    return x.all(a.nonce != x.nonce(*NO_NONCE), a.confirmation.nonce == a.nonce)
+
+
+def _integrity(x: Any, s: Any, i: Any) -> Any:
+    c = i.content
+    source = c.response.request.source
+    return x.implies(x.u.honest_ds_(source), x.all(c.signer == source, s.has("contents", c)))
+
+
+def _authorized(x: Any, s: Any, st: Any) -> Any:
+    init = st.init
+    request = init.response.request
+    return x.all(x.u.honest_client(init.signer), init.signer == request.client,
+                 x.u.source_allows(init.signer), x.u.target_allows(request.client))
+
+
+def _consented(x: Any, s: Any, c: Any) -> Any:
+    request = c.response.request
+    issued = x.make(MigrationResponse, request.target, request, c.response.nonce)
+    return x.implies(x.u.honest_ds_(c.signer), s.has("responses", issued))
+
+
+def _matches(x: Any, s: Any, a: Any) -> Any:
+    c = a.confirmation
+    return x.all(a.nonce != x.nonce(*NO_NONCE), c.nonce == a.nonce, c.target == a.target,
+                 c.group == a.group)
+
+
+def _never_moved(x: Any, s: Any, d: Any, g: Any) -> Any:
+    return s.host(d, g).phase != MOVED
+
+
+CLAUSES: dict[str, tuple[Clause, ...]] = {
+    "single_owner": (
+        Clause(("ghost_history", "ghost_history"), _distinct_commits),
+        Clause(("ghost_imports",), _not_replacing),
+        Clause(("ghost_reimports",), _not_replacing),
+    ),
+    "no_fanout_before_ack": (Clause(("ghost_fanned",), _acked),),
+    "nonce_binding": (
+        Clause(("ghost_imports",), _issued),
+        Clause(("ghost_imports", "ghost_imports"), _once),
+        Clause(("ghost_reimports",), _never),
+        Clause(("ghost_confirmations",), _own_nonce),
+    ),
+    "state_integrity": (Clause(("ghost_imports",), _integrity),),
+    "authorized_migration": (Clause(("ghost_starts",), _authorized),),
+    "export_consent": (Clause(("contents",), _consented),),
+    "confirmation_matches": (Clause(("ghost_confirmations",), _matches),),
+    "no_group_ever_moves": (Clause((HONEST_DS, GROUPS), _never_moved),),
+    "target_never_imports": (Clause(("ghost_imports",), _never),),
+}
+"""Each property (and negative control) as its clauses: the one statement both readings
+use."""
+
+
+def _holds(pid: str, config: Config, state: State) -> bool:
+    return all(clause.holds(config, state) for clause in CLAUSES[pid])
 
 
 def single_owner(config: Config, state: State) -> bool:
@@ -33,43 +146,20 @@ def single_owner(config: Config, state: State) -> bool:
     an import makes the target serve the group from the imported epoch on, so importing a
     group the target already serves (active or locked) makes two owners of overlapping
     epochs at one DS."""
-    seen: dict[tuple[int, int], object] = {}
-    for commit in state.ghost.history:
-        key = (commit.group, commit.epoch)
-        if seen.setdefault(key, commit) != commit:
-            return False
-    return all(i.replaced not in (ACTIVE, LOCKED) for i in state.ghost.imports) and all(
-        i.replaced not in (ACTIVE, LOCKED) for i in state.ghost.reimports
-    )
+    return _holds("single_owner", config, state)
 
 
 def no_fanout_before_ack(config: Config, state: State) -> bool:
     """No fan-out before acknowledgment: a commit carrying MigrationCommitAAD(T) reaches no
     member before the Source DS holds T's valid TargetMigrationComplete for that content."""
-    completes = state.network.completes
-    for content in state.ghost.fanned:
-        target = content.response.request.target
-        if TargetMigrationComplete(target, content) not in completes:
-            return False
-    return True
+    return _holds("no_fanout_before_ack", config, state)
 
 
 def nonce_binding(config: Config, state: State) -> bool:
     """Nonce binding: T imports state only under a nonce it issued for that exact request,
     at most once; a MigrationConfirmation is accepted only for the client's own pending
     nonce."""
-    responses = state.network.responses
-    used: dict[tuple[int, tuple[int, int]], object] = {}
-    for target, content, _ in state.ghost.imports:
-        response = content.response
-        if MigrationResponse(target, response.request, response.nonce) not in responses:
-            return False
-        if used.setdefault((target, response.nonce), content) != content:
-            return False
-    if state.ghost.reimports:
-        return False
-    return all(a.nonce != NO_NONCE and a.confirmation.nonce == a.nonce
-               for a in state.ghost.confirmations)
+    return _holds("nonce_binding", config, state)
 
 
 def state_integrity(config: Config, state: State) -> bool:
@@ -77,57 +167,34 @@ def state_integrity(config: Config, state: State) -> bool:
 
     An honest source exports exactly the contents it signs, so an import of a content for a
     request naming an honest source must carry that source's signature."""
-    for _, content, _ in state.ghost.imports:
-        source = content.response.request.source
-        if honest_ds(config, source) and (
-            content.signer != source or content not in state.network.contents
-        ):
-            return False
-    return True
+    return _holds("state_integrity", config, state)
 
 
 def authorized_migration(config: Config, state: State) -> bool:
     """Authorization: no migration starts without a current member's valid signature and
     both policies' consent."""
-    for source, init in state.ghost.starts:
-        request = init.response.request
-        if not honest_client(config, init.signer) or init.signer != request.client:
-            return False
-        if not source_policy_allows(config, source, init.signer):
-            return False
-        if not target_policy_allows(config, request.target, request.client):
-            return False
-    return True
+    return _holds("authorized_migration", config, state)
 
 
 def export_consent(config: Config, state: State) -> bool:
     """Export consent: the Source DS sends a group's state only to a Target DS that signed a
     MigrationResponse for exactly that request."""
-    responses = state.network.responses
-    for content in state.network.contents:
-        if not honest_ds(config, content.signer):
-            continue
-        response = content.response
-        request = response.request
-        if MigrationResponse(request.target, request, response.nonce) not in responses:
-            return False
-    return True
+    return _holds("export_consent", config, state)
 
 
 def confirmation_matches(config: Config, state: State) -> bool:
     """A client accepts a MigrationConfirmation only for its own pending migration."""
-    for accepted in state.ghost.confirmations:
-        c = accepted.confirmation
-        if accepted.nonce == NO_NONCE or c.nonce != accepted.nonce:
-            return False
-        if c.target != accepted.target or c.group != accepted.group:
-            return False
-    return True
+    return _holds("confirmation_matches", config, state)
 
 
 def no_group_ever_moves(config: Config, state: State) -> bool:
     """Negative control, deliberately false: no group is ever moved away from a DS."""
-    return all(host.phase != MOVED for row in state.hosts for host in row)
+    return _holds("no_group_ever_moves", config, state)
+
+
+def target_never_imports(config: Config, state: State) -> bool:
+    """Negative control, deliberately false: no Target DS ever imports a group."""
+    return _holds("target_never_imports", config, state)
 
 
 Predicate = Callable[[Config, State], bool]
@@ -138,6 +205,10 @@ class Property:
     id: str
     predicate: Predicate
     statement: str
+
+    @property
+    def clauses(self) -> tuple[Clause, ...]:
+        return CLAUSES[self.id]
 
 
 def _prop(predicate: Predicate) -> Property:
@@ -165,8 +236,9 @@ LIVENESS_STATEMENT = (
 PROPERTY_IDS: tuple[str, ...] = (*(p.id for p in PROPERTIES), LIVENESS_ID)
 
 NEGATIVE_CONTROL = _prop(no_group_ever_moves)
+NEGATIVE_CONTROLS: tuple[Property, ...] = (NEGATIVE_CONTROL, _prop(target_never_imports))
 
-_BY_ID = {p.id: p for p in (*PROPERTIES, NEGATIVE_CONTROL)}
+_BY_ID = {p.id: p for p in (*PROPERTIES, *NEGATIVE_CONTROLS)}
 
 
 def property_by_id(pid: str) -> Property:

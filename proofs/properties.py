@@ -1,8 +1,11 @@
 """The safety properties of model/properties.py as Z3 formulas, and the negative controls.
 
-This module owns the symbolic reading of the properties (same stable ids, same meaning).
-Each is a conjunction of `Clause`s of one shape: for all x1..xn, each drawn from a set of the
-state (or an integer range), body(x1..xn).  That shape gives three readings from one text:
+This module owns the quantifier machinery of the symbolic reading.  Each property is stated
+once, in model/properties.py, as a conjunction of clauses of one shape: for all x1..xn, each
+drawn from a set of the state (or an integer range), body(x1..xn), the body written in the
+rules' vocabulary; here the body is read over Z3 (proofs/reading.Symbolic) and the lemmas of
+proofs/lemmas.py and proofs/ownership.py, written directly over Z3, share the same `Clause`.
+That shape gives three readings from one text:
 
 - `holds(u, s)`: the quantified formula (a hypothesis of an induction query);
 - `violation(u, s, prefix)`: an existential counterexample with fresh witness constants
@@ -27,10 +30,14 @@ import z3  # type: ignore[import-untyped]
 from model import messages as mm
 from model import state as ms
 from model.config import Config
+from model.properties import NEGATIVE_CONTROLS as MODEL_NEGATIVE
 from model.properties import PROPERTIES as MODEL_PROPERTIES
-from model.properties import no_group_ever_moves
+from model.properties import Clause as ModelClause
+from model.properties import Property
 
-from .encoding import NO_NONCE, Expr, FiniteUniverse, Rec, Universe, make, sort_of, term
+from .context import Pool
+from .encoding import Expr, FiniteUniverse, Rec, Universe, sort_of, term
+from .reading import Symbolic
 from .symstate import Abstraction, ExpandedState, SymState
 
 SET_OF: dict[str, type[Any]] = {
@@ -172,108 +179,25 @@ def evaluate_clause(ab: Abstraction, clause: Clause, state: ms.State | ExpandedS
 # ---------------------------------------------------------------- the properties
 
 
-def _response(u: Universe, signer: Any, request: Rec, n: Any) -> Expr:
-    return make(mm.MigrationResponse, signer, request.expr, term(n))
+def _symbolic(clause: ModelClause) -> Clause:
+    """A clause of model/properties.py read symbolically: its body over the Z3 reading."""
+    body = clause.body
+
+    def reading_body(u: Universe, s: SymState, *xs: Any) -> Expr:
+        value = body(Symbolic(u, frozenset(), Pool("property")), s, *xs)
+        return z3.BoolVal(value) if isinstance(value, bool) else term(value)
+
+    return Clause(clause.over, reading_body)
 
 
-def _distinct_commits(u: Universe, s: SymState, a: Rec, b: Rec) -> Expr:
-    return z3.Implies(z3.And(a.group == b.group, a.epoch == b.epoch), a == b)
+def _read(p: Property) -> SymProperty:
+    return SymProperty(p.id, p.statement, tuple(_symbolic(c) for c in p.clauses), p.predicate)
 
 
-def _not_replacing(u: Universe, s: SymState, i: Rec) -> Expr:
-    return z3.And(i.replaced != ms.ACTIVE, i.replaced != ms.LOCKED)
+PROPERTIES: tuple[SymProperty, ...] = tuple(_read(p) for p in MODEL_PROPERTIES)
+"""The model's safety properties, in its order, read from their one statement."""
 
-
-def _acked(u: Universe, s: SymState, c: Rec) -> Expr:
-    target = c.response.request.target
-    return s.has("completes", make(mm.TargetMigrationComplete, target, c.expr))
-
-
-def _issued(u: Universe, s: SymState, i: Rec) -> Expr:
-    r = i.content.response
-    return s.has("responses", _response(u, i.target, r.request, r.nonce))
-
-
-def _once(u: Universe, s: SymState, a: Rec, b: Rec) -> Expr:
-    same = z3.And(a.target == b.target, a.content.response.nonce == b.content.response.nonce)
-    return z3.Implies(same, a.content == b.content)
-
-
-def _never(u: Universe, s: SymState, i: Rec) -> Expr:
-    return z3.BoolVal(False)
-
-
-def _own_nonce(u: Universe, s: SymState, a: Rec) -> Expr:
-    return z3.And(a.nonce != NO_NONCE, a.confirmation.nonce == a.nonce)
-
-
-def _integrity(u: Universe, s: SymState, i: Rec) -> Expr:
-    c = i.content
-    source = c.response.request.source
-    return z3.Implies(u.honest_ds_(source),
-                      z3.And(c.signer == source, s.has("contents", c)))
-
-
-def _authorized(u: Universe, s: SymState, st: Rec) -> Expr:
-    init = st.init
-    request = init.response.request
-    return z3.And(u.honest_client(init.signer), init.signer == request.client,
-                  u.source_allows(init.signer), u.target_allows(request.client))
-
-
-def _consented(u: Universe, s: SymState, c: Rec) -> Expr:
-    request = c.response.request
-    return z3.Implies(u.honest_ds_(c.signer),
-                      s.has("responses", _response(u, request.target, request,
-                                                   c.response.nonce)))
-
-
-def _matches(u: Universe, s: SymState, a: Rec) -> Expr:
-    c = a.confirmation
-    return z3.And(a.nonce != NO_NONCE, c.nonce == a.nonce, c.target == a.target,
-                  c.group == a.group)
-
-
-def _never_moved(u: Universe, s: SymState, d: Expr, g: Expr) -> Expr:
-    return s.host(d, g).phase != ms.MOVED
-
-
-_CLAUSES: dict[str, tuple[Clause, ...]] = {
-    "single_owner": (
-        Clause(("ghost_history", "ghost_history"), _distinct_commits),
-        Clause(("ghost_imports",), _not_replacing),
-        Clause(("ghost_reimports",), _not_replacing),
-    ),
-    "no_fanout_before_ack": (Clause(("ghost_fanned",), _acked),),
-    "nonce_binding": (
-        Clause(("ghost_imports",), _issued),
-        Clause(("ghost_imports", "ghost_imports"), _once),
-        Clause(("ghost_reimports",), _never),
-        Clause(("ghost_confirmations",), _own_nonce),
-    ),
-    "state_integrity": (Clause(("ghost_imports",), _integrity),),
-    "authorized_migration": (Clause(("ghost_starts",), _authorized),),
-    "export_consent": (Clause(("contents",), _consented),),
-    "confirmation_matches": (Clause(("ghost_confirmations",), _matches),),
-}
-
-PROPERTIES: tuple[SymProperty, ...] = tuple(
-    SymProperty(p.id, p.statement, _CLAUSES[p.id], p.predicate) for p in MODEL_PROPERTIES
-)
-"""The model's safety properties, in its order (an id the model adds fails here at import)."""
-
-
-def _target_never_imports(config: Config, state: ms.State) -> bool:
-    """Negative control, deliberately false: no Target DS ever imports a group."""
-    return not state.ghost.imports
-
-
-NEGATIVE_CONTROLS: tuple[SymProperty, ...] = (
-    SymProperty("no_group_ever_moves", "Negative control: no group ever moves away from a DS.",
-                (Clause((HONEST_DS, GROUPS), _never_moved),), no_group_ever_moves),
-    SymProperty("target_never_imports", "Negative control: no Target DS ever imports a group.",
-                (Clause(("ghost_imports",), _never),), _target_never_imports),
-)
+NEGATIVE_CONTROLS: tuple[SymProperty, ...] = tuple(_read(p) for p in MODEL_NEGATIVE)
 
 
 def property_by_id(pid: str) -> SymProperty:

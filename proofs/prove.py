@@ -135,7 +135,7 @@ def prove_design(design: Variant, config: Config | None = None, *, depth: int = 
             fallback = design.expected is None
         if timeout_ms is None:
             timeout_ms = REFERENCE_TIMEOUT_MS if fallback else HINT_ONLY_TIMEOUT_MS
-        report, dropped = houdini(universe, design.options, INVARIANT, jobs=jobs,
+        report, dropped = houdini(universe, config.dropped, INVARIANT, jobs=jobs,
                                   hints=hints.load(), timeout_ms=timeout_ms,
                                   fallback=fallback)
         for p in properties:
