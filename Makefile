@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 TYPED  := model impl proofs diagrams
 
-.PHONY: verify test lint typecheck pytest venv clean
+.PHONY: verify test lint typecheck pytest golden golden-check venv clean
 
 venv: $(STAMP)
 
@@ -27,6 +27,14 @@ pytest: $(STAMP)
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest
+
+# Rewrite tests/golden/ from this code (then review `git diff tests/golden/`).
+golden: $(STAMP)
+	MIMI_GOLDEN_UPDATE=1 $(BIN)/python -m pytest tests/test_golden.py -rs
+
+# Compare every golden file, the whole of `prove --variant all` included (about ten minutes).
+golden-check: $(STAMP)
+	MIMI_GOLDEN_PROVE_ALL=1 $(BIN)/python -m pytest tests/test_golden.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
