@@ -1,4 +1,4 @@
-"""impl.framing: RFC 9420 section 6 framing against the official vectors, signatures, fuzzing.
+"""impl.mls: RFC 9420 section 6 framing against the official vectors, signatures, fuzzing.
 
 * messages.json (300 cases): `public_message_{application,proposal,commit}` are MLSMessage-
   wrapped (they start 0001 0001: mls10, mls_public_message); each decodes, has the content
@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 from impl.codec import DecodeError, Writer
 from impl.crypto import CipherSuite, SigningKey
-from impl.framing import (
+from impl.mls import (
     EMPTY_COMMIT,
     Commit,
     ContentType,
