@@ -1,4 +1,5 @@
-# `make verify` and `make test` set up .venv themselves (DEVELOPERS.md set-up contract).
+# `make verify`, `make test` and `make test-fast` set up .venv themselves: a fresh machine
+# needs only Python 3.11+ and make (README.md).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
