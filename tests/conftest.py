@@ -1,7 +1,7 @@
 """Shared pytest helpers, and the two tiers of the suite.
 
 Tiers: the modules in `SLOW_MODULES` (proofs, exhaustive checks, lockstep sessions and the
-tour, the golden files) get the `slow` marker (registered in pyproject.toml, run
+tour, the golden files, packaging) get the `slow` marker (registered in pyproject.toml, run
 with --strict-markers); everything else is the fast tier, run by `make test-fast`
 (`pytest -m "not slow"`), while `make test` and CI run both.  A module listed here that does
 not exist is a usage error, so a renamed slow module cannot drift into the fast tier unseen;
@@ -35,6 +35,7 @@ SLOW_MODULES: dict[str, str] = {
     "test_proofs_diagnosis": "a Z3 counterexample per variant, then its diagnosis",
     "test_proofs_induction": "the unbounded proof and its negative controls",
     "test_golden": "`check --variant all` and `prove` against tests/golden/",
+    "test_packaging": "builds a wheel and installs it into a fresh venv",
 }
 
 MLS_VECTORS_ENV = "MLS_TEST_VECTORS"
