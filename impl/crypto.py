@@ -18,6 +18,9 @@ ECDSA signatures are DER-encoded (as in RFC 9420 and TLS 1.3) and deterministic 
 signing is reproducible; note that ECDSA signatures are still malleable (a second valid
 signature exists for the same message), so a signature's bytes must never serve as an
 identifier.
+
+At a little over 500 lines this is one module on purpose: it is the only one that imports
+pyca/cryptography, so reviewing the project's cryptography is reading this file.
 """
 
 from __future__ import annotations
