@@ -1,11 +1,12 @@
-# `make verify` and `make test` set up .venv themselves (DEVELOPERS.md set-up contract).
+# `make verify`, `make test` and `make test-fast` set up .venv themselves: a fresh machine
+# needs only Python 3.11+ and make (README.md).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 TYPED  := model impl proofs diagrams
 
-.PHONY: verify test lint typecheck pytest golden golden-check venv clean
+.PHONY: verify test test-fast lint typecheck pytest pytest-fast golden golden-check venv clean
 
 venv: $(STAMP)
 
@@ -23,10 +24,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict $(TYPED)
 
+# Both tiers (what CI runs).
 pytest: $(STAMP)
 	$(BIN)/python -m pytest
 
+# The fast tier: everything not marked slow (tests/conftest.py lists the slow modules).
+pytest-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
+
 test: lint typecheck pytest
+
+test-fast: lint typecheck pytest-fast
 
 # Rewrite tests/golden/ from this code (then review `git diff tests/golden/`).
 golden: $(STAMP)

@@ -1,7 +1,7 @@
 """Every refusal a role can make, named, carrying what the peer needs to act.
 
-This module owns the error taxonomy of the roles (style.md item 5).  A role raises exactly
-one of these from `receive`/`start_*` and changes no state when it does; low-level
+This module owns the error taxonomy of the roles: one named class per refusal.  A role
+raises exactly one of these from `receive`/`start_*` and changes no state when it does; low-level
 `DecodeError`s are translated to `Malformed` at the role's boundary.  `code` is a stable
 snake_case name used in refusal envelopes, logs and tests; `details()` the fields a peer
 can act on (e.g. WrongEpoch.current, GroupMoved.target).

@@ -1,15 +1,15 @@
 """The simplified MLS group both roles keep, and its handshake messages.
 
 This module owns what a member and a DS agree on about a group without TreeKEM or the key
-schedule (docs/profile.md, "Simplifications"): the GroupState (id, epoch, suite, members),
-the GroupContext a commit's signature covers, and building and reading the member commits
-that carry the epoch forward.  Framing and signatures are exact RFC 9420 (impl.framing);
-what is simplified is how the context is derived: tree_hash is RefHash("MIMI Portability
-tree", encoded member list), confirmed_transcript_hash is empty, there are no extensions,
-and a commit carries no proposals and no UpdatePath (membership does not change).  The
-confirmation and membership tags are RefHashes over the new and the current GroupContext:
-carried as RFC 9420 lays them out, but not secret, and nobody relies on
-them (a DS in real MLS cannot check them either).
+schedule (docs/profile.md section 8, "Simplifications of MLS"): the GroupState (id, epoch,
+suite, members), the GroupContext a commit's signature covers, and building and reading the
+member commits that carry the epoch forward.  Framing and signatures are exact RFC 9420
+(impl.mls); what is simplified is how the context is derived: tree_hash is RefHash("MIMI
+Portability tree", encoded member list), confirmed_transcript_hash is empty, there are no
+extensions, and a commit carries no proposals and no UpdatePath (membership does not
+change).  The confirmation and membership tags are RefHashes over the new and the current
+GroupContext: carried as RFC 9420 lays them out, but not secret, and nobody relies on them
+(a DS in real MLS cannot check them either).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 
-from . import crypto, framing
+from . import crypto, mls
 from .codec import DecodeError, Writer
 from .crypto import CipherSuite, SigningKey
 from .errors import BadSignature, Malformed, NotMember, UnknownGroup, WrongEpoch
@@ -55,7 +55,7 @@ def tree_hash(state: GroupState) -> bytes:
 
 def group_context(state: GroupState) -> bytes:
     """The encoded RFC 9420 GroupContext for `state` (simplified tree and transcript)."""
-    return framing.GroupContext(
+    return mls.GroupContext(
         cipher_suite=CipherSuite(state.cipher_suite),
         group_id=state.group_id,
         epoch=state.epoch,
@@ -95,7 +95,7 @@ def build_commit(state: GroupState, key: SigningKey, leaf_index: int, aad: bytes
     confirmation_tag = crypto.ref_hash(
         suite, CONFIRMATION_TAG_LABEL, group_context(next_epoch(state))
     )
-    message = framing.build_commit(
+    message = mls.build_commit(
         suite,
         key,
         group_id=state.group_id,
@@ -128,22 +128,22 @@ class ReadCommit:
         return aad.target_ds_domain.decode()
 
 
-def read_commit(state: GroupState, data: bytes | framing.MLSMessage) -> ReadCommit:
+def read_commit(state: GroupState, data: bytes | mls.MLSMessage) -> ReadCommit:
     """Decode and check a member commit against `state`; raise the named refusal otherwise.
 
     Checks: MLSMessage with a PublicMessage, content type commit, the group id, the current
     epoch, a member sender, and the sender's signature over FramedContentTBS.  `data` may be
     the MLSMessage a caller already decoded (to find the group), so it is not decoded twice.
     """
-    if isinstance(data, framing.MLSMessage):
+    if isinstance(data, mls.MLSMessage):
         message = data
     else:
         try:
-            message = framing.MLSMessage.decode(data)
+            message = mls.MLSMessage.decode(data)
         except DecodeError as err:
             raise Malformed(message_type="MLSMessage", reason=err.reason, detail=str(err)) from None
     public = message.public_message
-    if public is None or public.content.content_type != framing.ContentType.commit:
+    if public is None or public.content.content_type != mls.ContentType.commit:
         raise Malformed(
             message_type="MLSMessage", reason="invalid-value", detail="not a PublicMessage commit"
         )
@@ -153,12 +153,12 @@ def read_commit(state: GroupState, data: bytes | framing.MLSMessage) -> ReadComm
     if content.epoch != state.epoch:
         raise WrongEpoch(group_id=state.group_id, current=state.epoch, got=content.epoch)
     sender = content.sender
-    is_member = sender.sender_type == framing.SenderType.member and sender.index is not None
+    is_member = sender.sender_type == mls.SenderType.member and sender.index is not None
     member = _member(state, sender.index) if is_member and sender.index is not None else None
     if member is None:
         raise NotMember(group_id=state.group_id, leaf_index=sender.index or 0)
     suite = CipherSuite(state.cipher_suite)
-    if not framing.verify_public_message(
+    if not mls.verify_public_message(
         message, suite, member.signature_key, group_context(state)
     ):
         raise BadSignature(

@@ -1,4 +1,11 @@
-"""Shared pytest helpers.
+"""Shared pytest helpers, and the two tiers of the suite.
+
+Tiers: the modules in `SLOW_MODULES` (proofs, exhaustive checks, lockstep sessions and the
+tour, the golden files, packaging) get the `slow` marker (registered in pyproject.toml, run
+with --strict-markers); everything else is the fast tier, run by `make test-fast`
+(`pytest -m "not slow"`), while `make test` and CI run both.  A module listed here that does
+not exist is a usage error, so a renamed slow module cannot drift into the fast tier unseen;
+a new module is fast until it is listed.
 
 `mls_vectors`: the RFC 9420 interoperability test vectors of mlswg/mls-implementations
 (folder test-vectors/), read from the folder named by the environment variable
@@ -16,6 +23,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+#: Test modules of the slow tier, each with why.
+SLOW_MODULES: dict[str, str] = {
+    "test_model_checker": "exhausts the explicit state space of every design",
+    "test_lockstep": "lockstep sessions and the transition tour, implementation and model",
+    "test_lockstep_bugs": "a lockstep search per planted implementation bug",
+    "test_proofs_agreement": "Z3 against the concrete model on small configurations",
+    "test_proofs_bmc": "bounded model checking of every variant",
+    "test_proofs_cli": "`prove` runs, induction and BMC",
+    "test_proofs_diagnosis": "a Z3 counterexample per variant, then its diagnosis",
+    "test_proofs_induction": "the unbounded proof and its negative controls",
+    "test_golden": "`check --variant all` and `prove` against tests/golden/",
+    "test_packaging": "builds a wheel and installs it into a fresh venv",
+}
 
 MLS_VECTORS_ENV = "MLS_TEST_VECTORS"
 MLS_VECTORS_SKIP_REASON = (
@@ -58,3 +79,15 @@ def load_mls_vectors(name: str) -> list[Any]:
 def mls_vectors() -> Callable[[str], list[Any]]:
     """`mls_vectors("crypto-basics")` -> the parsed JSON list (see `load_mls_vectors`)."""
     return load_mls_vectors
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test of a `SLOW_MODULES` module `slow`."""
+    del config
+    here = Path(__file__).resolve().parent
+    missing = [name for name in SLOW_MODULES if not (here / f"{name}.py").is_file()]
+    if missing:
+        raise pytest.UsageError(f"tests/conftest.py SLOW_MODULES names no module: {missing}")
+    for item in items:
+        if item.path.stem in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)

@@ -4,7 +4,7 @@
 of valid instances; `STRUCT_CLASSES` maps the same names to the classes.  Used by the codec,
 message, lockstep and vector tests.
 
-Choices (docs: shared design profile.md, "Wire format"):
+Choices (docs/profile.md section 1, "Bytes on the wire"):
 
 * domain names are valid lowercase DNS names (1..253 bytes, labels 1..63 of [a-z0-9-] without
   a leading or trailing '-'), including the extremes (63-byte labels, 253-byte names);

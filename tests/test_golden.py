@@ -7,10 +7,11 @@ from run to run and compares the JSON with the committed file (the `.expect` pra
 mypyvy): tests/golden/check-all.json (`check --variant all --json`, every design, every
 property, the shortest counterexamples, the matrix) and tests/golden/prove-all.json
 (`prove --variant all --json`: the reference proof by induction, every variant's verdicts,
-the negative controls).  check-all.json is compared in full, and the reference design's part
-of prove-all.json (its proof, its induction summary and the negative controls) by running
-`prove` alone; the whole of prove-all.json (`prove --variant all`, about ten minutes on two
-cores) is compared only when MIMI_GOLDEN_PROVE_ALL=1 is set (`make golden-check`).
+the negative controls).  The slow tier (this module is in tests/conftest.py's SLOW_MODULES)
+compares check-all.json in full, and the reference design's part of prove-all.json (its
+proof, its induction summary and the negative controls) by running `prove` alone; the whole
+of prove-all.json (`prove --variant all`, about ten minutes on two cores) is compared only
+when MIMI_GOLDEN_PROVE_ALL=1 is set (`make golden-check`).
 
 Normalised out: every "seconds" (wall-clock time); whether an induction query that did not
 prove was refuted or timed out ("failed" / "unknown" in a variant's "not inductive here"
@@ -47,6 +48,12 @@ PROVE_ALL = UPDATE or os.environ.get("MIMI_GOLDEN_PROVE_ALL") == "1"
 
 CHECK_ALL = ("check", "--variant", "all", "--json", "--quiet")
 PROVE_ALL_ARGV = ("prove", "--variant", "all", "--json", "--quiet")
+#: The slow tier proves the reference design again (the unbounded proof, with the negative
+#: controls) and compares it with its part of prove-all.json.  Variants are not in it: their
+#: induction queries have a one-second limit, so on a loaded machine a proved cell could
+#: fall back to bounded model checking and the comparison would flap; the variants' bounded
+#: verdicts are the slow tier's in tests/test_proofs_bmc.py, and `make golden-check` compares
+#: them all.
 PROVE_REFERENCE = ("prove", "--json", "--quiet")
 
 _NOT_PROVED = re.compile(r"\((\w+): (?:failed|unknown)\)")

@@ -1,4 +1,4 @@
-"""The official RFC 9420 vectors through impl.interop, the checker `verify` uses."""
+"""The official RFC 9420 vectors through impl.mls.interop, the checker `verify` uses."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from impl import interop
+from impl.mls import interop
 
 Vectors = Callable[[str], list[Any]]
 

@@ -1,6 +1,8 @@
-"""Lockstep: the implementation driven together with the model (style.md item 6).
+"""Lockstep: the implementation driven together with the model, checked after every step.
 
-The state machine and the random sessions run the reference implementation;
+impl/lockstep/abstraction.py states the contract (the abstraction function from the
+implementation's world to a model state); the state machine and the random sessions run the
+reference implementation against it;
 tests/test_lockstep_findings.py reproduces each disagreement the lockstep found (F2/F3 are
 fixed and kept as regression tests).
 """

@@ -1,4 +1,4 @@
-"""Totality of the roles (style.md item 7, after h2's tests/test_state_machines.py).
+"""Totality of the roles: every role answers every envelope in every state, or refuses it.
 
 For every state a DS can hold a group in (as source: absent, active, locked, moved; as
 target: the first request's nonce pending, consumed, expired or rejected) and every state

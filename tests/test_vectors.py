@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -9,7 +10,9 @@ import pytest
 
 from impl import vectors
 from impl.codec import DecodeError
+from impl.crypto import CipherSuite
 from impl.messages import message_type
+from impl.vectors import check, generate
 
 REPO = Path(__file__).resolve().parent.parent
 COMMITTED = REPO / "test-vectors"
@@ -26,6 +29,19 @@ def test_committed_folder_checks_clean() -> None:
     assert count == 7 + len(vectors.invalid_vectors())
 
 
+def test_checker_shares_no_code_with_the_generator() -> None:
+    # The checker restates the format (file names, fields, signers) instead of importing the
+    # generator's tables, so a wrong table in one is a mismatch, not a shared blind spot.
+    imported: set[str] = set()
+    for node in ast.walk(ast.parse(Path(check.__file__).read_text())):
+        if isinstance(node, ast.ImportFrom):
+            imported |= {node.module or ""} | {alias.name for alias in node.names}
+        elif isinstance(node, ast.Import):
+            imported |= {alias.name for alias in node.names}
+    assert imported and not any("generate" in name for name in imported), imported
+    assert (check.VALID_FILE, check.INVALID_FILE) == (generate.VALID_FILE, generate.INVALID_FILE)
+
+
 def test_generation_is_deterministic() -> None:
     assert vectors.valid_vectors() == vectors.valid_vectors()
     assert vectors.invalid_vectors() == vectors.invalid_vectors()
@@ -35,7 +51,8 @@ def test_every_suite_and_every_encoding_present() -> None:
     entries = vectors.valid_vectors()
     assert [e["cipher_suite"] for e in entries] == list(range(1, 8))
     for e in entries:
-        for field, _ in vectors.ENCODINGS:
+        assert set(e) == {"cipher_suite", "migration_content_hash", *check.PARTIES, *check.STRUCTS}
+        for field in check.STRUCTS:
             assert e[field] == e[field].lower()
         assert set(e["source_ds"]) == {"domain", "signature_priv", "signature_pub"}
         assert set(e["client"]) == {"identity", "signature_priv", "signature_pub"}
@@ -44,7 +61,7 @@ def test_every_suite_and_every_encoding_present() -> None:
 def test_invalid_vectors_cover_every_struct_and_defect() -> None:
     entries = vectors.invalid_vectors()
     structural = [e for e in entries if "cipher_suite" not in e]
-    for _, cls in vectors.ENCODINGS:
+    for cls in check.STRUCTS.values():
         errors = {e["error"] for e in structural if e["type"] == cls.NAME}
         assert any(err.startswith("truncated inside") for err in errors), cls.NAME
         assert {"trailing bytes", "length header with prefix 11"} <= errors, cls.NAME
@@ -63,11 +80,11 @@ def test_invalid_vectors_cover_every_struct_and_defect() -> None:
 
 def test_truncation_cuts_inside_every_field() -> None:
     # every byte offset where MigrationResponse's fields start or end is crossed by a cut
-    m = vectors.build_migration(vectors.CipherSuite(1))
+    m = generate.build_migration(CipherSuite(1))
     encoded = m.response.encode()
-    spans = vectors._field_spans(type(m.response), encoded)
+    spans = generate._field_spans(type(m.response), encoded)
     cuts = {
-        len(bytes.fromhex(e["hex"])) for e in vectors._invalid_decoding(type(m.response), encoded)
+        len(bytes.fromhex(e["hex"])) for e in generate._invalid_decoding(type(m.response), encoded)
     }
     for _what, start, n in spans:
         assert any(start <= c < start + max(n, 1) for c in cuts)

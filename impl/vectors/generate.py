@@ -1,34 +1,30 @@
-"""Test vectors for other implementers: generation and checking.
+"""The generator of the MIMI Portability test vectors (`mimi-portability vectors --out`).
 
-This module owns the two files `mimi-portability vectors` writes and checks, in the style of
-mlswg/mls-implementations (JSON arrays, lowercase hex):
-
-- mimi-portability.json: per ciphersuite 1..7, the three parties' keys and one mutually
-  consistent migration (request, response, init, commit AAD, content, its hash, complete,
-  confirmation).  Keys are derived deterministically from fixed seeds and ECDSA signs
-  deterministically (RFC 6979), so regenerating gives identical bytes.
-- mimi-portability-invalid.json: encodings that must fail to decode (truncation inside every
-  field, trailing bytes, prefix 11, non-minimal and absurd lengths, wrong nonce size, a bad
-  domain name) and signed messages that decode but must not verify (tampered field, wrong
-  label, wrong key), the latter with "cipher_suite" and "signer_pub".
-
-`check_folder` verifies such a folder, ours or another implementation's, and returns every
-mismatch as a sentence.
+This module owns the bytes of the two files, in the style of mlswg/mls-implementations
+(JSON arrays, lowercase hex; the format is test-vectors/README.md).  mimi-portability.json:
+per ciphersuite 1..7, the three parties' keys and one mutually consistent migration
+(`build_migration`: request, response, init, commit AAD, content, its hash, complete,
+confirmation); keys are derived from fixed seeds and ECDSA signs deterministically (RFC
+6979), so regenerating gives identical bytes.  mimi-portability-invalid.json: encodings that
+must fail to decode (a cut inside every field, trailing bytes, prefix 11, non-minimal and
+absurd lengths, wrong nonce sizes, a bad domain name) and signed messages that decode but
+must not verify (tampered field, wrong label, wrong key), the latter with "cipher_suite" and
+"signer_pub".  It builds with impl.messages and impl.signing; the checker (impl.vectors.check)
+shares none of this code, so a mistake here is not repeated there.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import crypto, signing
-from .codec import DecodeError, Reader, Writer, encode_length
-from .crypto import CipherSuite, SigningKey
-from .group_state import GroupState, Member
-from .messages import (
+from .. import crypto, signing
+from ..codec import Reader, Writer, encode_length
+from ..crypto import CipherSuite, SigningKey
+from ..group_state import GroupState, Member
+from ..messages import (
     MigrationCommitAAD,
     MigrationConfirmation,
     MigrationContent,
@@ -38,8 +34,19 @@ from .messages import (
     SignedStruct,
     Struct,
     TargetMigrationComplete,
-    message_type,
 )
+
+__all__ = [
+    "ENCODINGS",
+    "EPOCH",
+    "INVALID_FILE",
+    "VALID_FILE",
+    "Migration",
+    "build_migration",
+    "invalid_vectors",
+    "valid_vectors",
+    "write_folder",
+]
 
 VALID_FILE = "mimi-portability.json"
 INVALID_FILE = "mimi-portability-invalid.json"
@@ -48,25 +55,17 @@ TARGET_DOMAIN = b"target.example"
 CLIENT_IDENTITY = b"alice@client.example"
 EPOCH = 41
 
-#: (field in the vector object, struct) for every encoding in mimi-portability.json.
-ENCODINGS: tuple[tuple[str, type[Struct]], ...] = (
-    ("migration_request", MigrationRequest),
-    ("migration_response", MigrationResponse),
-    ("migration_init", MigrationInit),
-    ("migration_commit_aad", MigrationCommitAAD),
-    ("migration_content", MigrationContent),
-    ("target_migration_complete", TargetMigrationComplete),
-    ("migration_confirmation", MigrationConfirmation),
+#: (field in the vector object, `Migration` attribute, struct) for every encoding in
+#: mimi-portability.json, in the order the invalid vectors are built.
+ENCODINGS: tuple[tuple[str, str, type[Struct]], ...] = (
+    ("migration_request", "request", MigrationRequest),
+    ("migration_response", "response", MigrationResponse),
+    ("migration_init", "init", MigrationInit),
+    ("migration_commit_aad", "aad", MigrationCommitAAD),
+    ("migration_content", "content", MigrationContent),
+    ("target_migration_complete", "complete", TargetMigrationComplete),
+    ("migration_confirmation", "confirmation", MigrationConfirmation),
 )
-
-#: Which party of the vector signs each signed encoding (profile.md).
-SIGNED_BY = {
-    "migration_response": "target_ds",
-    "migration_init": "client",
-    "migration_content": "source_ds",
-    "target_migration_complete": "target_ds",
-    "migration_confirmation": "source_ds",
-}
 
 
 def _key(suite: CipherSuite, who: str) -> SigningKey:
@@ -320,8 +319,8 @@ def _tamper(message: SignedStruct) -> SignedStruct:
 def invalid_vectors() -> list[dict[str, Any]]:
     m = build_migration(CipherSuite.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519)
     out: list[dict[str, Any]] = []
-    for field, cls in ENCODINGS:
-        out += _invalid_decoding(cls, getattr(m, _ATTR[field]).encode())
+    for _field, attr, cls in ENCODINGS:
+        out += _invalid_decoding(cls, getattr(m, attr).encode())
     for size in (31, 33):
         out.append(
             {
@@ -339,18 +338,8 @@ def invalid_vectors() -> list[dict[str, Any]]:
     return out
 
 
-_ATTR = {
-    "migration_request": "request",
-    "migration_response": "response",
-    "migration_init": "init",
-    "migration_commit_aad": "aad",
-    "migration_content": "content",
-    "target_migration_complete": "complete",
-    "migration_confirmation": "confirmation",
-}
-
-
 def write_folder(out_dir: Path) -> list[Path]:
+    """Write both files into `out_dir` (created if need be); returns their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, data in ((VALID_FILE, valid_vectors()), (INVALID_FILE, invalid_vectors())):
@@ -358,166 +347,3 @@ def write_folder(out_dir: Path) -> list[Path]:
         path.write_text(json.dumps(data, indent=2) + "\n")
         paths.append(path)
     return paths
-
-
-def _load(path: Path) -> list[dict[str, Any]]:
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ValueError(f"{path}: no such file") from None
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not JSON ({err})") from None
-    if not isinstance(data, list) or not all(isinstance(e, dict) for e in data):
-        raise ValueError(f"{path}: expected a JSON array of objects")
-    return data
-
-
-def _hex(entry: dict[str, Any], *keys: str) -> bytes:
-    value: Any = entry
-    for k in keys:
-        if not isinstance(value, dict) or k not in value:
-            raise ValueError(f"missing field {'.'.join(keys)}")
-        value = value[k]
-    if not isinstance(value, str):
-        raise ValueError(f"field {'.'.join(keys)} is not a hex string")
-    try:
-        return bytes.fromhex(value)
-    except ValueError:
-        raise ValueError(f"field {'.'.join(keys)} is not valid hex") from None
-
-
-def check_valid_entry(entry: dict[str, Any]) -> list[str]:
-    """Every mismatch of one mimi-portability.json object, as sentences."""
-    problems: list[str] = []
-    try:
-        suite = CipherSuite.parse(entry.get("cipher_suite", -1))
-    except (ValueError, TypeError) as err:
-        return [str(err)]
-    where = f"cipher_suite {int(suite)}"
-    decoded: dict[str, Any] = {}
-    try:
-        for field, cls in ENCODINGS:
-            raw = _hex(entry, field)
-            try:
-                msg = cls.decode(raw)
-            except DecodeError as err:
-                problems.append(f"{where}: {field} does not decode: {err}")
-                continue
-            if msg.encode() != raw:
-                problems.append(f"{where}: {field} does not re-encode to the same bytes")
-            decoded[field] = msg
-        pubs = {p: _hex(entry, p, "signature_pub") for p in ("source_ds", "target_ds", "client")}
-        for party, pub in pubs.items():
-            priv = _hex(entry, party, "signature_priv")
-            try:
-                derived = SigningKey.from_private_bytes(suite, priv).public_bytes()
-            except ValueError as err:
-                problems.append(f"{where}: {party}.signature_priv is not a key: {err}")
-                continue
-            if derived != pub:
-                problems.append(f"{where}: {party}.signature_pub does not match signature_priv")
-        for field, party in SIGNED_BY.items():
-            if field in decoded and not signing.verify(decoded[field], suite, pubs[party]):
-                problems.append(f"{where}: {field} does not verify under {party}.signature_pub")
-        expected_hash = _hex(entry, "migration_content_hash")
-        if signing.migration_content_hash(suite, _hex(entry, "migration_content")) != expected_hash:
-            problems.append(f"{where}: migration_content_hash is not RefHash of migration_content")
-        problems += [f"{where}: {p}" for p in _consistency(entry, decoded, expected_hash)]
-    except ValueError as err:
-        problems.append(f"{where}: {err}")
-    return problems
-
-
-def _consistency(entry: dict[str, Any], d: dict[str, Any], content_hash: bytes) -> list[str]:
-    if len(d) != len(ENCODINGS):
-        return []  # decode failures already reported
-    req, resp = d["migration_request"], d["migration_response"]
-    source = str(entry["source_ds"].get("domain", "")).encode()
-    target = str(entry["target_ds"].get("domain", "")).encode()
-    checks: list[tuple[bool, str]] = [
-        (
-            req.source_domain_name == source,
-            "migration_request.source_domain_name != source_ds.domain",
-        ),
-        (
-            req.target_domain_name == target,
-            "migration_request.target_domain_name != target_ds.domain",
-        ),
-        (resp.migration_request == req, "migration_response does not carry migration_request"),
-        (
-            d["migration_init"].migration_response == resp,
-            "migration_init does not carry migration_response",
-        ),
-        (
-            d["migration_content"].migration_response == resp,
-            "migration_content does not carry migration_response",
-        ),
-        (
-            d["migration_commit_aad"].target_ds_domain == target,
-            "migration_commit_aad names another target",
-        ),
-        (
-            d["target_migration_complete"].migration_content_hash == content_hash,
-            "target_migration_complete carries another hash",
-        ),
-        (
-            d["migration_confirmation"].nonce == resp.nonce,
-            "migration_confirmation carries another nonce",
-        ),
-        (
-            d["migration_confirmation"].group_id == req.group_id,
-            "migration_confirmation names another group",
-        ),
-        (
-            d["migration_confirmation"].domain_name == target,
-            "migration_confirmation names another domain",
-        ),
-    ]
-    return [msg for ok, msg in checks if not ok]
-
-
-def check_invalid_entry(entry: dict[str, Any]) -> list[str]:
-    """A mismatch if the entry decodes (structural case) or verifies (signature case)."""
-    try:
-        cls = message_type(str(entry.get("type", "")))
-        raw = _hex(entry, "hex")
-    except ValueError as err:
-        return [str(err)]
-    label = f"{cls.NAME} ({entry.get('error', 'no reason given')})"
-    if "cipher_suite" not in entry:
-        try:
-            cls.decode(raw)
-        except DecodeError:
-            return []
-        return [f"{label}: decodes, but must be rejected"]
-    try:
-        suite = CipherSuite.parse(entry["cipher_suite"])
-        pub = _hex(entry, "signer_pub")
-        msg = cls.decode(raw)
-    except (ValueError, TypeError, DecodeError) as err:
-        return [f"{label}: signature case must decode: {err}"]
-    if not isinstance(msg, SignedStruct):
-        return [f"{label}: {cls.NAME} carries no signature"]
-    if signing.verify(msg, suite, pub):
-        return [f"{label}: verifies, but must not"]
-    return []
-
-
-def check_folder(folder: Path) -> tuple[int, list[str]]:
-    """Check both files of a folder; returns (entries checked, problems)."""
-    problems: list[str] = []
-    count = 0
-    checkers: tuple[tuple[str, Callable[[dict[str, Any]], list[str]]], ...] = (
-        (VALID_FILE, check_valid_entry),
-        (INVALID_FILE, check_invalid_entry),
-    )
-    for name, check in checkers:
-        try:
-            entries = _load(folder / name)
-        except ValueError as err:
-            problems.append(str(err))
-            continue
-        for i, entry in enumerate(entries):
-            count += 1
-            problems += [f"{name}[{i}]: {p}" for p in check(entry)]
-    return count, problems
