@@ -11,8 +11,8 @@ This module owns every cryptographic operation of the project, on pyca/cryptogra
 * `sign_with_label` / `verify_with_label` (RFC 9420 section 5.1.2), `ref_hash` (section 5.2)
   and `hash_bytes`, and `verify_signature`, which returns False, never raises, for a malformed
   key or signature.
-* The signature labels of the MIMI Portability profile (shared/design/profile.md, "Keys and
-  signatures") and the RefHash label of `migration_content_hash`.
+* The signature labels of the MIMI Portability profile (docs/profile.md, "Keys, signatures
+  and hashes") and the RefHash label of `migration_content_hash`.
 
 ECDSA signatures are DER-encoded (as in RFC 9420 and TLS 1.3) and deterministic (RFC 6979), so
 signing is reproducible; note that ECDSA signatures are still malleable (a second valid
