@@ -24,10 +24,24 @@ being processed, so "crypto" is exactly the signatures, verifications and hashes
 timed migrations performed, with the same inputs.  The goal: total/crypto <= 2 and time
 growing linearly with the state size; both verdicts are printed, --check makes a miss exit 1.
 
+Where the time goes is printed too: per message of the core, the time beyond its crypto
+(MigrationContent: the target's import, which decodes the member list; TargetMigrationComplete:
+the source building the N Fanout envelopes).  The memory budget: after the timed migrations
+one more runs under tracemalloc, and its peak of Python allocations above what was allocated
+before it (the world itself excluded) is printed per byte of group state, with its growth per
+x10 of size; the process's peak RSS (which includes the world of N clients) is printed beside.
+
     python3 bench/migration.py                      # all five sizes, 20 migrations each
                                                     # (~30 min: 10 MiB is ~160k members)
     python3 bench/migration.py --sizes 1MiB --migrations 5
     python3 bench/migration.py --profile 1MiB       # cProfile one migration, top functions
+    python3 bench/migration.py --freeze-world       # gc.freeze() the world once built
+
+--freeze-world moves the objects of the freshly built world (N Client objects with their keys
+and views, which exist only because one process simulates every member) out of the cyclic
+garbage collector's reach.  Without it, the 160k Fanout envelopes a 10 MiB migration allocates
+set off full collections that walk the whole simulated world; the flag shows how much of the
+core's time that is.  The default leaves the collector as it is.
 """
 
 from __future__ import annotations
@@ -37,12 +51,15 @@ import collections
 import cProfile
 import dataclasses
 import functools
+import gc
 import io
 import itertools
 import pstats
+import resource
 import statistics
 import sys
 import time
+import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,6 +86,16 @@ LINEAR_SLACK = 1.5
 LINEAR_FROM = 100 * KIB
 CRYPTO_FUNCTIONS = ("sign_with_label", "verify_with_label", "ref_hash", "hash_bytes")
 PHASES = ("core", "fanout")
+#: The core's steps, by the kind of envelope processed ("start": the initiator's request).
+STEPS = (
+    "start",
+    "MigrationRequest",
+    "MigrationResponse",
+    "MigrationInitWithCommit",
+    "MigrationContent",
+    "TargetMigrationComplete",
+    "MigrationConfirmation",
+)
 
 
 class CryptoClock:
@@ -143,6 +170,9 @@ class Migration:
     seconds: dict[str, float]
     crypto: dict[str, float]
     calls: dict[str, dict[str, int]]
+    #: Per core step: wall time and crypto time.
+    step_seconds: dict[str, float]
+    step_crypto: dict[str, float]
 
     @property
     def total(self) -> float:
@@ -157,26 +187,35 @@ def migrate(world: World, destination: str, now: float, clock: CryptoClock) -> M
     """One migration of the world's group to `destination`, driven to the end by a FIFO."""
     nodes: dict[str, Any] = {world.source.domain: world.source, world.target.domain: world.target}
     nodes.update((c.identity, c) for c in world.clients)
-    seconds = dict.fromkeys(PHASES, 0.0)
+    steps = dict.fromkeys(STEPS, 0.0)
+    fanout = 0.0
     clock.reset()
-    clock.phase = "core"
+    clock.phase = "start"
     start = time.perf_counter()
     queue: collections.deque[Envelope] = collections.deque(
         [world.initiator.start_migration(world.group_id, destination)]
     )
-    seconds["core"] += time.perf_counter() - start
+    steps["start"] += time.perf_counter() - start
     while queue:
         envelope = queue.popleft()
-        phase = "fanout" if envelope.kind == "Fanout" else "core"
-        clock.phase = phase
+        clock.phase = "fanout" if envelope.kind == "Fanout" else envelope.kind
         start = time.perf_counter()
         out = nodes[envelope.recipient].receive(envelope, now)
         queue.extend(out)
-        seconds[phase] += time.perf_counter() - start
+        if envelope.kind == "Fanout":
+            fanout += time.perf_counter() - start
+        else:
+            steps[envelope.kind] += time.perf_counter() - start
+    step_crypto = {step: clock.total(step) for step in STEPS}
+    core_calls: dict[str, int] = collections.Counter()
+    for step in STEPS:
+        core_calls.update(clock.count(step))
     return Migration(
-        seconds=seconds,
-        crypto={p: clock.total(p) for p in PHASES},
-        calls={p: clock.count(p) for p in PHASES},
+        seconds={"core": sum(steps.values()), "fanout": fanout},
+        crypto={"core": sum(step_crypto.values()), "fanout": clock.total("fanout")},
+        calls={"core": dict(core_calls), "fanout": clock.count("fanout")},
+        step_seconds=steps,
+        step_crypto=step_crypto,
     )
 
 
@@ -198,6 +237,10 @@ class Row:
     state_bytes: int
     members: int
     migrations: list[Migration]
+    #: tracemalloc peak of one more migration above what was allocated before it, in bytes.
+    peak_bytes: int
+    #: The process's peak RSS after this size, in bytes (the world of N clients included).
+    rss_bytes: int
 
     def mean(self, fn: Callable[[Migration], float]) -> float:
         return statistics.fmean(fn(m) for m in self.migrations)
@@ -210,16 +253,31 @@ class Row:
         return self.mean(lambda m: m.seconds[phase]) / self.mean(lambda m: m.crypto[phase])
 
 
-def run_size(label: str, size: int, suite: CipherSuite, migrations: int, clock: CryptoClock) -> Row:
+def run_size(
+    label: str, size: int, suite: CipherSuite, migrations: int, clock: CryptoClock, freeze: bool
+) -> Row:
     members = members_for(size, suite)
     world = build_world(members=members, suite=suite, epoch=1)
     state_bytes = len(world.source.groups[world.group_id].state.encode())
+    if freeze:
+        gc.collect()
+        gc.freeze()
     done: list[Migration] = []
     for i in range(migrations):
         destination = TARGET if i % 2 == 0 else SOURCE
         done.append(migrate(world, destination, float(i), clock))
         check_done(world, destination, world.initial_epoch + i + 1)
-    return Row(label, size, state_bytes, members, done)
+    destination = TARGET if migrations % 2 == 0 else SOURCE
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    migrate(world, destination, float(migrations), clock)
+    peak = tracemalloc.get_traced_memory()[1] - before
+    tracemalloc.stop()
+    check_done(world, destination, world.initial_epoch + migrations + 1)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+    if freeze:
+        gc.unfreeze()
+    return Row(label, size, state_bytes, members, done, peak, rss)
 
 
 def _ms(seconds: float) -> str:
@@ -253,6 +311,40 @@ def report(rows: list[Row]) -> tuple[bool, bool]:
     for row in rows:
         core, fanout = row.migrations[-1].calls["core"], row.migrations[-1].calls["fanout"]
         print(f"{row.label:>7} crypto calls per migration: core {core}, fan-out {fanout}")
+    print()
+    print("core time beyond crypto, per message processed, ms (where the core's time goes):")
+    names = {"MigrationInitWithCommit": "MigrInit", "TargetMigrationComplete": "TMComplete"}
+    cols = [names.get(s, s.removeprefix("Migration")) for s in STEPS]
+    print(f"{'size':>7} " + " ".join(f"{c:>11}" for c in cols) + f" {'crypto ms':>10}")
+    for row in rows:
+        extra = [row.mean(lambda m, s=s: m.step_seconds[s] - m.step_crypto[s]) for s in STEPS]
+        print(
+            f"{row.label:>7} "
+            + " ".join(_ms(x).rjust(11) for x in extra)
+            + f" {_ms(row.mean(lambda m: m.crypto['core']))}"
+        )
+    print()
+    print("memory: tracemalloc peak of one migration above its start (the world excluded),")
+    print("and the process's peak RSS after the size (the world of N clients included):")
+    print(f"{'size':>7} {'state B':>10} {'peak MiB':>9} {'peak B/B':>9} {'RSS MiB':>9}")
+    for row in rows:
+        print(
+            f"{row.label:>7} {row.state_bytes:>10} {row.peak_bytes / MIB:9.2f} "
+            f"{row.peak_bytes / row.state_bytes:9.2f} {row.rss_bytes / MIB:9.1f}"
+        )
+    print()
+    def grows(small: Row, large: Row, fn: Callable[[Migration], float]) -> str:
+        return f"x{large.mean(fn) / small.mean(fn):.1f}"
+
+    for small, large in itertools.pairwise(rows):
+        print(
+            f"x{large.state_bytes / small.state_bytes:.1f} {small.label} -> {large.label}: "
+            f"time {grows(small, large, lambda m: m.total)} "
+            f"(core {grows(small, large, lambda m: m.seconds['core'])}, "
+            f"its crypto {grows(small, large, lambda m: m.crypto['core'])}), "
+            f"memory peak x{large.peak_bytes / small.peak_bytes:.1f}"
+        )
+    print()
     ratio_ok = all(row.ratio <= GOAL_RATIO for row in rows)
     judged = [row for row in rows if row.state_bytes >= LINEAR_FROM]
     linear_ok = True
@@ -309,6 +401,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--suite", default="1", help="RFC 9420 ciphersuite (1..7)")
     parser.add_argument("--check", action="store_true", help="exit 1 if a goal is missed")
+    parser.add_argument(
+        "--freeze-world",
+        action="store_true",
+        help="gc.freeze() each world once built (see the module docstring)",
+    )
     parser.add_argument("--profile", metavar="SIZE", help="cProfile one migration of SIZE")
     parser.add_argument("--top", type=int, default=25, help="functions shown by --profile")
     args = parser.parse_args(argv)
@@ -327,10 +424,11 @@ def main(argv: list[str] | None = None) -> int:
     with clock.installed():
         for label in labels:
             count = args.migrations or (20 if SIZES[label] <= 100 * 1024 else 3)
-            rows.append(run_size(label, SIZES[label], suite, count, clock))
+            rows.append(run_size(label, SIZES[label], suite, count, clock, args.freeze_world))
             print(f"# {label}: {count} migrations done", file=sys.stderr, flush=True)
     per_size = args.migrations or "20 (<= 100 KiB) / 3"
-    print(f"suite {int(suite)} ({suite.name}), {per_size} migrations per size\n")
+    frozen = ", world frozen out of the GC (--freeze-world)" if args.freeze_world else ""
+    print(f"suite {int(suite)} ({suite.name}), {per_size} migrations per size{frozen}\n")
     ratio_ok, linear_ok = report(rows)
     return 1 if args.check and not (ratio_ok and linear_ok) else 0
 

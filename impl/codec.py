@@ -60,6 +60,23 @@ class Reader:
     def remaining(self) -> int:
         return self._end - self._pos
 
+    @property
+    def position(self) -> int:
+        """Where the cursor is: a mark for `rewind` and `since`."""
+        return self._pos
+
+    def rewind(self, mark: int) -> None:
+        """Go back to a `position` taken earlier in the current block (to re-read it)."""
+        if not 0 <= mark <= self._pos:
+            raise ValueError(f"cannot rewind to {mark} from {self._pos}")
+        self._pos = mark
+
+    def since(self, mark: int) -> memoryview:
+        """The bytes read from `mark` to the cursor, as a zero-copy view of the input."""
+        if not 0 <= mark <= self._pos:
+            raise ValueError(f"mark {mark} is not behind the cursor {self._pos}")
+        return self._view[mark : self._pos]
+
     def _take(self, n: int, what: str) -> memoryview:
         if n > self._end - self._pos:
             raise DecodeError(
@@ -80,6 +97,10 @@ class Reader:
 
     def pull_uint64(self, what: str = "uint64") -> int:
         return int.from_bytes(self._take(8, what), "big")
+
+    def pull_raw(self, n: int, what: str = "block") -> memoryview:
+        """n raw bytes as a zero-copy view of the input (the caller parses or copies them)."""
+        return self._take(n, what)
 
     def pull_fixed(self, n: int, what: str = "fixed block") -> bytes:
         """`uint8[n]`: exactly n raw bytes."""
@@ -203,6 +224,10 @@ class Writer:
     def push_opaque(self, data: bytes) -> None:
         self._add(encode_length(len(data)))
         self._add(bytes(data))
+
+    def push_encoded(self, encoded: bytes) -> None:
+        """Append bytes that already are the encoding of a field (a cached sub-struct)."""
+        self._add(encoded)
 
     def push_writer(self, inner: Writer) -> None:
         """Append another writer's parts without joining them (nested structs)."""

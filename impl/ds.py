@@ -382,7 +382,7 @@ class DeliveryService:
         self.events.append(("fanout", state.group_id, state.epoch, lock.target))
         del self.groups[state.group_id]
         self.tombstones[state.group_id] = Tombstone(lock.target, lock.commit, content_hash)
-        out = [self._to(m.identity.decode(), "Fanout", lock.commit) for m in state.members]
+        out = _fanout(self.domain, state, lock.commit)
         out.append(self._to(lock.client, "MigrationConfirmation", confirmation.encode()))
         return out
 
@@ -416,7 +416,7 @@ class DeliveryService:
         state = hosted.state
         hosted.state = next_epoch(state)
         self.events.append(("sequenced", state.group_id, state.epoch, envelope.payload))
-        return [self._to(m.identity.decode(), "Fanout", envelope.payload) for m in state.members]
+        return _fanout(self.domain, state, envelope.payload)
 
     def _on_refusal(self, envelope: Envelope, now: float) -> list[Envelope]:
         return []  # a peer refused something we sent; our state already reflects what we did
@@ -436,6 +436,14 @@ class DeliveryService:
         "MigrationConfirmation": _unexpected,
         "Fanout": _unexpected,
     }
+
+
+def _fanout(sender: str, state: GroupState, commit: bytes) -> list[Envelope]:
+    """One Fanout envelope of `commit` per member (built inline: this is per member)."""
+    return [
+        Envelope(sender=sender, recipient=m.identity.decode(), kind="Fanout", payload=commit)
+        for m in state.members
+    ]
 
 
 def _imported_state(content: MigrationContent, record: NonceRecord) -> GroupState | None:

@@ -18,7 +18,7 @@ import bisect
 import dataclasses
 
 from . import crypto, mls
-from .codec import DecodeError, Writer
+from .codec import DecodeError
 from .crypto import CipherSuite, SigningKey
 from .errors import BadSignature, Malformed, NotMember, UnknownGroup, WrongEpoch
 from .group_state import GroupState, Member
@@ -44,9 +44,9 @@ def tree_hash(state: GroupState) -> bytes:
     if hit is not None and hit[0] is state.members:
         _TREE_HASHES[key] = hit  # most recently used last: evicted last
         return hit[1]
-    members = Writer()
-    members.push_vector(state.members, lambda w, m: m.push(w))
-    value = crypto.ref_hash(CipherSuite(state.cipher_suite), TREE_HASH_LABEL, bytes(members))
+    value = crypto.ref_hash(
+        CipherSuite(state.cipher_suite), TREE_HASH_LABEL, state.members_encoding()
+    )
     if len(_TREE_HASHES) >= _TREE_HASH_CACHE_SIZE:
         del _TREE_HASHES[next(iter(_TREE_HASHES))]
     _TREE_HASHES[key] = (state.members, value)
@@ -66,19 +66,12 @@ def group_context(state: GroupState) -> bytes:
 
 def next_epoch(state: GroupState) -> GroupState:
     """`state` one epoch on.  Only the epoch changes, so the member list, checked when `state`
-    was built, is not checked again (that check is linear in the group's size)."""
+    was built, is not checked again (that check is linear in the group's size), and its kept
+    encoding is shared (GroupState.at_epoch)."""
     epoch = state.epoch + 1
     if epoch >= 1 << 64:
         raise ValueError("epoch does not fit in uint64")
-    moved = object.__new__(GroupState)
-    for name, value in (
-        ("group_id", state.group_id),
-        ("epoch", epoch),
-        ("cipher_suite", state.cipher_suite),
-        ("members", state.members),
-    ):
-        object.__setattr__(moved, name, value)
-    return moved
+    return state.at_epoch(epoch)
 
 
 def _member(state: GroupState, leaf_index: int) -> Member | None:
