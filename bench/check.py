@@ -1,30 +1,41 @@
 #!/usr/bin/env python3
-"""Explicit-state checker throughput: states/s and wall time per configuration size.
+"""Explicit-state checker throughput: states/s and wall time per configuration size, side by
+side with a baseline commit measured in the same run.
 
 Runs the reference design (the exhaustive run: every state, every property, liveness on the
-explored graph unless --no-liveness) on a ladder of growing configurations, one process, one
-after another, and prints per configuration: the bounds, states, transitions, depth, wall
-seconds and states per second.  A configuration still running after --limit seconds
-(default 60) is stopped and shown as such; the last line names the biggest configuration
-exhausted within the limit.  Prints figures only, never asserts on timings, so it can be
-read beside TLC and Spin runs of the same protocol.
+explored graph unless --no-liveness) on a ladder of growing configurations and prints per
+configuration: the bounds, states, transitions, depth, wall seconds and states per second,
+for this tree and, with --baseline REV (default 2955a64, the checker before the rules were
+written once in model/rules.py), for that commit's model/ extracted with `git archive` into a
+temporary folder.  Each measurement runs in its own interpreter, one after another, the two
+trees alternating per configuration so that machine load affects both alike; the last
+column is the baseline's seconds over ours (above 1: this tree is faster).  A configuration
+still running after --limit seconds (default 60) is stopped and shown as such.  Prints
+figures only, never asserts on timings.
 
-    .venv/bin/python bench/check.py [--limit 60] [--no-symmetry] [--no-liveness]
+    .venv/bin/python bench/check.py [--limit 60] [--baseline REV | --no-baseline]
+                                    [--no-symmetry] [--no-liveness]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
+from io import BytesIO
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(os.environ.get("MIMI_BENCH_ROOT") or Path(__file__).resolve().parent.parent)
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from model.checker import Progress, doomed_state, explore  # noqa: E402
-from model.config import Config  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 LADDER: tuple[dict[str, int], ...] = (
     {"clients": 1, "attempts": 1},
@@ -45,7 +56,12 @@ class OutOfTime(Exception):
     pass
 
 
-def run(bounds: dict[str, int], limit: float, symmetry: bool, liveness: bool) -> str:
+def measure(bounds: dict[str, int], limit: float, symmetry: bool, liveness: bool
+            ) -> dict[str, Any]:
+    """One exhaustive run of the tree on sys.path: its figures, or how far it got."""
+    from model.checker import Progress, doomed_state, explore
+    from model.config import Config
+
     config = Config(**bounds)
     start = time.perf_counter()
 
@@ -59,36 +75,80 @@ def run(bounds: dict[str, int], limit: float, symmetry: bool, liveness: bool) ->
         if liveness:
             doomed_state(ex)
     except OutOfTime as err:
-        return f"{config.summary():58} stopped at the {limit:.0f}s limit ({err})"
-    seconds = time.perf_counter() - start
-    if seconds > limit:
-        return f"{config.summary():58} took {seconds:.1f}s, beyond the limit"
-    rate = len(ex.states) / seconds if seconds else 0.0
-    return (
-        f"{config.summary():58} {len(ex.states):>9,} {ex.transitions:>10,} {ex.max_depth:>5} "
-        f"{seconds:>8.2f} {rate:>9,.0f}"
-    )
+        return {"summary": config.summary(), "stopped": str(err)}
+    return {"summary": config.summary(), "states": len(ex.states),
+            "transitions": ex.transitions, "depth": ex.max_depth,
+            "seconds": time.perf_counter() - start}
+
+
+def measure_in(root: Path, bounds: dict[str, int], args: argparse.Namespace) -> dict[str, Any]:
+    """`measure` in a fresh interpreter importing the model of `root`."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--measure", json.dumps(bounds),
+           "--limit", str(args.limit)]
+    cmd += ["--no-symmetry"] * args.no_symmetry + ["--no-liveness"] * args.no_liveness
+    env = {**os.environ, "MIMI_BENCH_ROOT": str(root), "PYTHONPATH": str(root)}
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False,
+                          cwd=root)
+    if done.returncode != 0:
+        raise RuntimeError(f"measurement in {root} failed: {done.stderr.strip()[-500:]}")
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def extract(rev: str, into: Path) -> Path:
+    """`rev`'s model/ (all the checker needs) unpacked below `into`."""
+    blob = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", rev, "model"],
+                          capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=BytesIO(blob)) as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
+def cells(r: dict[str, Any] | None) -> str:
+    if r is None:
+        return ""
+    if "stopped" in r:
+        return f"stopped ({r['stopped']})"
+    rate = r["states"] / r["seconds"] if r["seconds"] else 0.0
+    return (f"{r['states']:>9,} {r['transitions']:>10,} {r['depth']:>5} {r['seconds']:>8.2f} "
+            f"{rate:>9,.0f}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=float, default=60.0, help="seconds per configuration")
+    parser.add_argument("--baseline", default="2955a64", metavar="REV",
+                        help="the commit to compare with (default 2955a64)")
+    parser.add_argument("--no-baseline", action="store_true", help="measure this tree only")
     parser.add_argument("--no-symmetry", action="store_true")
     parser.add_argument("--no-liveness", action="store_true")
+    parser.add_argument("--measure", metavar="JSON", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.measure is not None:
+        print(json.dumps(measure(json.loads(args.measure), args.limit, not args.no_symmetry,
+                                 not args.no_liveness)))
+        return 0
     print(f"reference design, symmetry {'off' if args.no_symmetry else 'on'}, liveness "
           f"{'off' if args.no_liveness else 'on'}, limit {args.limit:.0f}s per configuration")
-    print(f"{'configuration':58} {'states':>9} {'transitions':>10} {'depth':>5} "
-          f"{'seconds':>8} {'states/s':>9}")
+    head = f"{'states':>9} {'transitions':>10} {'depth':>5} {'seconds':>8} {'states/s':>9}"
+    print(f"{'configuration':58} {'tree':8} {head}  baseline/ours")
     biggest: tuple[int, str] | None = None
-    for bounds in LADDER:
-        line = run(bounds, args.limit, not args.no_symmetry, not args.no_liveness)
-        print(line, flush=True)
-        parts = line.split()
-        if "limit" not in line and "beyond" not in line:
-            states = int(parts[-5].replace(",", ""))
-            if biggest is None or states > biggest[0]:
-                biggest = (states, Config(**bounds).summary())
+    with tempfile.TemporaryDirectory() as tmp:
+        base = None if args.no_baseline else extract(args.baseline, Path(tmp))
+        for bounds in LADDER:
+            ours = measure_in(REPO, bounds, args)
+            theirs = None if base is None else measure_in(base, bounds, args)
+            ratio = ""
+            if theirs is not None and "seconds" in ours and "seconds" in theirs:
+                ratio = f"{theirs['seconds'] / ours['seconds']:.2f}x"
+                if (ours["states"], ours["transitions"]) != (theirs["states"],
+                                                              theirs["transitions"]):
+                    ratio += " (different state counts!)"
+            print(f"{ours['summary']:58} {'ours':8} {cells(ours)}  {ratio}", flush=True)
+            if theirs is not None:
+                print(f"{'':58} {args.baseline[:8]:8} {cells(theirs)}", flush=True)
+            if "states" in ours and (biggest is None or ours["states"] > biggest[0]):
+                biggest = (ours["states"], ours["summary"])
     if biggest is not None:
         print(f"biggest configuration exhausted within {args.limit:.0f}s: {biggest[1]} "
               f"({biggest[0]:,} states)")

@@ -15,10 +15,12 @@ new local state.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from model import routing
 from model.actions import ACTIONS_BY_NAME, Action, ActionNotEnabled, replay
 from model.checker import VIOLATED, check
 from model.config import NONE, VARIANTS, Config, DesignOptions, Variant, client_name, ds_name
@@ -92,15 +94,16 @@ class Counterexample:
     trace: list[Action]
 
 
-def counterexample(variant: Variant) -> Counterexample:
-    """The shortest trace on which `variant` violates its expected property, in the first of
-    COUNTEREXAMPLE_CONFIGS that has one."""
+def counterexample(variant: Variant, drop: frozenset[str] = frozenset()) -> Counterexample:
+    """The shortest trace on which `variant` (with the checks `drop` names also dropped)
+    violates its expected property, in the first of COUNTEREXAMPLE_CONFIGS that has one."""
     expected = variant.expected
     properties = tuple(p for p in PROPERTIES if p.id == expected)
     liveness = expected == LIVENESS_ID
     if not properties and not liveness:
         raise DiagramError(f"{variant.name}: expected property {expected!r} is not in the model")
     for config in COUNTEREXAMPLE_CONFIGS:
+        config = dataclasses.replace(config, drop=drop)
         report = check(config, design=variant, properties=properties, liveness=liveness)
         result = report.result(str(expected))
         if result.verdict == VIOLATED and result.trace is not None:
@@ -124,25 +127,17 @@ def _ds(config: Config, ds: int) -> str:
     return ds_name(config, ds)
 
 
+def _party(config: Config, party: str, i: int) -> str:
+    return _client(config, i) if party == "client" else _ds(config, i)
+
+
 def sender(config: Config, m: Any) -> str:
-    """The party whose key signed `m` (whose channel carried it, for a request)."""
-    if isinstance(m, MigrationRequest):
-        return _client(config, m.client)
-    if isinstance(m, MigrationInit):
-        return _client(config, m.signer)
-    if isinstance(m, CommitFanout):
-        return _ds(config, m.ds)
-    if isinstance(
-        m,
-        MigrationResponse
-        | MigrationContent
-        | TargetMigrationComplete
-        | TargetMigrationRejected
-        | MigrationConfirmation
-        | MigrationAborted,
-    ):
-        return _ds(config, m.signer)
-    raise DiagramError(f"unknown message kind {type(m).__name__}")
+    """The party whose key signed `m` (whose channel carried it, for a request), as
+    model/routing.py reads it off the rules."""
+    kind = type(m)
+    if kind not in routing.SENDERS:
+        raise DiagramError(f"unknown message kind {kind.__name__}")
+    return _party(config, routing.sending_party(kind), routing.signer(m))
 
 
 def _initiator(config: Config, state: State, m: MigrationConfirmation | MigrationAborted) -> (
@@ -165,17 +160,8 @@ def _initiator(config: Config, state: State, m: MigrationConfirmation | Migratio
 
 
 def addressees(config: Config, before: State, after: State, m: Any) -> list[str]:
-    """The parties `m` is for."""
-    if isinstance(m, MigrationRequest):
-        return [_ds(config, m.target)]
-    if isinstance(m, MigrationResponse):
-        return [_client(config, m.request.client)]
-    if isinstance(m, MigrationInit):
-        return [_ds(config, m.response.request.source)]
-    if isinstance(m, MigrationContent):
-        return [_ds(config, m.response.request.target)]
-    if isinstance(m, TargetMigrationComplete | TargetMigrationRejected):
-        return [_ds(config, m.content.signer)]
+    """The parties `m` is for: as its receiving rules route it (model/routing.py), narrowed,
+    for the kinds every member of a group receives, to the ones it concerns."""
     if isinstance(m, MigrationConfirmation | MigrationAborted):
         return _initiator(config, after, m)
     if isinstance(m, CommitFanout):
@@ -186,7 +172,9 @@ def addressees(config: Config, before: State, after: State, m: Any) -> list[str]
         ]
         others = [c for c in members if c != m.committer]
         return [_client(config, c) for c in (others or members)]
-    raise DiagramError(f"unknown message kind {type(m).__name__}")
+    if type(m) not in routing.RECEIVERS:
+        raise DiagramError(f"unknown message kind {type(m).__name__}")
+    return [_party(config, party, i) for party, i in routing.addressed(config, m)]
 
 
 def forger(config: Config, m: Any) -> str:

@@ -14,6 +14,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from model.rules import CHECKS
+
 from . import figures
 from .forms import DiagramError
 from .graphviz_backend import CHOICES, DOT, PURE, Renderer, find_renderer, require_renderer
@@ -38,9 +40,21 @@ def parse_formats(text: str) -> list[str]:
 def cmd_diagrams(args: argparse.Namespace) -> int:
     try:
         formats = parse_formats(args.format)
+        drop = frozenset(c.strip() for item in args.drop or () for c in item.split(",")
+                         if c.strip())
         drawn = set(figures.RENDERED) & set(formats)
+        if drop:
+            unknown = sorted(drop - set(CHECKS))
+            if unknown:
+                raise DiagramError(f"unknown check id {', '.join(unknown)} (see "
+                                   "'mimi-portability checks')")
+            if args.out is None:
+                args.out = f"figures-{figures.design_slug(drop)}"
+        elif args.out is None:
+            args.out = str(DEFAULT_OUT)
         renderer = require_renderer(args.renderer) if drawn else None
-        outcome = figures.write(Path(args.out), formats, renderer)
+        chosen = figures.build_design(drop) if drop else None
+        outcome = figures.write(Path(args.out), formats, renderer, chosen)
     except DiagramError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -64,8 +78,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "ASCII charts fit an Internet-Draft (69 columns, 72 with xml2rfc's indentation), "
         "SVGs keep to the RFC 7996 profile.",
     )
-    p.add_argument("--out", metavar="DIR", default=str(DEFAULT_OUT),
-                   help=f"output folder (default {DEFAULT_OUT})")
+    p.add_argument("--out", metavar="DIR", default=None,
+                   help=f"output folder (default {DEFAULT_OUT}; with --drop, "
+                   "figures-drop_<ids>)")
+    p.add_argument("--drop", action="append", metavar="ID[,ID...]",
+                   help="draw an ad-hoc design instead: the reference with these checks "
+                   "dropped (see 'checks'), one counterexample chart per property it "
+                   "violates")
     p.add_argument("--format", metavar="LIST", default=",".join(figures.FORMATS),
                    help="comma-separated subset of svg,png,dot,txt,artset (default: all); "
                    "artset is the xml2rfc v3 <artset> snippet (SVG and ASCII art) of each "

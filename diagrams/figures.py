@@ -13,6 +13,7 @@ through diagrams/svg_profile.py, so what is written is in the RFC 7996 profile.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -85,6 +86,37 @@ def build() -> list[Figure]:
     if not any(n.violated for n in graph.nodes):
         raise DiagramError(f"{design.name} violates nothing in {extract.ROLE_CONFIG.summary()}")
     out.append(Figure(graph.name, graph, graph_dot(graph, left_justify=True)))
+    return out
+
+
+def design_slug(drop: frozenset[str]) -> str:
+    """The file-name form of an ad-hoc design: drop_lock_current_epoch."""
+    return "drop_" + "__".join(c.replace(".", "_") for c in sorted(drop))
+
+
+def build_design(drop: frozenset[str]) -> list[Figure]:
+    """The figures of an ad-hoc design (the reference with the checks `drop` names dropped):
+    for every property it violates, the shortest counterexample as a sequence chart."""
+    from model.checker import VIOLATED, check
+    from model.config import REFERENCE, Config, Variant
+
+    config = Config(drop=drop)
+    name = config.design_name()
+    report = check(config, liveness=True)
+    out: list[Figure] = []
+    for result in report.results:
+        if result.verdict != VIOLATED:
+            continue
+        design = Variant(name, REFERENCE.options, result.property, "ad-hoc design",
+                         exploratory=True)
+        cx = charts.counterexample(design, drop)
+        chart = charts.counterexample_chart(cx)
+        chart = dataclasses.replace(
+            chart, name=f"counterexample-{design_slug(drop)}__{result.property}")
+        out.append(Figure(chart.name, chart, sequence_dot(chart), render_ascii.render(chart)))
+    if not out:
+        raise DiagramError(f"{name} violates no property in {config.summary()}: nothing to "
+                           "draw")
     return out
 
 

@@ -324,14 +324,20 @@ _RESPONSE_SIGNATURES = frozenset({"init.response_signed", "lock.response_signed"
                                   "import.response_signed"})
 
 
-def useful_applies(config: Config) -> bool:
-    """Whether `useful` covers this design: its argument above holds as long as the design
-    drops only checks the design options drop (model/config.py); an ad-hoc design that drops
-    any other check is given `exhaustive`."""
-    from .rules import option_checks  # rules imports this module
+USEFUL_RELIES_ON = frozenset({
+    "init.outstanding_request", "init.matches_request", "lock.signed_by_requester",
+    "import.own_nonce", "import.issued_for_request", "confirm.signed_by_own_ds",
+    "abort.signed_by_own_ds", "advance.from_own_ds", "switch.from_own_ds",
+    "fanout.signed_by_target", "unlock.signed_by_target",
+})
+"""The checks `useful`'s argument assumes in force and does not follow when dropped (the
+signature and nonce checks it does follow are read from `config.dropped` above)."""
 
-    understood = {c for ids in option_checks().values() for c in ids}
-    return config.dropped <= understood
+
+def useful_applies(config: Config) -> bool:
+    """Whether `useful` covers this design: its argument above holds unless the design
+    drops a check it relies on; such a design is given `exhaustive`."""
+    return not config.dropped & USEFUL_RELIES_ON
 
 
 def candidates(config: Config, state: st.State, kind: type[Any]) -> Iterator[Any]:

@@ -1,7 +1,8 @@
-"""The agreement check between the model's actions and their Z3 reading, both directions.
+"""The agreement check between the two readings of the rules, both directions.
 
-This module owns the test that keeps the hand-written encoding honest (architecture.md,
-"proofs/").  For one concrete state s of a Config it asks the solver for every action
+The rules are written once (model/rules.py) and read concretely (model/actions.py) and
+symbolically (proofs/reading.py); this module owns the test that the two readings of that one
+statement agree.  For one concrete state s of a Config it asks the solver for every action
 instance the Z3 transition relation enables in abstract(s), one model at a time, blocking
 each (action, arguments) found, and compares with the model:
 

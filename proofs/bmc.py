@@ -1,13 +1,14 @@
 """Bounded model checking: the shortest counterexample to each property, as a model trace.
 
-This module owns unrolling the transition relation of proofs/transitions.py from the initial
+This module owns unrolling the transition relation (the rules' symbolic reading,
+proofs/reading.py) from the initial
 state of one Config, one step at a time (incremental: one solver, the steps asserted once),
 and asking at each depth k, in its own push/pop frame per property, whether a state reached
 in exactly k steps violates it.  Depth rises from 0, so the first sat answer gives a shortest
 counterexample.  Its trace is read from the model (the action selected at each step and the
 parameters it took), replayed through the concrete model (model.actions.replay), and
-reported only if the replayed run ends in a state the model's own predicate rejects
-(style.md item 9); otherwise `ReplayMismatch` is raised: the encoding disagrees with the model.
+reported only if the replayed run ends in a state the model's own predicate rejects;
+otherwise `ReplayMismatch` is raised: the encoding disagrees with the model.
 
 A clean run to depth k proves nothing beyond k steps; callers say so (proofs/commands.py).
 `unknown` (a timeout included) is its own verdict and never counts as a pass.

@@ -6,10 +6,11 @@ under the design with it restored.  At the first step where the two part ways, e
 stricter design's guard fails (the check would have refused the step) or its effect
 differs (the variant does something else, e.g. fans out early); an option whose check the
 trace never meets is not needed for it and is not reported.  For a failing guard, each
-labelled conjunct of the stricter design's Z3 guard (proofs/transitions.py) is decided on
-the concrete state with the step's arguments; the false ones are the checks whose absence
-allowed the step.  Each check id maps to the clause of docs/profile.md that it implements
-(`CLAUSES`), and each design option to the checks it removes (`OPTION_CHECKS`).
+labelled conjunct of the stricter design's guard (model/rules.py) is evaluated on the
+concrete state with the step's arguments by the rules' concrete reading, no solver; the
+false ones are the checks whose absence allowed the step.  Each check carries, beside it in
+model/rules.py, the docs/profile.md clause it implements (`CLAUSES`) and the design options
+that remove it (`OPTION_CHECKS`).
 """
 
 from __future__ import annotations

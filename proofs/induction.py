@@ -8,7 +8,7 @@ It is inductive when
 - initiation: the initial state satisfies every lemma (one query per lemma), and
 - consecution: for every action a and every lemma L, a state satisfying every lemma and
   enabling a does not step to a state violating L: one query per (action, lemma), each in
-  a solver of its own, so a failure names both (style.md item 9).
+  a solver of its own, so a failure names both.
 
 The state is a `FunctionState` (proofs/symstate.py): uninterpreted functions of the
 pre-state, the post-state a macro over them, so each query is first-order logic without

@@ -15,7 +15,7 @@ That shape gives three readings from one text:
   suite checks this agrees with the model's predicate on every reachable state.
 
 Negative controls are properties known to be false ("no group ever moves", "the target never
-imports"): the checkers must refute them with a replayable trace (style.md item 9).
+imports"): the checkers must refute them with a replayable trace.
 """
 
 from __future__ import annotations

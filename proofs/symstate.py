@@ -1,8 +1,8 @@
 """Symbolic states: the model's State as Z3 terms, in three representations, and the
 abstraction between concrete and symbolic states.
 
-This module owns how a State is laid out for the solver.  The actions of
-proofs/transitions.py read and write a state only through the `SymState` interface (read a
+This module owns how a State is laid out for the solver.  The rules, read symbolically
+(proofs/reading.py), read and write a state only through the `SymState` interface (read a
 host, a nonce record or a client view; test membership in a set; write an entry; send an
 element), so the same action code builds formulas over any representation:
 

@@ -36,6 +36,9 @@ SLOW_MODULES: dict[str, str] = {
     "test_proofs_induction": "the unbounded proof and its negative controls",
     "test_golden": "`check --variant all` and `prove` against tests/golden/",
     "test_packaging": "builds a wheel and installs it into a fresh venv",
+    "test_design_drops": "an ad-hoc design checked explicitly and by bounded model checking",
+    "test_ietf_figures": "svgcheck on every SVG and xml2rfc on a draft of every figure",
+    "test_mutate": "the explicit checker on mutants of the rules, and redundancy proofs",
 }
 
 MLS_VECTORS_ENV = "MLS_TEST_VECTORS"

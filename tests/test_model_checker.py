@@ -207,3 +207,27 @@ def test_useful_generator_agrees_with_the_adversarys_definition(
         assert set(useful.states) < set(full.states)
     else:
         assert set(useful.states) == set(full.states)
+
+
+def _useful_mutants() -> list[str]:
+    from model.rules import CHECKS
+
+    return [c.id for c in CHECKS.values()
+            if c.kind != "frame" and adversary.useful_applies(Config(drop=frozenset({c.id})))]
+
+
+@pytest.mark.parametrize("dropped", _useful_mutants())
+def test_useful_generator_agrees_on_every_mutant_it_covers(
+    dropped: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Spec mutation drops one check at a time; where `useful` claims to cover the design
+    (adversary.useful_applies), the violations it finds are the exhaustive generator's."""
+    config = Config(clients=1, attempts=1, drop=frozenset({dropped}))
+    monkeypatch.setattr(adversary, "GENERATOR", "useful")
+    useful = explore(config, symmetry=False, max_states=20_000)
+    monkeypatch.setattr(adversary, "GENERATOR", "exhaustive")
+    full = explore(config, symmetry=False, max_states=20_000)
+    assert useful.complete == full.complete
+    depth = {p: full.depth[i] for p, i in full.violations.items()}
+    assert {p: useful.depth[i] for p, i in useful.violations.items()} == depth
+    assert set(useful.states) <= set(full.states)

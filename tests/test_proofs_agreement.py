@@ -15,8 +15,10 @@ import pytest
 import z3
 
 from model import state as ms
+from model.actions import successors
 from model.checker import explore
 from model.config import ALL_DESIGNS, Config, variant
+from model.state import initial_state
 from proofs.agreement import Checker, check_states
 from proofs.symstate import Abstraction
 from tests.planted_encoding import add_guard, drop_guard, wrong_effect
@@ -51,6 +53,49 @@ def test_variants_agree(design: str) -> None:
 def test_default_configuration_agrees() -> None:
     """Two clients (the default bounds): a sample of the reference design's states."""
     assert check_states(Config(), _sample("reference", 25, Config()), "array") == []
+
+
+WIDE: tuple[Config, ...] = (
+    Config(clients=1, attempts=1, groups=2),
+    Config(clients=1, attempts=1, max_epoch=2),
+    Config(clients=1, attempts=1, ds=4),
+)
+"""Wider than SMALL in one direction each: a second group, epochs past 1 (a commit after a
+migration, migrating back), a third honest DS."""
+
+
+def _walk(config: Config, n: int, seed: str, length: int = 30) -> list[ms.State]:
+    """`n` states met on random runs from the initial state (deep ones included, which a
+    breadth-first prefix of a wide configuration never reaches)."""
+    rng = random.Random(seed)
+    found: list[ms.State] = [initial_state(config)]
+    while len(found) < n:
+        state = initial_state(config)
+        for _ in range(rng.randrange(1, length)):
+            nexts = [s for _, s in successors(config, state)]
+            if not nexts:
+                break
+            state = rng.choice(nexts)
+        found.append(state)
+    return found
+
+
+@pytest.mark.parametrize("config", WIDE, ids=lambda c: c.summary().replace(" ", ","))
+@pytest.mark.parametrize("design", [d.name for d in ALL_DESIGNS])
+def test_wider_configurations_agree(design: str, config: Config) -> None:
+    """Both readings of the one statement agree beyond SMALL: sampled states of a second
+    group, of epoch 2 and of a third honest DS, for the reference and every variant."""
+    wide = config.with_options(variant(design).options)
+    n = 6 if design == "reference" else 2
+    assert check_states(wide, _walk(wide, n, f"{design}/{config.summary()}"), "array") == []
+
+
+@pytest.mark.parametrize("config", WIDE, ids=lambda c: c.summary().replace(" ", ","))
+def test_wider_configurations_catch_a_planted_bug(config: Config,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Negative control of the test above: the same samples catch a missing guard."""
+    drop_guard(monkeypatch, "client_request", "request.other_ds")
+    assert check_states(config, _walk(config, 6, f"reference/{config.summary()}"), "array")
 
 
 def test_abstraction_round_trips() -> None:

@@ -1,6 +1,6 @@
 """The abstraction function: the implementation's world -> a model state.
 
-This is the contract between impl/ and model/ (shared/design/style.md item 6).  It reads
+This is the contract between impl/ and model/.  It reads
 only implementation state and what the implementation sent, and names parties the way the
 model does: honest DSs d0 = world.source, d1 = world.target, the rogue DS R; honest clients
 c0.. = world.clients; the rogue client X.  Nonces are the bytes `nonce_bytes(ds, k)` the

@@ -29,6 +29,7 @@ from model import state as ms
 from model.actions import ACTIONS_BY_NAME, Action, step
 from model.config import Config
 from model.properties import violated
+from model.routing import deliveries
 
 from ..adversary import RogueClient, RogueDS
 from ..client import Client
@@ -413,8 +414,6 @@ class Lockstep:
         else:
             self.steps += 1
             return
-        from .moves import deliveries
-
         accepted = [
             (name, args)
             for name, args, ok in deliveries(self.config, self.state)
@@ -434,6 +433,4 @@ class Lockstep:
 
     def deliveries(self) -> Iterator[tuple[str, tuple[Any, ...], bool]]:
         """Every (action, args, accepted) for network messages and their parties."""
-        from .moves import deliveries
-
         return deliveries(self.config, self.state)

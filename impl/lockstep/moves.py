@@ -20,13 +20,12 @@ Hypothesis drives the same moves in tests/lockstep/machine.py.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import random
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +34,7 @@ from model import messages as mm
 from model import state as ms
 from model.actions import ACTIONS, ACTIONS_BY_NAME, Action, successors
 from model.config import Config
+from model.routing import deliveries, receiving_rules, relaxed
 
 from ..envelope import Envelope
 from .driver import Divergence, Lockstep, Unsupported
@@ -53,49 +53,10 @@ FORGEABLE: tuple[type[Any], ...] = (
 FORGED_PER_KIND = 4
 Move = tuple[str, Any, Any]
 
-RECEIVERS: dict[type[Any], list[str]] = {}
-for _spec in ACTIONS:
-    if _spec.receives is not None:
-        RECEIVERS.setdefault(_spec.receives, []).append(_spec.name)
-
-
-def relaxed(config: Config, state: ms.State) -> tuple[Config, ms.State]:
-    """The same state under one more nonce per target and one more epoch: a delivery the
-    model refuses only because of its bounds is not a refusal the implementation must make
-    (the implementation has no such bounds)."""
-    bigger = dataclasses.replace(
-        config, attempts=config.attempts + 1, max_epoch=config.max_epoch + 1
-    )
-    pools = tuple((*pool, ms.UNUSED_NONCE) for pool in state.nonces)
-    return bigger, state._replace(nonces=pools)
-
-
-def deliveries(config: Config, state: ms.State) -> Iterator[tuple[str, tuple[Any, ...], bool]]:
-    """(action, args, accepted) for every network message and every party of an action that
-    receives its kind; `accepted` is False when no action receiving that kind accepts it there
-    (then one tuple per such action, all refused).  Refusals due only to the model's bounds
-    (`relaxed`) are left out."""
-    big_config, big_state = relaxed(config, state)
-    for kind, names in RECEIVERS.items():
-        for m in state.network[ms.SLOT[kind]]:
-            per_party: dict[tuple[Any, ...], list[tuple[str, bool]]] = {}
-            for name in names:
-                spec = ACTIONS_BY_NAME[name]
-                assert spec.parties is not None and spec.accepts is not None
-                for args in spec.parties(config, state, m):
-                    per_party.setdefault(args, []).append(
-                        (name, spec.accepts(config, state, *args))
-                    )
-            for args, verdicts in per_party.items():
-                accepted = any(ok for _, ok in verdicts)
-                if not accepted and any(
-                    ACTIONS_BY_NAME[name].accepts(big_config, big_state, *args)
-                    for name, _ in verdicts
-                ):
-                    continue
-                for name, ok in verdicts:
-                    if ok or not accepted:
-                        yield name, args, ok
+RECEIVERS: dict[type[Any], list[str]] = {
+    kind: receiving_rules(kind) for kind in mm.MESSAGE_TYPES if receiving_rules(kind)
+}
+"""Each message kind -> the actions that receive it (model/routing.py)."""
 
 
 def reachable_pairs(config: Config) -> set[Pair]:
