@@ -11,7 +11,7 @@ state.  The explicit checker, the lockstep test, the diagrams and the trace tool
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -20,7 +20,7 @@ from .config import Config
 from .messages import message_from_json, message_to_json
 from .rules import RULES, Rule, can_forge
 from .state import SLOT, State
-from .vocabulary import Check, Concrete, StateView, in_range, range_values
+from .vocabulary import Check, Concrete, StateView, range_values
 
 
 class Action(NamedTuple):
@@ -90,35 +90,19 @@ class ActionSpec:
                 yield args, True
             return
         network = state.network[SLOT[rule.receives]]
+        route = router(config, rule)
         for m in network:
-            for args in self.parties(config, state, m):
+            for args in route(m):
                 yield args, True
         if rule.forged:
             for m in adversary.candidates(config, state, rule.receives):
                 if m not in network:
-                    for args in self.parties(config, state, m):
+                    for args in route(m):
                         yield args, False
 
     def parties(self, config: Config, state: State, m: Any) -> Iterator[tuple[Any, ...]]:
         """The parameter tuples (ending in `m`) of the parties that would receive `m`."""
-        rule = self.rule
-        assert rule.to is not None
-        fixed = rule.to(m)
-        u = reading(config).u
-        free: list[Iterable[Any]] = []
-        for name, domain in zip(rule.params[:-1], rule.domains[:-1], strict=True):
-            if name in fixed:
-                if not in_range(u, domain, fixed[name]):
-                    return
-                free.append((fixed[name],))
-            else:
-                free.append(range_values(config, domain))
-        if len(free) == 1:
-            for value in free[0]:
-                yield value, m
-            return
-        for values in itertools.product(*free):
-            yield (*values, m)
+        return iter(router(config, self.rule)(m))
 
     def delivered(self, config: Config, state: State, m: Any) -> bool:
         """`m` is in the network or, if the action takes forged messages, the adversary can
@@ -163,24 +147,137 @@ def reading(config: Config) -> Concrete:
     return found
 
 
+Router = Callable[[Any], Iterable[tuple[Any, ...]]]
+
+
+def router(config: Config, rule: Rule) -> Router:
+    """`rule`'s routing for one Config: message -> the parameter tuples of its receivers (the
+    parameters `rule.to` fixes, checked against their domains, and every value of the
+    others), made once per Config and rule."""
+    cache: dict[str, Router] = config.__dict__.setdefault("_routers", {})
+    found = cache.get(rule.name)
+    if found is None:
+        found = cache[rule.name] = _router(config, rule)
+    return found
+
+
+def _router(config: Config, rule: Rule) -> Router:
+    to = rule.to
+    assert to is not None
+    names = rule.params[:-1]
+    bounds = [len(range_values(config, d)) for d in rule.domains[:-1]]
+    free = [list(range_values(config, d)) for d in rule.domains[:-1]]
+    fixed_names = {n for n in names if n in to(_Probe())}
+    if fixed_names == set(names) and len(names) == 1:
+        (only,), (hi,) = names, bounds
+
+        def one_fixed(m: Any) -> Iterable[tuple[Any, ...]]:
+            v = to(m)[only]
+            return ((v, m),) if 0 <= v < hi else ()
+
+        return one_fixed
+    if fixed_names == set(names) and len(names) == 2:
+        (first, second), (hi1, hi2) = names, bounds
+
+        def two_fixed(m: Any) -> Iterable[tuple[Any, ...]]:
+            given = to(m)
+            a, b = given[first], given[second]
+            return ((a, b, m),) if 0 <= a < hi1 and 0 <= b < hi2 else ()
+
+        return two_fixed
+    if fixed_names == set(names):
+
+        def all_fixed(m: Any) -> Iterable[tuple[Any, ...]]:
+            given = to(m)
+            values = tuple(given[n] for n in names)
+            for v, hi in zip(values, bounds, strict=True):
+                if not 0 <= v < hi:
+                    return ()
+            return ((*values, m),)
+
+        return all_fixed
+
+    def some_free(m: Any) -> Iterable[tuple[Any, ...]]:
+        given = to(m)
+        axes: list[Iterable[Any]] = []
+        for n, hi, values in zip(names, bounds, free, strict=True):
+            if n in given:
+                v = given[n]
+                if not 0 <= v < hi:
+                    return ()
+                axes.append((v,))
+            else:
+                axes.append(values)
+        return [(*combo, m) for combo in itertools.product(*axes)]
+
+    return some_free
+
+
+class _Probe:
+    """Stands for a message when asking which parameters a rule's `to` fixes: every field
+    read of it is another probe."""
+
+    def __getattr__(self, name: str) -> _Probe:
+        return _Probe()
+
+
+def _plan(config: Config) -> list[tuple[int, Rule, int, Router | None, list[tuple[Any, ...]]]]:
+    """Per action, once per Config: (index, rule, network slot or -1, router, the candidate
+    tuples of a non-receiving action)."""
+    found: list[Any] | None = config.__dict__.get("_plan")
+    if found is None:
+        found = []
+        for i, spec in enumerate(ACTIONS):
+            rule = spec.rule
+            if rule.receives is None:
+                tuples = list(itertools.product(*(range_values(config, d)
+                                                  for d in rule.domains)))
+                found.append((i, rule, -1, None, tuples))
+            else:
+                found.append((i, rule, SLOT[rule.receives], router(config, rule), []))
+        config.__dict__["_plan"] = found
+    return found
+
+
 def instances(config: Config, state: State) -> Iterator[tuple[int, tuple[Any, ...], bool]]:
     """(index in ACTIONS, arguments, whether the message was forged) of every enabled action
     instance of `state`, in table order: the one loop the checker and `enabled` share."""
     x = reading(config)
     view = StateView(state)
     dropped = config.dropped
-    for i, spec in enumerate(ACTIONS):
-        rule = spec.rule
+    network = state.network
+
+    for i, rule, slot, route, tuples in _plan(config):
         guard = rule.guard
-        kind = rule.receives
-        for args, sent in spec.sourced(config, state):
-            if not sent and not can_forge(x, view, kind, args[-1]):  # type: ignore[arg-type]
-                continue
-            for chk, ok in guard(x, view, *args):
-                if not ok and (chk.kind != "check" or chk.id not in dropped):
-                    break
-            else:
-                yield i, args, not sent
+        if route is None:
+            for args in tuples:
+                for chk, ok in guard(x, view, *args):
+                    if not ok and (chk.kind != "check" or chk.id not in dropped):
+                        break
+                else:
+                    yield i, args, False
+            continue
+        sent = network[slot]
+        for m in sent:
+            for args in route(m):
+                for chk, ok in guard(x, view, *args):
+                    if not ok and (chk.kind != "check" or chk.id not in dropped):
+                        break
+                else:
+                    yield i, args, False
+        if rule.forged:
+            kind = rule.receives
+            for m in adversary.candidates(config, state, kind):  # type: ignore[arg-type]
+                if m in sent:
+                    continue
+                routed = route(m)
+                if routed and can_forge(x, view, kind, m):  # type: ignore[arg-type]
+                    for args in routed:
+                        for chk, ok in guard(x, view, *args):
+                            if not ok and (chk.kind != "check" or chk.id not in dropped):
+                                break
+                        else:
+                            yield i, args, True
 
 
 ACTIONS: tuple[ActionSpec, ...] = tuple(ActionSpec(rule) for rule in RULES)

@@ -348,6 +348,9 @@ def candidates(config: Config, state: st.State, kind: type[Any]) -> Iterator[Any
     return useful(config, state, kind)
 
 
-@cache
 def _useful_applies(config: Config) -> bool:
-    return useful_applies(config)
+    """`useful_applies`, once per Config object (hashing a Config per call costs more)."""
+    found: bool | None = config.__dict__.get("_useful")
+    if found is None:
+        found = config.__dict__["_useful"] = useful_applies(config)
+    return found

@@ -12,9 +12,10 @@ Each action is a `Rule`:
   action, last, the message it receives;
 - `to`: for a receiving action, the parameters the message determines (its receiver): the
   routing of model/routing.py reads it;
-- `guard(x, s, *params)`: a generator of labelled conjuncts `(Check, truth value)`, each
-  check declared just above the rule with its text, its docs/profile.md clause, the design
-  options that remove it and, where no safety property needs it, why it is kept;
+- `guard(x, s, *params)`: a generator of labelled conjuncts `(Check, truth value)` (a check
+  may label several consecutive conjuncts: the concrete reading stops at the first false
+  one), each check declared just above the rule with its text, its docs/profile.md clause,
+  the design options that remove it and, where no safety property needs it, why it is kept;
 - `effect(x, s, *params)`: the next state, one functional update; a design option that
   changes an effect rather than dropping a check is a `switch` read with `x.enforces`;
 - `sends`: the message kinds the effect may send.
@@ -180,8 +181,11 @@ def client_init_guard(x: X, s: S, client: Any, group: Any, response: Any) -> Gua
     """A response to exactly the client's outstanding request, signed by its target."""
     r = response.request
     v = s.view(client, group)
-    yield INIT_OUTSTANDING, x.all(v.target != NONE, x.no(_pending(x, v)))
-    yield INIT_MATCHES, x.all(r.target == v.target, r.source == v.ds, r.epoch == v.epoch)
+    yield INIT_OUTSTANDING, v.target != NONE
+    yield INIT_OUTSTANDING, x.no(_pending(x, v))
+    yield INIT_MATCHES, r.target == v.target
+    yield INIT_MATCHES, r.source == v.ds
+    yield INIT_MATCHES, r.epoch == v.epoch
     yield INIT_RESPONSE_SIGNED, response.signer == r.target
 
 
@@ -208,7 +212,9 @@ def client_confirm_guard(x: X, s: S, client: Any, group: Any, m: Any) -> Guard:
     v = s.view(client, group)
     yield CONFIRM_SIGNER, m.signer == v.ds
     yield CONFIRM_EPOCH, v.epoch < x.u.max_epoch
-    yield CONFIRM_OWN_NONCE, x.all(_pending(x, v), m.nonce == v.nonce, m.target == v.target)
+    yield CONFIRM_OWN_NONCE, _pending(x, v)
+    yield CONFIRM_OWN_NONCE, m.nonce == v.nonce
+    yield CONFIRM_OWN_NONCE, m.target == v.target
 
 
 def client_confirm_effect(x: X, s: S, client: Any, group: Any, m: Any) -> S:
@@ -353,10 +359,12 @@ def source_lock_and_export_guard(x: X, s: S, source: Any, m: Any) -> Guard:
     host = s.host(source, r.group)
     yield LOCK_OTHER_TARGET, r.target != source
     yield LOCK_EPOCH_BOUND, r.epoch < x.u.max_epoch
-    yield LOCK_COMMIT, x.all(m.commit_epoch == r.epoch, m.aad_target == r.target)
+    yield LOCK_COMMIT, m.commit_epoch == r.epoch
+    yield LOCK_COMMIT, m.aad_target == r.target
     yield LOCK_HOSTED, x.one_of(host.phase, ACTIVE, LOCKED)
     yield LOCK_NOT_SAME, host.lock != _export(x, source, m)
-    yield LOCK_CURRENT_EPOCH, x.all(host.phase == ACTIVE, host.epoch == r.epoch)
+    yield LOCK_CURRENT_EPOCH, host.phase == ACTIVE
+    yield LOCK_CURRENT_EPOCH, host.epoch == r.epoch
     yield LOCK_REQUESTER, m.signer == r.client
     yield LOCK_MEMBER, x.u.honest_client(m.signer)
     yield LOCK_POLICY, x.u.source_allows(m.signer)
@@ -502,11 +510,9 @@ def target_respond_guard(x: X, s: S, target: Any, m: Any) -> Guard:
     # A tombstone keeps the group id: late messages are redirected, and a lagging member
     # must never find another group of that id here.  Only the DS the tombstone names can
     # bring the group back.  (Without this, the model found a fork at epoch 2.)
-    yield RESPOND_UNIQUE, x.all(
-        x.no(x.one_of(host.phase, ACTIVE, LOCKED)),
-        x.implies(host.phase == MOVED, host.target == m.source),
-        x.no(_pending_for_group(x, s, target, m.group)),
-    )
+    yield RESPOND_UNIQUE, x.no(x.one_of(host.phase, ACTIVE, LOCKED))
+    yield RESPOND_UNIQUE, x.implies(host.phase == MOVED, host.target == m.source)
+    yield RESPOND_UNIQUE, x.no(_pending_for_group(x, s, target, m.group))
     _, fresh = _fresh_nonce(x, s, target)
     yield RESPOND_FRESH, fresh
 

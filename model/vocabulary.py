@@ -126,6 +126,12 @@ class ConcreteUniverse:
         self.R = config.honest_ds
         self.all_clients = config.clients + (1 if config.rogue_client else 0)
         self.all_ds = config.ds
+        # the policies of model/config.py (source_policy_allows, target_policy_allows), which
+        # give every honest DS the same one
+        self._source_denies = frozenset(c for c in range(self.all_clients)
+                                        if not source_policy_allows(config, 0, c))
+        self._target_denies = frozenset(c for c in range(self.all_clients)
+                                        if not target_policy_allows(config, 0, c))
 
     def honest_client(self, c: int) -> bool:
         return 0 <= c < self.clients
@@ -151,10 +157,10 @@ class ConcreteUniverse:
                     and 0 <= r.group < self.groups and 0 <= r.epoch < self.max_epoch)
 
     def source_allows(self, client: int) -> bool:
-        return bool(source_policy_allows(self.config, 0, client))
+        return client not in self._source_denies
 
     def target_allows(self, client: int) -> bool:
-        return target_policy_allows(self.config, 0, client)
+        return client not in self._target_denies
 
     def every_index(self, upto: int, body: Callable[[int], Any]) -> bool:
         return all(body(j) for j in range(min(upto, self.attempts)))
@@ -317,9 +323,13 @@ def in_range(u: Any, domain: str, value: Any) -> Any:
 
 
 def range_values(config: Config, domain: str) -> range:
-    sizes = {HONEST_DS: config.honest_ds, GROUPS: config.groups, INDICES: config.attempts,
-             HONEST_CLIENTS: config.clients}
-    return range(sizes[domain])
+    """The values of the integer `domain` in `config` (cached on the Config object)."""
+    ranges: dict[str, range] | None = config.__dict__.get("_ranges")
+    if ranges is None:
+        ranges = config.__dict__["_ranges"] = {
+            HONEST_DS: range(config.honest_ds), GROUPS: range(config.groups),
+            INDICES: range(config.attempts), HONEST_CLIENTS: range(config.clients)}
+    return ranges[domain]
 
 
 def concrete_domain(config: Config, state: State, domain: str) -> Iterable[Any]:
