@@ -4,7 +4,10 @@ This module owns `mimi-portability mutate`.  A mutant is the reference design wi
 one check dropped (read as true wherever the rules use it) or one switch turned off.  Each is
 exhausted by the explicit checker on a small configuration and reported:
 
-- `killed`: some property is violated, with the shortest counterexample's length;
+- `killed`: some property is violated, with the shortest counterexample's length, on the
+  configuration given or, where that kills nothing, on the same bounds with strict
+  policies (`with_policies`: the source denies c1, the target denies c0), so that a policy
+  check has a client to refuse;
 - `redundant (proved)`: nothing is violated, and Z3 proves the check changes nothing in the
   reference design: wherever the rules read it, the guard with the check and the guard
   without it agree in every state satisfying the reference design's inductive invariant
@@ -74,12 +77,20 @@ class Mutant:
     def line(self) -> str:
         if self.outcome == KILLED:
             by = ", ".join(f"{p}({n})" for p, n in self.killed_by)
-            what = f"killed by {by}"
+            what = f"killed by {by}" + (f" {self.detail}" if self.detail else "")
         elif self.outcome == KEPT:
             what = f"kept: {self.detail}"
         else:
             what = self.outcome + (f": {self.detail}" if self.detail else "")
         return f"{self.check:36} {self.action:26} {what}"
+
+
+def with_policies(config: Config) -> Config | None:
+    """The same bounds with a client each policy refuses (None with a single client)."""
+    if config.clients < 2:
+        return None
+    return dataclasses.replace(config, source_denies=frozenset({1}),
+                               target_denies=frozenset({0}))
 
 
 def mutants() -> list[Check]:
@@ -98,11 +109,21 @@ def run_one(c: Check, config: Config, *, prove: bool = True,
     killed = tuple((p.property, p.length or 0) for p in report.results
                    if p.verdict == VIOLATED)
     unknown = [p.property for p in report.results if p.verdict == UNKNOWN]
+    strict = with_policies(mutated)
+    where = ""
+    if not killed and strict is not None:
+        where = "with strict policies (the source denies c1, the target denies c0)"
+        second = check(strict, max_states=budget)
+        killed = tuple((p.property, p.length or 0) for p in second.results
+                       if p.verdict == VIOLATED)
+        unknown += [p.property for p in second.results
+                    if p.verdict == UNKNOWN and p.property not in unknown]
     seconds = time.perf_counter() - started
     base = {"states": report.states}
     if killed:
         wrong = (f"the reason beside it is wrong: {c.kept}" if c.kept else "")
-        return Mutant(c.id, c.kind, action, KILLED, killed, wrong, seconds=seconds, **base)
+        return Mutant(c.id, c.kind, action, KILLED, killed, wrong or where, seconds=seconds,
+                      **base)
     if unknown:
         return Mutant(c.id, c.kind, action, SURVIVED, (),
                       f"undecided within {budget:,} states: {', '.join(unknown)}",
@@ -170,7 +191,8 @@ def failures(results: Sequence[Mutant]) -> list[str]:
     """What makes `mutate` exit non-zero: survivors, and kept or redundant checks a property
     kills (their reason is wrong)."""
     out = [f"{m.check} survived ({m.detail})" for m in results if m.outcome == SURVIVED]
-    out += [f"{m.check}: {m.detail}" for m in results if m.outcome == KILLED and m.detail]
+    out += [f"{m.check}: {m.detail}" for m in results
+            if m.outcome == KILLED and m.detail.startswith("the reason beside it is wrong")]
     return out
 
 

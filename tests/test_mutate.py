@@ -38,6 +38,14 @@ def test_a_switch_is_mutated_too() -> None:
     assert dict(m.killed_by)["no_fanout_before_ack"] == 4
 
 
+def test_a_policy_check_is_killed_under_strict_policies() -> None:
+    """The default bounds deny nobody, so a policy check has nothing to refuse there; the
+    mutant is also checked with a client each policy refuses."""
+    m = mutate.run_one(CHECKS["lock.source_policy"], Config(), prove=False)
+    assert m.outcome == mutate.KILLED and dict(m.killed_by) == {"authorized_migration": 4}
+    assert "strict policies" in m.detail and not mutate.failures([m])
+
+
 def test_a_bound_is_kept_without_running() -> None:
     m = mutate.run_one(CHECKS["request.below_max_epoch"], Config())
     assert m.outcome == mutate.KEPT and m.detail == BOUND and m.states == 0
