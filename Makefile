@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-TYPED  := model impl proofs diagrams
+TYPED  := mimi_portability model impl proofs diagrams
 
 .PHONY: verify test test-fast lint typecheck pytest pytest-fast golden golden-check venv clean
 

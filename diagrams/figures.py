@@ -19,7 +19,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from model.config import variant
+from model.checker import VIOLATED, check
+from model.config import REFERENCE, Config, Variant, variant
 
 from . import artset, charts, extract, render_ascii, svg_profile
 from .forms import DiagramError, Graph, SequenceChart
@@ -97,9 +98,6 @@ def design_slug(drop: frozenset[str]) -> str:
 def build_design(drop: frozenset[str]) -> list[Figure]:
     """The figures of an ad-hoc design (the reference with the checks `drop` names dropped):
     for every property it violates, the shortest counterexample as a sequence chart."""
-    from model.checker import VIOLATED, check
-    from model.config import REFERENCE, Config, Variant
-
     config = Config(drop=drop)
     name = config.design_name()
     report = check(config, liveness=True)

@@ -27,6 +27,7 @@ from typing import Any
 
 from . import signing
 from .envelope import Envelope
+from .messages import MigrationContent
 from .network import Delivery
 from .world import TARGET, World, build_world
 
@@ -140,8 +141,6 @@ def _rogue_ds(world: World, notes: list[str]) -> None:
     hosted = world.source.groups[world.group_id]
     lock = hosted.lock
     assert lock is not None
-    from .messages import MigrationContent
-
     content = MigrationContent.decode(content_env.payload)
     forged: list[Envelope] = [
         rogue.complete(lock.content_hash, world.source.domain, as_sender=TARGET),

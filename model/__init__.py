@@ -11,7 +11,9 @@ Where things are (each module's docstring says what it owns):
 - model.adversary: what the rogue client X and rogue DS R can send.
 - model.properties: `PROPERTIES` (stable IDs), `LIVENESS_ID`, `NEGATIVE_CONTROL`.
 - model.symmetry: canonical states under renaming of interchangeable parties.
-- model.checker: `explore`, `check`, `check_designs`, `trace_to`, `doomed_state`,
-  `vacuity_matrix`.
-- model.commands: the `check` and `variants` subcommands and `verify_checks()`.
+- model.checker: `explore`, `check`, `check_designs`, `default_reports`, `trace_to`,
+  `doomed_state`, `vacuity_matrix`.
+
+The model has no command line of its own: `check`, `variants` and `checks` are
+mimi_portability/commands/model.py's.
 """

@@ -21,6 +21,7 @@ from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from .actions import ACTIONS, Action, instances, successors
@@ -453,3 +454,10 @@ def problems(reports: Sequence[DesignReport], *, vacuity: bool) -> list[str]:
         out.extend(f"variant {v} is caught by no property" for v in m.uncaught_variants())
         out.extend(f"property {p} catches no variant" for p in m.idle_properties())
     return out
+
+
+@cache
+def default_reports() -> tuple[DesignReport, ...]:
+    """Every design checked on the default configuration (once per process: `verify`'s model
+    checks and the proofs' cross-check share it)."""
+    return tuple(check_designs(Config()))

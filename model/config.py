@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 NONE = -1
 """Stands for 'no party' / 'no target' in integer fields (keeps states orderable)."""
@@ -296,3 +296,16 @@ def variant(name: str) -> Variant:
             return v
     known = ", ".join(v.name for v in ALL_DESIGNS)
     raise KeyError(f"unknown variant {name!r}; known: {known}")
+
+
+def config_json(config: Config) -> dict[str, Any]:
+    """The bounds of `config` as the JSON reports of `check`, `prove` and `mutate` give them."""
+    return {
+        "clients": config.clients,
+        "ds": config.ds,
+        "groups": config.groups,
+        "attempts": config.attempts,
+        "epochs": config.max_epoch,
+        "rogue_ds": config.rogue_ds,
+        "rogue_client": config.rogue_client,
+    }

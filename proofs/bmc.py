@@ -10,7 +10,8 @@ parameters it took), replayed through the concrete model (model.actions.replay),
 reported only if the replayed run ends in a state the model's own predicate rejects;
 otherwise `ReplayMismatch` is raised: the encoding disagrees with the model.
 
-A clean run to depth k proves nothing beyond k steps; callers say so (proofs/commands.py).
+A clean run to depth k proves nothing beyond k steps; callers say so
+(mimi_portability/commands/proofs.py).
 `unknown` (a timeout included) is its own verdict and never counts as a pass.
 """
 

@@ -18,8 +18,7 @@ import os
 from collections.abc import Sequence
 from functools import cache
 
-from model.checker import HOLDS, VIOLATED, DesignReport
-from model.commands import default_reports
+from model.checker import HOLDS, VIOLATED, DesignReport, default_reports
 from model.config import ALL_DESIGNS
 
 from . import prove as pv

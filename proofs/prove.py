@@ -23,8 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from model.actions import Action
-from model.commands import config_json
-from model.config import Config, Variant
+from model.config import Config, Variant, config_json
 
 from . import bmc, hints
 from .diagnosis import Diagnosis, diagnose

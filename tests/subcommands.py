@@ -1,5 +1,5 @@
-"""Test helper: run one part's subcommands on a fresh argparse parser, the way impl/cli.py
-mounts them (`register(subparsers)`), and capture what they print."""
+"""Test helper: run one part's subcommands on a fresh argparse parser, the way
+mimi_portability/cli.py mounts them (`register(subparsers)`), and capture what they print."""
 
 from __future__ import annotations
 

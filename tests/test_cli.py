@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from impl import vectors
-from impl.cli import main
+from mimi_portability.cli import main
 
 VALID = vectors.valid_vectors()[0]
 
@@ -165,3 +165,39 @@ def test_console_script_runs_as_a_process() -> None:
     )
     assert proc.returncode == 1
     assert proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
+
+
+def test_verify_quick_is_the_documented_subset() -> None:
+    from mimi_portability import verify
+
+    quick = [name for name, _ in verify.checks(quick=True)]
+    full = [name for name, _ in verify.checks()]
+    assert quick == [
+        "RFC 9420 deserialization vectors",
+        "RFC 9420 crypto-basics vectors",
+        "MIMI Portability test vectors",
+        "implementation: demo migrations",
+        "model: reference design holds every property",
+        "model: negative control reported violated",
+        "diagrams: committed figures are current",
+        "lockstep conform (short)",
+    ]
+    assert not any(name.startswith("proofs: ") for name in quick)
+    assert sum(name.startswith("proofs: ") for name in full) == 3
+    assert len(full) == 13 and full[:4] == quick[:4]
+
+
+def test_verify_reports_a_crashing_check_as_failed(capsys: pytest.CaptureFixture[str]) -> None:
+    from mimi_portability import verify
+
+    def crash() -> tuple[str, str]:
+        raise RuntimeError("boom")
+
+    rows = verify.run_checks([("fine", lambda: ("pass", "ok")), ("crashes", crash),
+                              ("absent", lambda: ("skipped", "nothing to check"))])
+    assert [(r.check, r.status) for r in rows] == [
+        ("fine", "pass"), ("crashes", "fail"), ("absent", "skipped")]
+    assert rows[1].detail == "crashed: RuntimeError: boom"
+    table = verify.format_table(rows)
+    assert table.splitlines()[0].startswith("check") and "skipped" in table
+    assert capsys.readouterr().out.count("\n") == 3

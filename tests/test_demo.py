@@ -7,8 +7,8 @@ import json
 import pytest
 
 from impl import demo
-from impl.cli import main
 from impl.world import TARGET
+from mimi_portability.cli import main
 
 SIX_MESSAGES = [
     "MigrationRequest",

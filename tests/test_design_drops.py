@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from impl.cli import main
+from mimi_portability.cli import main
 from model.checker import VIOLATED, check
 from model.config import OPTION_NAMES, Config
 from model.rules import CHECKS, PREFIXES, RULES, action_of, option_checks

@@ -18,8 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from diagrams import charts, commands, extract, figures, graphviz_backend, render_ascii, svg_profile
-from diagrams.__main__ import main as diagrams_main
+from diagrams import charts, extract, figures, graphviz_backend, render_ascii, svg_profile
 from diagrams.forms import LOCAL, Edge, Graph, Node, SequenceChart
 from diagrams.render_dot import (
     HIGHLIGHT_WIDTH,
@@ -29,6 +28,8 @@ from diagrams.render_dot import (
     point_id,
     sequence_dot,
 )
+from mimi_portability.cli import main
+from mimi_portability.commands import diagrams as commands
 from model.actions import ACTIONS_BY_NAME, replay, successors
 from model.checker import explore
 from model.config import VARIANTS, variant
@@ -399,7 +400,7 @@ def test_backend_prefers_a_system_dot(monkeypatch: pytest.MonkeyPatch, tmp_path:
 def test_command_writes_figures(
     built: list[figures.Figure], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    code = diagrams_main(["--out", str(tmp_path), "--format", "dot,txt"])
+    code = main(["diagrams", "--out", str(tmp_path), "--format", "dot,txt"])
     out, err = capsys.readouterr()
     assert code == 0 and err == ""
     assert (tmp_path / "happy-path.txt").is_file() and (tmp_path / "role-client.dot").is_file()
@@ -410,11 +411,11 @@ def test_command_writes_figures(
 def test_command_errors_are_one_line(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    assert diagrams_main(["--out", str(tmp_path), "--format", "svg,gif"]) == 1
+    assert main(["diagrams", "--out", str(tmp_path), "--format", "svg,gif"]) == 1
     assert capsys.readouterr().err == (
         "error: unknown format 'gif'; choose from svg,png,dot,txt,artset\n")
     monkeypatch.setattr(graphviz_backend, "find_renderer", lambda choice="auto": None)
-    assert diagrams_main(["--out", str(tmp_path), "--format", "svg"]) == 1
+    assert main(["diagrams", "--out", str(tmp_path), "--format", "svg"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: no Graphviz found") and err.count("\n") == 1
 
@@ -423,3 +424,5 @@ def test_verify_checks_are_named_callables() -> None:
     checks = commands.verify_checks()
     assert checks and all(isinstance(n, str) and callable(f) for n, f in checks)
     assert commands.COMMITTED == COMMITTED
+    assert [n for n, _ in commands.verify_checks(quick=True)] == [
+        "diagrams: committed figures are current"]

@@ -82,7 +82,7 @@ def normalise(value: Any, *, z3: bool) -> Any:
 
 def run_json(argv: tuple[str, ...]) -> tuple[int, Any]:
     """Run `mimi-portability ARGV` in a fresh interpreter; (exit code, normalised JSON)."""
-    proc = subprocess.run([sys.executable, "-m", "impl.cli", *argv], cwd=REPO,
+    proc = subprocess.run([sys.executable, "-m", "mimi_portability", *argv], cwd=REPO,
                           capture_output=True, text=True, timeout=TIMEOUT, check=False)
     if not proc.stdout.strip():
         pytest.fail(f"{' '.join(argv)} printed nothing; stderr:\n{proc.stderr}", pytrace=False)

@@ -1,5 +1,5 @@
 """The model's subcommands (`check`, `variants`) and its `verify` checks, mounted on a fresh
-argparse parser the way impl/cli.py mounts them."""
+argparse parser the way mimi_portability/cli.py mounts them."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from mimi_portability.commands.model import register, verify_checks
 from model.actions import replay
-from model.commands import register, verify_checks
 from model.config import VARIANTS, Config, variant
 from model.properties import PROPERTY_IDS
 from tests.subcommands import run_subcommand
@@ -87,8 +87,8 @@ def test_check_errors(capsys: pytest.CaptureFixture[str], argv: tuple[str, ...],
     assert err.startswith("error: ") and message in err
 
 
-def test_python_dash_m_model() -> None:
-    done = subprocess.run([sys.executable, "-m", "model", "variants"], cwd=ROOT,
+def test_python_dash_m_mimi_portability() -> None:
+    done = subprocess.run([sys.executable, "-m", "mimi_portability", "variants"], cwd=ROOT,
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0 and "fanout_before_ack" in done.stdout
 
@@ -99,3 +99,11 @@ def test_verify_checks_shape() -> None:
     by_name = dict(checks)
     status, detail = by_name["model: negative control reported violated"]()
     assert status == "pass" and detail
+
+
+def test_quick_verify_checks_the_reference_alone() -> None:
+    quick = dict(verify_checks(quick=True))
+    assert list(quick) == ["model: reference design holds every property",
+                           "model: negative control reported violated"]
+    status, detail = quick["model: reference design holds every property"]()
+    assert status == "pass" and "properties hold" in detail

@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from impl.cli import main
+from mimi_portability.cli import main
 from model.config import Config
 from model.rules import BOUND, CHECKS
 from proofs import mutate

@@ -1,14 +1,14 @@
 """Packaging: the wheel installs exactly the import names README.md promises, and runs alone.
 
 The distribution is an application, meant for an environment of its own: it installs the
-top-level packages `diagrams`, `impl`, `model` and `proofs` (generic names that would clash
-with others in a shared environment) and the `mimi-portability` command.  These tests build
-a wheel from a copy of the sources with `pip wheel` (build dependencies from the package
-index pip is configured with, nothing else), pin its top-level names against `TOP_LEVEL` and
-against the sentence in README.md that lists them, check the package data is inside, and
-install it into a fresh venv, where `mimi-portability --help` and `mimi-portability check
---variant reference` must work from a folder outside the checkout (so nothing is imported
-from the sources).
+top-level packages `diagrams`, `impl`, `mimi_portability`, `model` and `proofs` (generic names
+that would clash with others in a shared environment) and the `mimi-portability` command.
+These tests build a wheel from a copy of the sources with `pip wheel` (build dependencies
+from the package index pip is configured with, nothing else), pin its top-level names
+against `TOP_LEVEL` and against the sentence in README.md that lists them, check the package
+data is inside, and install it into a fresh venv, where `mimi-portability --help` and
+`mimi-portability check --variant reference` must work from a folder outside the checkout
+(so nothing is imported from the sources).
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 #: The top-level import names the wheel installs (README.md, "Installing").
-TOP_LEVEL = frozenset({"diagrams", "impl", "model", "proofs"})
+TOP_LEVEL = frozenset({"diagrams", "impl", "mimi_portability", "model", "proofs"})
 #: Files besides modules that must be in the wheel.
 PACKAGE_DATA = frozenset(
-    {"diagrams/py.typed", "impl/py.typed", "model/py.typed", "proofs/py.typed", "proofs/hints.json"}
+    {"diagrams/py.typed", "impl/py.typed", "mimi_portability/py.typed", "model/py.typed",
+     "proofs/py.typed", "proofs/hints.json"}
 )
 TIMEOUT = 900
 

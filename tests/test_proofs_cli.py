@@ -1,5 +1,5 @@
 """The `prove` subcommand: verdicts, JSON shape, exit codes, bad arguments; and its `verify`
-checks.  Mounted on a fresh argparse parser the way impl/cli.py mounts it."""
+checks.  Mounted on a fresh argparse parser the way mimi_portability/cli.py mounts it."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from mimi_portability.commands.proofs import register, verify_checks
 from model.actions import Action, replay
 from model.config import Config, variant
 from model.properties import PROPERTIES, violated
-from proofs.commands import register, verify_checks
 from tests.subcommands import run_subcommand
 from tests.test_model_cli import ROW_KEYS as CHECK_ROW_KEYS
 
@@ -123,7 +123,7 @@ def test_bad_input_exits_1(capsys: pytest.CaptureFixture[str], argv: tuple[str, 
 
 
 def test_the_entry_point_has_prove() -> None:
-    done = subprocess.run([sys.executable, "-m", "impl.cli", "prove", "--help"], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "mimi_portability", "prove", "--help"], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "--variant" in done.stdout and "--depth" in done.stdout
 
@@ -131,6 +131,7 @@ def test_the_entry_point_has_prove() -> None:
 def test_verify_checks_shape() -> None:
     names = [name for name, _ in verify_checks()]
     assert len(names) == 3 and all(n.startswith("proofs: ") for n in names)
+    assert verify_checks(quick=True) == []
 
 
 def test_crosscheck_cells_agree_only_on_equal_verdicts() -> None:

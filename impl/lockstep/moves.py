@@ -33,6 +33,7 @@ from model import adversary
 from model import messages as mm
 from model import state as ms
 from model.actions import ACTIONS, ACTIONS_BY_NAME, Action, successors
+from model.checker import explore
 from model.config import Config
 from model.routing import deliveries, receiving_rules, relaxed
 
@@ -61,8 +62,6 @@ RECEIVERS: dict[type[Any], list[str]] = {
 
 def reachable_pairs(config: Config) -> set[Pair]:
     """Every (action, outcome) pair some reachable state of `config` offers."""
-    from model.checker import explore
-
     pairs: set[Pair] = set()
     for state in explore(config, symmetry=False).states:
         for action, _ in successors(config, state):
@@ -110,8 +109,6 @@ def known_finding(ls: Lockstep, move: Move) -> str | None:
         and abandons its current migration; the model's client_abort_accepts requires the
         abort's nonce to be the pending one.
     """
-    from model import messages as mm
-
     if move[0] == "refuse" and move[1] == "client_abort":
         client = move[2][0]
         pending = ls.world.clients[client].groups[ls.world.group_id].pending

@@ -1,65 +1,50 @@
-"""The model's command-line subcommands (`check`, `variants`) and its checks for `verify`.
+"""The model's subcommands (`check`, `variants`, `checks`) and its checks for `verify`.
 
-This module owns how the checker is driven from the command line: argument parsing into a
-`Config`, the text and JSON reports, and the exit code (0 only if the reference design holds
-every property, every variant violates the property it is expected to break, and, when every
-design ran, the design x property matrix has no empty row or column).  impl/cli.py mounts
-`register(subparsers)`; impl/verify.py runs `verify_checks()`; `python -m model` runs both
-subcommands on their own.
+This module owns how the checker is driven from the command line: the text and JSON reports,
+the readable trace lines (`format_trace`, which `prove` prints too), and the exit code (0 only
+if the reference design holds every property, every variant violates the property it is
+expected to break, and, when every design ran, the design x property matrix has no empty row
+or column).  mimi_portability/cli.py mounts `register(subparsers)`; mimi_portability/verify.py
+runs `verify_checks()`.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
-from collections.abc import Callable, Sequence
-from functools import cache
+from collections.abc import Sequence
 from typing import Any
 
-from .actions import ACTIONS_BY_NAME, Action
-from .checker import (
+from model.actions import ACTIONS_BY_NAME, Action
+from model.checker import (
     VARIANT_BUDGET,
     VIOLATED,
     DesignReport,
     check,
-    check_designs,
+    default_reports,
     problems,
     stderr_progress,
     vacuity_matrix,
 )
-from .config import ALL_DESIGNS, VARIANTS, Config, Variant, client_name, ds_name, variant
-from .messages import describe
-from .properties import LIVENESS_ID, NEGATIVE_CONTROL
+from model.config import (
+    ALL_DESIGNS,
+    REFERENCE,
+    VARIANTS,
+    Config,
+    Variant,
+    client_name,
+    config_json,
+    ds_name,
+    variant,
+)
+from model.messages import describe
+from model.properties import LIVENESS_ID, NEGATIVE_CONTROL
+from model.rules import CHECKS, action_of
+
+from ..args import Check, Subparsers, add_bounds, config_from, with_drops
 
 _DS_PARAMS = frozenset({"source", "target"})
-
-
-def positive(text: str) -> int:
-    """An argparse type: a whole number of at least 1 (else a usage error naming it)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def standalone(prog: str, description: str,
-               register: Callable[[Any], None]) -> Callable[[Sequence[str] | None], int]:
-    """A `main(argv)` for `python -m PACKAGE`: the package's subcommands on their own."""
-
-    def main(argv: Sequence[str] | None = None) -> int:
-        parser = argparse.ArgumentParser(prog=prog, description=description)
-        sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-        register(sub)
-        args = parser.parse_args(argv)
-        code: int = args.handler(args)
-        return code
-
-    return main
 
 
 def describe_action(config: Config, action: Action) -> str:
@@ -86,50 +71,6 @@ def describe_action(config: Config, action: Action) -> str:
 
 def format_trace(config: Config, trace: Sequence[Action]) -> list[str]:
     return [f"  {i:2}. {describe_action(config, a)}" for i, a in enumerate(trace, 1)]
-
-
-def config_from(args: argparse.Namespace) -> Config:
-    """The bounds (and --drop's ad-hoc design) of the command line; ValueError names a bad
-    bound or an unknown check id."""
-    drop = frozenset(c.strip() for item in getattr(args, "drop", None) or ()
-                     for c in item.split(",") if c.strip())
-    config = Config(
-        clients=args.clients,
-        ds=args.ds,
-        groups=args.groups,
-        attempts=args.attempts,
-        max_epoch=args.epochs,
-        rogue_ds=not args.no_rogue_ds,
-        rogue_client=not args.no_rogue_client,
-        drop=drop,
-    )
-    config.dropped  # noqa: B018 - raises ValueError on an unknown check id
-    return config
-
-
-def with_drops(config: Config, designs: Sequence[Variant]) -> list[Variant]:
-    """The designs to run: as named, or, under --drop, each of them with those checks also
-    dropped, named after what they drop (`drop:lock.current_epoch`) and expected nothing."""
-    if not config.drop:
-        return list(designs)
-    out = []
-    for d in designs:
-        name = dataclasses.replace(config, options=d.options).design_name()
-        out.append(Variant(name, d.options, None, f"{d.description}, dropping "
-                           + ", ".join(sorted(config.drop)), exploratory=True))
-    return out
-
-
-def config_json(config: Config) -> dict[str, Any]:
-    return {
-        "clients": config.clients,
-        "ds": config.ds,
-        "groups": config.groups,
-        "attempts": config.attempts,
-        "epochs": config.max_epoch,
-        "rogue_ds": config.rogue_ds,
-        "rogue_client": config.rogue_client,
-    }
 
 
 def _lengths(reports: Sequence[DesignReport]) -> dict[tuple[str, str], int]:
@@ -230,26 +171,7 @@ def cmd_variants(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_bounds(p: argparse.ArgumentParser) -> None:
-    d = Config()
-    p.add_argument("--clients", type=int, default=d.clients, metavar="N",
-                   help=f"honest clients, members of every group (default {d.clients})")
-    p.add_argument("--ds", type=int, default=d.ds, metavar="N",
-                   help=f"delivery services, the rogue one included (default {d.ds})")
-    p.add_argument("--groups", type=int, default=d.groups, metavar="N",
-                   help=f"groups (default {d.groups})")
-    p.add_argument("--attempts", type=int, default=d.attempts, metavar="N",
-                   help=f"nonces per Target DS: migration attempts (default {d.attempts})")
-    p.add_argument("--epochs", type=int, default=d.max_epoch, metavar="N",
-                   help=f"highest epoch a group may reach (default {d.max_epoch})")
-    p.add_argument("--no-rogue-ds", action="store_true", help="no compromised DS")
-    p.add_argument("--no-rogue-client", action="store_true", help="no rogue non-member client")
-    p.add_argument("--drop", action="append", metavar="ID[,ID...]",
-                   help="an ad-hoc design: also drop these checks (see 'checks'); the output "
-                   "names it drop:ID")
-
-
-def register(subparsers: Any) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add `check` and `variants` to an argparse subparsers object."""
     names = ", ".join(v.name for v in ALL_DESIGNS)
     p = subparsers.add_parser(
@@ -285,8 +207,6 @@ def register(subparsers: Any) -> None:
 
 
 def checks_json() -> list[dict[str, Any]]:
-    from .rules import CHECKS, action_of
-
     return [{"id": c.id, "kind": c.kind, "action": action_of(c), "text": c.text,
              "clause": c.clause, "options": list(c.options), "kept": c.kept}
             for c in CHECKS.values()]
@@ -313,12 +233,6 @@ def cmd_checks(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- `verify` umbrella
-
-
-@cache
-def default_reports() -> tuple[DesignReport, ...]:
-    """Every design checked on the default configuration (once per process)."""
-    return tuple(check_designs(Config()))
 
 
 def _check_reference() -> tuple[str, str]:
@@ -356,9 +270,25 @@ def _check_negative_control() -> tuple[str, str]:
     return "pass", f"{NEGATIVE_CONTROL.id} violated as it must be"
 
 
-def verify_checks() -> list[tuple[str, Callable[[], tuple[str, str]]]]:
+def _check_reference_alone() -> tuple[str, str]:
+    """The reference design alone (what `verify --quick` checks instead of every design)."""
+    ref = check(Config(), design=REFERENCE)
+    bad = ref.violated()
+    if bad:
+        return "fail", f"reference violates {', '.join(bad)}"
+    return "pass", (f"{len(ref.results)} properties hold; {ref.states:,} states, "
+                    f"{ref.transitions:,} transitions, depth {ref.depth}")
+
+
+def verify_checks(*, quick: bool = False) -> list[tuple[str, Check]]:
     """(name, check) pairs for `mimi-portability verify`; each check returns (status, detail)
-    with status "pass" or "fail"."""
+    with status "pass" or "fail".  Quick: the reference design and the negative control, not
+    the variants (whose searches take most of a minute)."""
+    if quick:
+        return [
+            ("model: reference design holds every property", _check_reference_alone),
+            ("model: negative control reported violated", _check_negative_control),
+        ]
     return [
         ("model: reference design holds every property", _check_reference),
         ("model: every variant violates its property", _check_variants),

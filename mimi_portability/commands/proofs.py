@@ -1,4 +1,4 @@
-"""The `prove` subcommand and the proofs' checks for `verify`.
+"""The `prove` and `mutate` subcommands and the proofs' checks for `verify`.
 
 This module owns how the Z3 proofs are driven from the command line: the designs and
 bounds from the arguments, the text and JSON reports (the JSON of `check` plus "method" and
@@ -7,7 +7,9 @@ design (when asked for) has every property proved and refutes the negative contr
 every variant asked for violates the property it is expected to break.  For `verify` it
 proves the reference design (unbounded), refutes the negative controls, and puts the Z3
 verdict of every property x variant beside the explicit checker's (`verify_summary`).
-Z3 is imported only when a command runs.
+Every proofs/ module imports Z3 (proofs/encoding.py), which alone takes longer than the rest of
+`mimi-portability --help`: they are imported inside the handlers and checks, and only for
+type annotations up here.
 """
 
 from __future__ import annotations
@@ -17,15 +19,16 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from model.commands import positive
+from model.config import ALL_DESIGNS, Config, DesignOptions, Variant, config_json, variant
+
+from ..args import Check, Subparsers, add_bounds, config_from, positive, with_drops
+from .model import format_trace
 
 if TYPE_CHECKING:
-    from model.config import Config, Variant
-
-    from .prove import DesignProof, Verdict
+    from proofs.prove import DesignProof, Verdict
 
 DEFAULT_DEPTH = 8
 
@@ -41,8 +44,6 @@ def _seconds(text: str) -> float:
 
 
 def _designs(names: Sequence[str] | None) -> list[Variant]:
-    from model.config import ALL_DESIGNS, variant
-
     names = names or ["reference"]
     if "all" in names:
         return list(ALL_DESIGNS)
@@ -52,7 +53,7 @@ def _designs(names: Sequence[str] | None) -> list[Variant]:
 def problems(proofs: Sequence[DesignProof], negatives: Sequence[Verdict]) -> list[str]:
     """What makes `prove` fail: unknown verdicts, an unproved reference, an uncaught
     variant, an unrefuted negative control."""
-    from .prove import PROVED, UNKNOWN, VIOLATED
+    from proofs.prove import PROVED, UNKNOWN, VIOLATED
 
     out = []
     for proof in proofs:
@@ -80,8 +81,6 @@ def _row(v: Verdict) -> str:
 
 
 def report_text(proofs: Sequence[DesignProof], negatives: Sequence[Verdict]) -> str:
-    from model.commands import format_trace
-
     header = (f"{'design':32} {'property':21} {'verdict':9} {'method':9} {'bound':32} "
               f"{'length':>6} {'seconds':>8}")
     lines = [header, "-" * len(header)]
@@ -114,8 +113,6 @@ def report_text(proofs: Sequence[DesignProof], negatives: Sequence[Verdict]) -> 
 
 def as_json(proofs: Sequence[DesignProof], negatives: Sequence[Verdict], config: Config,
             depth: int, found: Sequence[str]) -> dict[str, Any]:
-    from model.commands import config_json
-
     return {
         "config": config_json(config),
         "depth": depth,
@@ -139,9 +136,7 @@ def as_json(proofs: Sequence[DesignProof], negatives: Sequence[Verdict], config:
 
 
 def cmd_prove(args: argparse.Namespace) -> int:
-    from model.commands import config_from, with_drops
-
-    from .prove import prove_design, refute_negative_controls
+    from proofs.prove import prove_design, refute_negative_controls
 
     try:
         config = config_from(args)
@@ -180,11 +175,9 @@ def cmd_prove(args: argparse.Namespace) -> int:
 
 
 def _refresh_hints() -> int:
-    from model.config import DesignOptions
-
-    from . import hints
-    from .encoding import ParametricUniverse
-    from .prove import INVARIANT
+    from proofs import hints
+    from proofs.encoding import ParametricUniverse
+    from proofs.prove import INVARIANT
 
     new, unproved = hints.refresh(ParametricUniverse(), DesignOptions(), INVARIANT)
     hints.save(new)
@@ -195,9 +188,7 @@ def _refresh_hints() -> int:
 
 
 def cmd_mutate(args: argparse.Namespace) -> int:
-    from model.commands import config_from, config_json
-
-    from . import mutate
+    from proofs import mutate
 
     try:
         config = config_from(args)
@@ -236,9 +227,7 @@ def cmd_mutate(args: argparse.Namespace) -> int:
     return 1 if found else 0
 
 
-def register(subparsers: Any) -> None:
-    from model.commands import add_bounds
-
+def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser(
         "prove",
         help="prove the safety properties with Z3 (induction, then bounded model checking)",
@@ -289,8 +278,8 @@ _SUMMARY: list[str] = []
 
 
 def _prove_reference() -> tuple[str, str]:
-    from .crosscheck import reference_proof
-    from .prove import INDUCTION, PROVED
+    from proofs.crosscheck import reference_proof
+    from proofs.prove import INDUCTION, PROVED
 
     proof = reference_proof()
     bad = [v for v in proof.verdicts if v.verdict != PROVED or v.method != INDUCTION]
@@ -303,7 +292,7 @@ def _prove_reference() -> tuple[str, str]:
 
 
 def _negative_controls() -> tuple[str, str]:
-    from .prove import VIOLATED, refute_negative_controls
+    from proofs.prove import VIOLATED, refute_negative_controls
 
     verdicts = refute_negative_controls()
     bad = [v for v in verdicts if v.verdict != VIOLATED]
@@ -313,7 +302,7 @@ def _negative_controls() -> tuple[str, str]:
 
 
 def _side_by_side() -> tuple[str, str]:
-    from .crosscheck import crosscheck, render
+    from proofs.crosscheck import crosscheck, render
 
     table = crosscheck()
     _SUMMARY[:] = render(table)
@@ -324,7 +313,11 @@ def _side_by_side() -> tuple[str, str]:
                     "as short as the explicit checker's")
 
 
-def verify_checks() -> list[tuple[str, Callable[[], tuple[str, str]]]]:
+def verify_checks(*, quick: bool = False) -> list[tuple[str, Check]]:
+    """(name, check) pairs for `mimi-portability verify`: none when quick (the Z3 proofs take
+    minutes)."""
+    if quick:
+        return []
     return [
         ("proofs: reference design proved by Z3 (unbounded)", _prove_reference),
         ("proofs: negative controls refuted by Z3", _negative_controls),

@@ -1,0 +1,86 @@
+"""The layering of the packages: one way only, plain imports, the command line in one place.
+
+mimi_portability/__init__.py says why: model/ is the ground, proofs/ and diagrams/ stand on it,
+impl/ on nothing of them but its lockstep on model/, and mimi_portability/ (the command line,
+`verify`, the registry of parts) on all of them; nothing imports it back.  These tests read
+the import statements of every module (ast, nothing is imported) and build the real parser.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+from mimi_portability.cli import build_parser
+
+REPO = Path(__file__).resolve().parent.parent
+PACKAGES = ("mimi_portability", "model", "proofs", "diagrams", "impl")
+#: The packages each package may import (besides itself).
+ALLOWED = {
+    "model": set(),
+    "proofs": {"model"},
+    "diagrams": {"model"},
+    "impl": {"model"},
+    "mimi_portability": {"model", "proofs", "diagrams", "impl"},
+}
+
+
+def _imports(path: Path) -> set[str]:
+    """The top-level names of the absolute imports in `path`."""
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            out |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            out.add(node.module.split(".")[0])
+    return out
+
+
+def _modules(package: str) -> list[Path]:
+    return sorted((REPO / package).rglob("*.py"))
+
+
+def test_every_package_imports_only_downward() -> None:
+    wrong = []
+    for package in PACKAGES:
+        for path in _modules(package):
+            for name in _imports(path) & set(PACKAGES) - {package} - ALLOWED[package]:
+                wrong.append(f"{path.relative_to(REPO)} imports {name}")
+    assert wrong == []
+
+
+def test_only_the_lockstep_of_impl_stands_on_the_model() -> None:
+    users = {p.relative_to(REPO / "impl").parts[0] for p in _modules("impl")
+             if "model" in _imports(p)}
+    assert users == {"lockstep"}
+
+
+def test_no_import_by_string() -> None:
+    found = [str(p.relative_to(REPO)) for package in PACKAGES for p in _modules(package)
+             if "importlib" in _imports(p) or "__import__(" in p.read_text()]
+    assert found == []
+
+
+def test_the_command_line_lives_in_mimi_portability_alone() -> None:
+    for package in PACKAGES[1:]:
+        assert not (REPO / package / "__main__.py").exists(), package
+        assert not list((REPO / package).rglob("commands.py")), package
+        assert not list((REPO / package).rglob("cli.py")), package
+
+
+def test_the_front_has_every_part_s_subcommands() -> None:
+    parser = build_parser()
+    (sub,) = (a for a in parser._actions if a.dest == "command")
+    assert list(sub.choices) == [  # type: ignore[attr-defined]
+        "verify", "vectors", "decode", "demo", "check", "variants", "checks", "prove", "mutate",
+        "diagrams", "conform"]
+
+
+def test_help_does_not_import_z3() -> None:
+    code = "import sys; from mimi_portability.cli import build_parser; build_parser(); " \
+           "print(sorted(m for m in sys.modules if m == 'z3' or m.startswith('proofs.')))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                          text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]"
