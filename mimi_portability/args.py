@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from model.config import Config, Variant
+from model.rules import CHECKS
 
 Handler = Callable[[argparse.Namespace], int]
 #: What a part's `register` receives: the front's `add_subparsers()` object.
@@ -57,12 +58,22 @@ def add_bounds(p: argparse.ArgumentParser) -> None:
                    "names it drop:ID")
 
 
+def check_ids(items: Sequence[str] | None) -> frozenset[str]:
+    """The check ids of a repeatable ID[,ID...] option (--drop, --only); ValueError names
+    any id model/rules.py does not declare."""
+    ids = frozenset(c.strip() for item in items or () for c in item.split(",") if c.strip())
+    unknown = sorted(ids - set(CHECKS))
+    if unknown:
+        raise ValueError(f"unknown check id {', '.join(unknown)} (see 'mimi-portability "
+                         "checks')")
+    return ids
+
+
 def config_from(args: argparse.Namespace) -> Config:
     """The bounds (and --drop's ad-hoc design) of the command line; ValueError names a bad
     bound or an unknown check id."""
-    drop = frozenset(c.strip() for item in getattr(args, "drop", None) or ()
-                     for c in item.split(",") if c.strip())
-    config = Config(
+    drop = check_ids(getattr(args, "drop", None))
+    return Config(
         clients=args.clients,
         ds=args.ds,
         groups=args.groups,
@@ -72,8 +83,6 @@ def config_from(args: argparse.Namespace) -> Config:
         rogue_client=not args.no_rogue_client,
         drop=drop,
     )
-    config.dropped  # noqa: B018 - raises ValueError on an unknown check id
-    return config
 
 
 def with_drops(config: Config, designs: Sequence[Variant]) -> list[Variant]:

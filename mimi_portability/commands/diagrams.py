@@ -23,9 +23,8 @@ from diagrams.graphviz_backend import (
     find_renderer,
     require_renderer,
 )
-from model.rules import CHECKS
 
-from ..args import Check, Subparsers
+from ..args import Check, Subparsers, check_ids
 
 DEFAULT_OUT = Path("docs/figures")
 #: The checkout (or, installed, the site-packages folder: no pyproject.toml there).
@@ -48,14 +47,12 @@ def parse_formats(text: str) -> list[str]:
 def cmd_diagrams(args: argparse.Namespace) -> int:
     try:
         formats = parse_formats(args.format)
-        drop = frozenset(c.strip() for item in args.drop or () for c in item.split(",")
-                         if c.strip())
+        try:
+            drop = check_ids(args.drop)
+        except ValueError as err:
+            raise DiagramError(str(err)) from None
         drawn = set(figures.RENDERED) & set(formats)
         if drop:
-            unknown = sorted(drop - set(CHECKS))
-            if unknown:
-                raise DiagramError(f"unknown check id {', '.join(unknown)} (see "
-                                   "'mimi-portability checks')")
             if args.out is None:
                 args.out = f"figures-{figures.design_slug(drop)}"
         elif args.out is None:

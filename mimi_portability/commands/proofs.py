@@ -24,7 +24,15 @@ from typing import TYPE_CHECKING, Any
 
 from model.config import ALL_DESIGNS, Config, DesignOptions, Variant, config_json, variant
 
-from ..args import Check, Subparsers, add_bounds, config_from, positive, with_drops
+from ..args import (
+    Check,
+    Subparsers,
+    add_bounds,
+    check_ids,
+    config_from,
+    positive,
+    with_drops,
+)
 from .model import format_trace
 
 if TYPE_CHECKING:
@@ -194,10 +202,7 @@ def cmd_mutate(args: argparse.Namespace) -> int:
         config = config_from(args)
         chosen = mutate.mutants()
         if args.only:
-            wanted = {c.strip() for item in args.only for c in item.split(",") if c.strip()}
-            unknown = sorted(wanted - {c.id for c in chosen})
-            if unknown:
-                raise ValueError(f"unknown check id {', '.join(unknown)}")
+            wanted = check_ids(args.only)
             chosen = [c for c in chosen if c.id in wanted]
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
