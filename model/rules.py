@@ -77,7 +77,7 @@ from .vocabulary import (
     switch,
 )
 
-__all__ = ["CHECKS", "FRAME", "RULES", "Rule", "can_forge", "option_checks"]
+__all__ = ["CHECKS", "RULES", "Rule", "can_forge", "option_checks"]
 
 X = Any
 """A reading of the vocabulary (vocabulary.Concrete or proofs/reading.Symbolic)."""
@@ -113,11 +113,6 @@ class Rule:
     @property
     def doc(self) -> str:
         return " ".join((self.guard.__doc__ or "").split())
-
-
-FRAME = Check("frame", "the parameters are within the configuration and the message is "
-              "delivered", kind="frame")
-"""The conjuncts a reading adds for parameter domains, routing and delivery (not a rule)."""
 
 
 def _view(x: X, ds: Any, epoch: Any, nonce: Any, target: Any) -> Any:
@@ -394,12 +389,19 @@ FANOUT_CONTENT = check("fanout.same_content", "the ack is for exactly the conten
 FANOUT_SIGNER = check("fanout.signed_by_target", "the ack is signed by the lock's target")
 
 
+def _answer_to_lock(s: S, source: Any, m: Any, locked: Check, same: Check,
+                    signer: Check) -> Guard:
+    """The target's answer `m` (its ack or its rejection) is for exactly the content this
+    source is locked on: the conjuncts both answers' guards share, under their own ids."""
+    host = s.host(source, m.content.response.request.group)
+    yield locked, host.phase == LOCKED
+    yield same, host.lock == m.content
+    yield signer, m.signer == host.target
+
+
 def source_fanout_and_confirm_guard(x: X, s: S, source: Any, m: Any) -> Guard:
     """The target's TargetMigrationComplete for exactly the content this source is locked on."""
-    host = s.host(source, m.content.response.request.group)
-    yield FANOUT_LOCKED, host.phase == LOCKED
-    yield FANOUT_CONTENT, host.lock == m.content
-    yield FANOUT_SIGNER, m.signer == host.target
+    yield from _answer_to_lock(s, source, m, FANOUT_LOCKED, FANOUT_CONTENT, FANOUT_SIGNER)
 
 
 def source_fanout_and_confirm_effect(x: X, s: S, source: Any, m: Any) -> S:
@@ -438,10 +440,7 @@ UNLOCK_SIGNER = check("unlock.signed_by_target", "the rejection is signed by the
 
 def source_unlock_on_reject_guard(x: X, s: S, source: Any, m: Any) -> Guard:
     """The target's signed rejection of exactly the content this source is locked on."""
-    host = s.host(source, m.content.response.request.group)
-    yield UNLOCK_LOCKED, host.phase == LOCKED
-    yield UNLOCK_CONTENT, host.lock == m.content
-    yield UNLOCK_SIGNER, m.signer == host.target
+    yield from _answer_to_lock(s, source, m, UNLOCK_LOCKED, UNLOCK_CONTENT, UNLOCK_SIGNER)
 
 
 def _unlock(x: X, s: S, source: Any, group: Any) -> S:

@@ -26,8 +26,7 @@ off.
 from __future__ import annotations
 
 import dataclasses
-import itertools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .config import NONE, Config, Nonce, source_policy_allows, target_policy_allows
@@ -338,6 +337,3 @@ def concrete_domain(config: Config, state: State, domain: str) -> Iterable[Any]:
         return members(state, domain)
     return range_values(config, domain)
 
-
-def product(config: Config, state: State, domains: tuple[str, ...]) -> Iterator[tuple[Any, ...]]:
-    return itertools.product(*(concrete_domain(config, state, d) for d in domains))
