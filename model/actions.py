@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from . import adversary
+from .compiled import Compiled, compiled_guard
 from .config import Config
 from .messages import message_from_json, message_to_json
 from .rules import RULES, Rule, can_forge
@@ -121,11 +122,8 @@ class ActionSpec:
 
     def accepts(self, config: Config, state: State, *args: Any) -> bool:
         """The guard minus "the message is delivered"."""
-        dropped = config.dropped
-        for chk, ok in self.rule.guard(reading(config), StateView(state), *args):
-            if not ok and (chk.kind != "check" or chk.id not in dropped):
-                return False
-        return True
+        holds = compiled_guard(self.rule.guard, config.dropped)
+        return holds(reading(config), StateView(state), *args)
 
     def guard(self, config: Config, state: State, *args: Any) -> bool:
         if self.rule.receives is not None and not self.delivered(config, state, args[-1]):
@@ -221,20 +219,24 @@ class _Probe:
         return _Probe()
 
 
-def _plan(config: Config) -> list[tuple[int, Rule, int, Router | None, list[tuple[Any, ...]]]]:
+Plan = list[tuple[int, Rule, int, Router | None, list[tuple[Any, ...]], Compiled]]
+
+
+def _plan(config: Config) -> Plan:
     """Per action, once per Config: (index, rule, network slot or -1, router, the candidate
-    tuples of a non-receiving action)."""
+    tuples of a non-receiving action, the guard compiled for the design)."""
     found: list[Any] | None = config.__dict__.get("_plan")
     if found is None:
         found = []
         for i, spec in enumerate(ACTIONS):
             rule = spec.rule
+            holds = compiled_guard(rule.guard, config.dropped)
             if rule.receives is None:
                 tuples = list(itertools.product(*(range_values(config, d)
                                                   for d in rule.domains)))
-                found.append((i, rule, -1, None, tuples))
+                found.append((i, rule, -1, None, tuples, holds))
             else:
-                found.append((i, rule, SLOT[rule.receives], router(config, rule), []))
+                found.append((i, rule, SLOT[rule.receives], router(config, rule), [], holds))
         config.__dict__["_plan"] = found
     return found
 
@@ -244,26 +246,18 @@ def instances(config: Config, state: State) -> Iterator[tuple[int, tuple[Any, ..
     instance of `state`, in table order: the one loop the checker and `enabled` share."""
     x = reading(config)
     view = StateView(state)
-    dropped = config.dropped
     network = state.network
 
-    for i, rule, slot, route, tuples in _plan(config):
-        guard = rule.guard
+    for i, rule, slot, route, tuples, holds in _plan(config):
         if route is None:
             for args in tuples:
-                for chk, ok in guard(x, view, *args):
-                    if not ok and (chk.kind != "check" or chk.id not in dropped):
-                        break
-                else:
+                if holds(x, view, *args):
                     yield i, args, False
             continue
         sent = network[slot]
         for m in sent:
             for args in route(m):
-                for chk, ok in guard(x, view, *args):
-                    if not ok and (chk.kind != "check" or chk.id not in dropped):
-                        break
-                else:
+                if holds(x, view, *args):
                     yield i, args, False
         if rule.forged:
             kind = rule.receives
@@ -273,10 +267,7 @@ def instances(config: Config, state: State) -> Iterator[tuple[int, tuple[Any, ..
                 routed = route(m)
                 if routed and can_forge(x, view, kind, m):  # type: ignore[arg-type]
                     for args in routed:
-                        for chk, ok in guard(x, view, *args):
-                            if not ok and (chk.kind != "check" or chk.id not in dropped):
-                                break
-                        else:
+                        if holds(x, view, *args):
                             yield i, args, True
 
 

@@ -22,6 +22,7 @@ the symmetry reduction (model/checker.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from .config import NO_NONCE, NONE, Config, Nonce
@@ -288,6 +289,14 @@ def members(state: State, name: str) -> frozenset[Any]:
     """The set `name` of SET_NAMES."""
     part, index = _SET_INDEX[name]
     return (state.network if part == 0 else state.ghost)[index]
+
+
+def set_reader(name: str) -> Callable[[State], frozenset[Any]]:
+    """`members(state, name)` as a function of the state alone, for hot loops."""
+    part, index = _SET_INDEX[name]
+    if part == 0:
+        return lambda state: state.network[index]
+    return lambda state: state.ghost[index]
 
 
 def add_to(state: State, name: str, element: Any) -> State:

@@ -1,0 +1,218 @@
+"""The concrete reading of a rule's guard, compiled once per design into one boolean function.
+
+This module owns the explicit checker's fast path.  A guard in model/rules.py is a generator
+of labelled conjuncts, which is what diagnosis, mutation and the symbolic reading need; run
+on every candidate of every state, though, the generator's frames, the (check, value) tuples
+and the per-conjunct test "is this check dropped" cost more than the conjuncts themselves.
+`compiled_guard(rule, dropped)` rewrites the guard's own source (its syntax tree, taken with
+`inspect`) into a plain function with the same parameters that returns whether the guard
+holds in the design that drops `dropped`:
+
+- `yield CHECK, value` becomes `if not (value): return False`, and disappears where the
+  design drops CHECK (a switch always stays: its value reads the design itself);
+- `yield from helper(...)` keeps the generic loop over the helper's labelled conjuncts;
+- `x.all`, `x.any`, `x.no`, `x.implies`, `x.one_of` inside a conjunct become Python's `and`,
+  `or`, `not`, `in` (short-circuit: a later operand may assume an earlier one held, which is
+  what the rules' order already says), `x.check(CHECK, v)` becomes `True` or `v`,
+  `x.enforces(CHECK)` and `x.true`/`x.false` constants, `x.make(Cls, ...)` a plain call.
+
+Nothing is rewritten that the generic reading would evaluate differently: the compiled
+guard and the generic loop agree on every candidate, which tests/test_model_compiled.py
+checks on every rule of every design, and a guard whose source cannot be read (a lambda, a
+function made at run time) falls back to the generic loop.
+
+`compiled_body(body)` does the same for a property's clause body (model/properties.py),
+whose value is only ever read as a truth value: the same rewrites of the vocabulary's
+logic, everything else as written.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+from collections.abc import Callable
+from typing import Any
+
+from .vocabulary import Check
+
+Compiled = Callable[..., bool]
+
+_CACHE: dict[tuple[Any, frozenset[str]], Compiled] = {}
+
+
+def compiled_guard(guard: Callable[..., Any], dropped: frozenset[str]) -> Compiled:
+    """`guard` (a generator of labelled conjuncts) as one boolean function for the design
+    that drops `dropped`; made once per guard and design."""
+    key = (guard, dropped)
+    found = _CACHE.get(key)
+    if found is None:
+        try:
+            found = _compile(guard, dropped)
+        except (OSError, TypeError, _CannotCompile):
+            found = _generic(guard, dropped)
+        _CACHE[key] = found
+    return found
+
+
+def compiled_body(body: Callable[..., Any]) -> Callable[..., Any]:
+    """A clause body (x, s, *variables) with the vocabulary's logic compiled to Python's;
+    the body itself where it cannot be."""
+    key = (body, frozenset({"<body>"}))
+    found = _CACHE.get(key)
+    if found is None:
+        try:
+            found = _compile_body(body)
+        except (OSError, TypeError, _CannotCompile):
+            found = body
+        _CACHE[key] = found
+    return found
+
+
+def _compile_body(body: Callable[..., Any]) -> Compiled:
+    fn, namespace = _parse(body)
+    rewrite = _Conjunct(namespace, fn.args.args[0].arg, frozenset(), design_free=True)
+    fn.body = [rewrite.visit(stmt) for stmt in fn.body]
+    return _define(body, fn, namespace)
+
+
+def _parse(f: Callable[..., Any]) -> tuple[ast.FunctionDef, dict[str, Any]]:
+    tree = ast.parse(textwrap.dedent(inspect.getsource(f)))
+    fn = tree.body[0]
+    if not isinstance(fn, ast.FunctionDef) or f.__closure__:
+        raise _CannotCompile(f)
+    fn.decorator_list = []
+    fn.returns = None
+    for a in fn.args.args:
+        a.annotation = None
+    return fn, dict(f.__globals__)
+
+
+def _define(f: Callable[..., Any], fn: ast.FunctionDef, namespace: dict[str, Any]) -> Compiled:
+    fn.name = f"{f.__name__}__compiled"
+    module = ast.fix_missing_locations(ast.Module([fn], []))
+    code = compile(module, f"<compiled {f.__module__}.{f.__name__}>", "exec")
+    exec(code, namespace)  # the rules' own source, rewritten
+    made: Compiled = namespace[fn.name]
+    return made
+
+
+def _generic(guard: Callable[..., Any], dropped: frozenset[str]) -> Compiled:
+    def holds(*args: Any) -> bool:
+        for chk, ok in guard(*args):
+            if not ok and (chk.kind != "check" or chk.id not in dropped):
+                return False
+        return True
+
+    return holds
+
+
+class _CannotCompile(Exception):
+    pass
+
+
+def _compile(guard: Callable[..., Any], dropped: frozenset[str]) -> Compiled:
+    fn, namespace = _parse(guard)
+    rewrite = _Conjunct(namespace, fn.args.args[0].arg, dropped)
+    fn.body = [stmt for node in fn.body for stmt in rewrite.statement(node)]
+    fn.body.append(ast.Return(ast.Constant(True)))
+    namespace["_dropped"] = dropped
+    return _define(guard, fn, namespace)
+
+
+class _Conjunct(ast.NodeTransformer):
+    """Rewrites one guard's statements and the vocabulary calls inside its conjuncts."""
+
+    def __init__(self, namespace: dict[str, Any], x_name: str, dropped: frozenset[str],
+                 design_free: bool = False):
+        self.namespace = namespace
+        self.x = x_name
+        self.dropped = dropped
+        self.design_free = design_free
+        """A clause body: it may not read the design (check, enforces)."""
+
+    def statement(self, node: ast.stmt) -> list[ast.stmt]:
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            return []  # the docstring
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Yield):
+            return self._yield(node.value)
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.YieldFrom):
+            return [self._yield_from(node.value)]
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Yield | ast.YieldFrom | ast.Return):
+                raise _CannotCompile(ast.dump(node))
+        return [node]
+
+    def _yield(self, node: ast.Yield) -> list[ast.stmt]:
+        value = node.value
+        if not (isinstance(value, ast.Tuple) and len(value.elts) == 2):
+            raise _CannotCompile(ast.dump(node))
+        label, truth = value.elts
+        chk = self._check(label)
+        if chk.kind == "check" and chk.id in self.dropped:
+            return []
+        test = ast.UnaryOp(ast.Not(), self.visit(truth))
+        return [ast.If(test, [ast.Return(ast.Constant(False))], [])]
+
+    def _yield_from(self, node: ast.YieldFrom) -> ast.stmt:
+        loop = ast.parse(
+            "for _chk, _ok in None:\n"
+            "    if not _ok and (_chk.kind != 'check' or _chk.id not in _dropped):\n"
+            "        return False\n").body[0]
+        assert isinstance(loop, ast.For)
+        loop.iter = node.value
+        return loop
+
+    def _check(self, node: ast.expr) -> Check:
+        if isinstance(node, ast.Name):
+            found = self.namespace.get(node.id)
+            if isinstance(found, Check):
+                return found
+        raise _CannotCompile(ast.dump(node))
+
+    def _vocabulary(self, node: ast.Call) -> str | None:
+        f = node.func
+        if (isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name)
+                and f.value.id == self.x and not node.keywords
+                and not any(isinstance(a, ast.Starred) for a in node.args)):
+            return f.attr
+        return None
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        if isinstance(node.value, ast.Name) and node.value.id == self.x:
+            if node.attr == "true":
+                return ast.Constant(True)
+            if node.attr == "false":
+                return ast.Constant(False)
+        return self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        name = self._vocabulary(node)
+        if name is None:
+            return self.generic_visit(node)
+        args = [self.visit(a) for a in node.args]
+        if name == "all" and args:
+            return ast.BoolOp(ast.And(), args) if len(args) > 1 else _truth(args[0])
+        if name == "any" and args:
+            return ast.BoolOp(ast.Or(), args) if len(args) > 1 else _truth(args[0])
+        if name == "no" and len(args) == 1:
+            return ast.UnaryOp(ast.Not(), args[0])
+        if name == "implies" and len(args) == 2:
+            return ast.BoolOp(ast.Or(), [ast.UnaryOp(ast.Not(), args[0]), args[1]])
+        if name == "one_of" and len(args) >= 2:
+            return ast.Compare(args[0], [ast.In()], [ast.Tuple(args[1:], ast.Load())])
+        if name in ("check", "enforces") and self.design_free:
+            raise _CannotCompile(ast.dump(node))
+        if name == "check" and len(args) == 2:
+            dropped = self._check(node.args[0]).id in self.dropped
+            return ast.Constant(True) if dropped else args[1]
+        if name == "enforces" and len(args) == 1:
+            return ast.Constant(self._check(node.args[0]).id not in self.dropped)
+        if name == "make" and args:
+            return ast.Call(args[0], args[1:], [])
+        node.args = args
+        return node
+
+
+def _truth(node: ast.expr) -> ast.expr:
+    return ast.Call(ast.Name("bool", ast.Load()), [node], [])

@@ -1,0 +1,126 @@
+"""The compiled guards (model/compiled.py) say what the rules' labelled conjuncts say.
+
+Every rule's compiled guard is compared with the generic reading (the generator, a dropped
+check read as true) on every candidate, network and forged, of a sample of reachable states,
+for the reference design, every variant and every single dropped check; and the rewrites
+that could change a meaning are pinned on their own.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+
+from model import actions
+from model.checker import explore
+from model.compiled import _compile, _generic, compiled_body, compiled_guard
+from model.config import ALL_DESIGNS, Config
+from model.rules import CHECKS, RULES
+from model.state import initial_state
+from model.vocabulary import Check, StateView
+
+SAMPLE = 150
+
+
+def _states(config: Config) -> list[object]:
+    ex = explore(config, symmetry=False, max_states=SAMPLE)
+    return list(ex.states)[:SAMPLE]
+
+
+def _disagreements(config: Config) -> list[str]:
+    x = actions.reading(config)
+    dropped = config.dropped
+    out = []
+    for state in _states(config):
+        view = StateView(state)  # type: ignore[arg-type]
+        for spec in actions.ACTIONS:
+            fast = compiled_guard(spec.rule.guard, dropped)
+            slow = _generic(spec.rule.guard, dropped)
+            for args, _ in spec.sourced(config, state):  # type: ignore[arg-type]
+                if fast(x, view, *args) != slow(x, view, *args):
+                    out.append(f"{spec.name}{args}")
+    return out
+
+
+@pytest.mark.parametrize("design", ALL_DESIGNS, ids=lambda d: d.name)
+def test_compiled_guards_agree_with_the_conjuncts_in_every_design(design: object) -> None:
+    config = Config(clients=2, attempts=1).with_options(design.options)  # type: ignore[attr-defined]
+    assert _disagreements(config) == []
+
+
+@pytest.mark.parametrize("check_id", [c.id for c in CHECKS.values() if c.kind == "check"])
+def test_compiled_guards_agree_with_a_check_dropped(check_id: str) -> None:
+    config = Config(clients=1, attempts=1, drop=frozenset({check_id}))
+    assert _disagreements(config) == []
+
+
+def test_every_rule_compiles_rather_than_falling_back() -> None:
+    for rule, dropped in itertools.product(RULES, (frozenset(), frozenset(CHECKS))):
+        _compile(rule.guard, dropped)  # raises where the fallback would be taken
+
+
+PROBE = Check("test.compiled_probe", "a probe for this test (not registered in CHECKS)")
+OTHER = Check("test.other_probe", "another probe")
+
+
+def _probe_guard(x: Any, s: Any, n: int) -> Any:
+    """A guard of the rules' shape: two labelled conjuncts, the second reading the first."""
+    yield PROBE, n > 1
+    yield OTHER, x.implies(n > 2, x.all(n != 5, x.one_of(n, 3, 4, 6)))
+
+
+def test_a_dropped_check_is_skipped_and_a_kept_one_refuses() -> None:
+    x = actions.reading(Config())
+    view = StateView(initial_state(Config()))
+    both = _compile(_probe_guard, frozenset())
+    without = _compile(_probe_guard, frozenset({PROBE.id}))
+    generic = _generic(_probe_guard, frozenset())
+    for n in range(8):
+        assert both(x, view, n) is generic(x, view, n)
+    assert both(x, view, 0) is False
+    assert without(x, view, 0) is True
+    assert both(x, view, 5) is False
+    assert both(x, view, 6) is True
+
+
+def test_the_comparison_notices_a_wrong_compilation() -> None:
+    """Negative control: a compiled guard that ignores one conjunct is caught."""
+    real = compiled_guard
+    lenient = compiled_guard(RULES[0].guard, frozenset({"request.other_ds"}))
+
+    def wrong(guard: Any, dropped: frozenset[str]) -> Any:
+        return lenient if guard is RULES[0].guard else real(guard, dropped)
+
+    globals()["compiled_guard"] = wrong
+    try:
+        assert _disagreements(Config(clients=1, attempts=1)) != []
+    finally:
+        globals()["compiled_guard"] = real
+
+
+def test_compiled_clause_bodies_agree_with_the_written_ones() -> None:
+    """Every clause of every property and negative control, on every instance over a sample
+    of states of a design that violates several (so both truth values occur)."""
+    from model.config import variant
+    from model.properties import CLAUSES
+    from model.vocabulary import concrete_domain
+
+    seen: set[bool] = set()
+    for name in ("reference", "fanout_before_ack", "no_epoch_check"):
+        config = Config(clients=2, attempts=1).with_options(variant(name).options)
+        x = actions.reading(config)
+        for state in _states(config):
+            view = StateView(state)  # type: ignore[arg-type]
+            for clauses in CLAUSES.values():
+                for clause in clauses:
+                    fast = compiled_body(clause.body)
+                    assert fast is not clause.body, clause.body.__name__
+                    domains = [concrete_domain(config, state, d)  # type: ignore[arg-type]
+                               for d in clause.over]
+                    for xs in itertools.product(*domains):
+                        want = bool(clause.body(x, view, *xs))
+                        assert bool(fast(x, view, *xs)) is want
+                        seen.add(want)
+    assert seen == {True, False}
