@@ -17,15 +17,17 @@ signed something, and in the model only that party can put its id in `signer`.
 from __future__ import annotations
 
 import itertools
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from .actions import honest_client, honest_ds, reading
-from .config import NO_NONCE, Config
+from .compiled import compiled_body
+from .config import NO_NONCE, NONE, Config
 from .messages import MigrationConfirmation, MigrationResponse, TargetMigrationComplete
-from .state import ACTIVE, LOCKED, MOVED, SET_NAMES, State, members
-from .vocabulary import GROUPS, HONEST_DS, StateView, concrete_domain
+from .state import ABSENT, ACTIVE, LOCKED, MOVED, SET_NAMES, State, set_reader
+from .vocabulary import GROUPS, HONEST_CLIENTS, HONEST_DS, StateView, concrete_domain
 
 Body = Callable[..., Any]
 """body(x, s, *variables) -> truth value, in either reading of the vocabulary."""
@@ -38,23 +40,28 @@ class Clause:
     over: tuple[str, ...]
     body: Body
     reads: tuple[str, ...] | None = ()
-    """The sets of the state the body reads besides its variables (None: it reads tables
-    too).  The concrete reading caches a clause's value per Config on those sets and its
-    domains: states share most of their sets, so most evaluations are look-ups."""
+    """The parts of the state the body reads besides its variables: sets of SET_NAMES and
+    tables of TABLES (None: unknown).  The concrete reading caches a clause's value per
+    Config on those parts and its domains: states share most of their parts, so most
+    evaluations are look-ups."""
+
+    def __post_init__(self) -> None:
+        parts = () if self.reads is None else tuple(
+            d for d in (*self.over, *self.reads) if d in SET_NAMES or d in TABLES)
+        object.__setattr__(self, "_parts", tuple(_part(d) for d in parts))
 
     def holds(self, config: Config, state: State) -> bool:
         """The concrete reading: every instance over the state's finite sets holds."""
         key: tuple[Any, ...] | None = None
         if self.reads is not None:
-            key = (id(self), *(members(state, d) for d in (*self.over, *self.reads)
-                               if d in SET_NAMES))
+            key = (id(self), *[part(state) for part in self._parts])  # type: ignore[attr-defined]
             cache: dict[Any, bool] = config.__dict__.setdefault("_clauses", {})
             hit = cache.get(key)
             if hit is not None:
                 return hit
         x = reading(config)
         view = StateView(state)
-        body = self.body
+        body = compiled_body(self.body)
         domains = [concrete_domain(config, state, d) for d in self.over]
         value = all(body(x, view, *xs) for xs in itertools.product(*domains))
         if key is not None:
@@ -65,6 +72,16 @@ class Clause:
 
 
 _CACHE_LIMIT = 200_000
+
+
+def _part(name: str) -> Callable[[State], Any]:
+    """Reads the set or table `name` of a State (a clause's cache key is made of these)."""
+    if name in TABLES:
+        return operator.attrgetter(name)
+    return set_reader(name)
+
+TABLES = ("hosts", "nonces", "clients")
+"""The tables of a model State a clause may read (Clause.reads)."""
 
 
 def _distinct_commits(x: Any, s: Any, a: Any, b: Any) -> Any:
@@ -123,6 +140,34 @@ def _matches(x: Any, s: Any, a: Any) -> Any:
                  c.group == a.group)
 
 
+def _serving(x: Any, host: Any) -> Any:
+    """The host serves the group as part of its lineage: active or locked, and not a copy
+    the rogue DS had it import under the same id (another group: finding F1)."""
+    return x.all(x.one_of(host.phase, ACTIVE, LOCKED), host.origin != x.u.R)
+
+
+def _at_a_lineage_host(x: Any, s: Any, c: Any, g: Any) -> Any:
+    v = s.view(c, g)
+    host = s.host(v.ds, g)
+    copy = x.all(x.one_of(host.phase, ACTIVE, LOCKED), host.origin == x.u.R)
+    return x.all(host.phase != ABSENT, x.no(copy),
+                 x.implies(_serving(x, host), v.epoch <= host.epoch))
+
+
+def _behind_every_host(x: Any, s: Any, c: Any, d: Any, g: Any) -> Any:
+    host = s.host(d, g)
+    return x.implies(_serving(x, host), s.view(c, g).epoch <= host.epoch)
+
+
+def _along_the_history(x: Any, s: Any, c: Any, g: Any, h: Any) -> Any:
+    """A member past the group's commit `h` went where `h` leads: the same DS for a regular
+    commit, the target its AAD names for a migration commit."""
+    v = s.view(c, g)
+    leads = x.implies(h.aad_target == NONE, v.ds == h.ds)
+    moves = x.implies(h.aad_target != NONE, v.ds == h.aad_target)
+    return x.implies(x.all(h.group == g, h.epoch + 1 == v.epoch), x.all(leads, moves))
+
+
 def _never_moved(x: Any, s: Any, d: Any, g: Any) -> Any:
     return s.host(d, g).phase != MOVED
 
@@ -144,6 +189,11 @@ CLAUSES: dict[str, tuple[Clause, ...]] = {
     "authorized_migration": (Clause(("ghost_starts",), _authorized),),
     "export_consent": (Clause(("contents",), _consented, ("responses",)),),
     "confirmation_matches": (Clause(("ghost_confirmations",), _matches),),
+    "members_follow_owner": (
+        Clause((HONEST_CLIENTS, GROUPS), _at_a_lineage_host, ("clients", "hosts")),
+        Clause((HONEST_CLIENTS, HONEST_DS, GROUPS), _behind_every_host, ("clients", "hosts")),
+        Clause((HONEST_CLIENTS, GROUPS, "ghost_history"), _along_the_history, ("clients",)),
+    ),
     "no_group_ever_moves": (Clause((HONEST_DS, GROUPS), _never_moved, None),),
     "target_never_imports": (Clause(("ghost_imports",), _never),),
 }
@@ -207,6 +257,19 @@ def confirmation_matches(config: Config, state: State) -> bool:
     return _holds("confirmation_matches", config, state)
 
 
+def members_follow_owner(config: Config, state: State) -> bool:
+    """Members follow the owner: every member stands at a DS that holds the group (never at
+    a copy the rogue DS planted under the same id), is never ahead of a DS serving the
+    group, and went where the group's commit before its epoch leads (the same DS after a
+    regular commit, the target after a migration commit).
+
+    Checked on the client views, the hosting tables and the ghost history: a member that
+    took a forged or stale commit, took the migration commit for a regular one, or switched
+    on a confirmation that was not its DS's, stands at an epoch no DS serving the group has
+    reached, at a DS that never held it, or off the group's one line of commits."""
+    return _holds("members_follow_owner", config, state)
+
+
 def no_group_ever_moves(config: Config, state: State) -> bool:
     """Negative control, deliberately false: no group is ever moved away from a DS."""
     return _holds("no_group_ever_moves", config, state)
@@ -244,6 +307,7 @@ PROPERTIES: tuple[Property, ...] = (
     _prop(authorized_migration),
     _prop(export_consent),
     _prop(confirmation_matches),
+    _prop(members_follow_owner),
 )
 
 LIVENESS_ID = "migration_completes"

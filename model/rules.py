@@ -162,14 +162,25 @@ def client_request_effect(x: X, s: S, client: Any, group: Any, target: Any) -> S
 
 INIT_OUTSTANDING = check("init.outstanding_request",
                          "the client has an outstanding request and has not acted on a "
-                         "response yet")
+                         "response yet",
+                         kept="the client's own bookkeeping: a response routed to it answers "
+                              "a request it sent (signed by that request's target), so acting "
+                              "on one it is not waiting for starts only a migration it asked "
+                              "for, and the source checks the Init against the group again")
 INIT_MATCHES = check("init.matches_request",
                      "the response answers exactly the outstanding request (target, source, "
-                     "epoch)")
+                     "epoch)",
+                     kept="the client's own bookkeeping: an answer to an older request of "
+                          "its own starts only a migration it asked for, and the source "
+                          "refuses it unless it is for the group's current epoch "
+                          "(lock.commit_for_request, lock.current_epoch)")
 INIT_RESPONSE_SIGNED = check(
     "init.response_signed", "the MigrationResponse is signed by the request's target",
     clause='§2 signers: MigrationResponse by the "Target DS (its key for the suite)"',
-    options=("unsigned_response", "predictable_nonces"))
+    options=("unsigned_response", "predictable_nonces"),
+    kept="defence in depth: the source checks the same signature before it locks or exports "
+         "(lock.response_signed), so a client fooled by a forged response starts nothing; "
+         "dropping both is the unsigned_response variant, which breaks export_consent")
 
 
 def client_init_guard(x: X, s: S, client: Any, group: Any, response: Any) -> Guard:
@@ -220,9 +231,16 @@ def client_confirm_effect(x: X, s: S, client: Any, group: Any, m: Any) -> S:
                        x.make(Accepted, client, group, v.nonce, v.target, m))
 
 
-ABORT_PENDING = check("abort.pending", "the client has a pending migration")
-ABORT_SIGNER = check("abort.signed_by_own_ds", "the abort is signed by the client's DS")
-ABORT_OWN_NONCE = check("abort.own_nonce", "the abort names the client's pending nonce")
+ABORT_KEPT = ("a client that drops its pending migration wrongly only stops waiting for its "
+              "confirmation: the fanned-out migration commit still moves it "
+              "(member_switch), so no group or member is lost; it is told the truth about "
+              "its own attempt (finding F6 is this case for a DS-signed abort of an older "
+              "attempt)")
+ABORT_PENDING = check("abort.pending", "the client has a pending migration", kept=ABORT_KEPT)
+ABORT_SIGNER = check("abort.signed_by_own_ds", "the abort is signed by the client's DS",
+                     kept=ABORT_KEPT)
+ABORT_OWN_NONCE = check("abort.own_nonce", "the abort names the client's pending nonce",
+                        kept=ABORT_KEPT)
 
 
 def client_abort_guard(x: X, s: S, client: Any, group: Any, m: Any) -> Guard:
@@ -275,8 +293,9 @@ def member_switch_effect(x: X, s: S, client: Any, group: Any, m: Any) -> S:
 
 
 COMMIT_EPOCH_BOUND = check("commit.below_max_epoch", "below max_epoch", kept=BOUND)
-COMMIT_AT_EPOCH = check("commit.at_member_epoch", "the DS is at the member's epoch")
-COMMIT_HOSTED = check("commit.group_hosted", "the member's DS hosts the group")
+COMMIT_AT_EPOCH = check("commit.at_member_epoch",
+                        "the member's DS serves the group (active or locked) at the member's "
+                        "epoch")
 COMMIT_NOT_LOCKED = check(
     "commit.not_locked", "the group is active (not locked) at the member's DS",
     clause='§5 "The group is then locked: no other commit for epoch e is sequenced"',
@@ -289,8 +308,8 @@ def commit_at_current_ds_guard(x: X, s: S, client: Any, group: Any) -> Guard:
     v = s.view(client, group)
     host = s.host(v.ds, group)
     yield COMMIT_EPOCH_BOUND, v.epoch < x.u.max_epoch
+    yield COMMIT_AT_EPOCH, x.one_of(host.phase, ACTIVE, LOCKED)
     yield COMMIT_AT_EPOCH, host.epoch == v.epoch
-    yield COMMIT_HOSTED, x.one_of(host.phase, ACTIVE, LOCKED)
     yield COMMIT_NOT_LOCKED, host.phase != LOCKED
 
 
@@ -384,43 +403,47 @@ def source_lock_and_export_effect(x: X, s: S, source: Any, m: Any) -> S:
     return s
 
 
-FANOUT_LOCKED = check("fanout.locked", "the group is locked at the source")
-FANOUT_CONTENT = check("fanout.same_content", "the ack is for exactly the content it locked on")
+FANOUT_CONTENT = check("fanout.same_content",
+                       "the group is locked at the source on exactly the acknowledged content")
 FANOUT_SIGNER = check("fanout.signed_by_target", "the ack is signed by the lock's target")
 
 
-def _answer_to_lock(s: S, source: Any, m: Any, locked: Check, same: Check,
-                    signer: Check) -> Guard:
+def _answer_to_lock(s: S, source: Any, m: Any, same: Check, signer: Check) -> Guard:
     """The target's answer `m` (its ack or its rejection) is for exactly the content this
     source is locked on: the conjuncts both answers' guards share, under their own ids."""
     host = s.host(source, m.content.response.request.group)
-    yield locked, host.phase == LOCKED
+    yield same, host.phase == LOCKED
     yield same, host.lock == m.content
     yield signer, m.signer == host.target
 
 
 def source_fanout_and_confirm_guard(x: X, s: S, source: Any, m: Any) -> Guard:
     """The target's TargetMigrationComplete for exactly the content this source is locked on."""
-    yield from _answer_to_lock(s, source, m, FANOUT_LOCKED, FANOUT_CONTENT, FANOUT_SIGNER)
+    yield from _answer_to_lock(s, source, m, FANOUT_CONTENT, FANOUT_SIGNER)
 
 
 def source_fanout_and_confirm_effect(x: X, s: S, source: Any, m: Any) -> S:
-    """Fan the migration commit out, confirm to the client, keep a tombstone."""
-    content = m.content
-    r = content.response.request
-    host = s.host(source, r.group)
-    s = s.with_host(source, r.group,
+    """Fan the migration commit out, confirm to the client, keep a tombstone.  What is fanned
+    out and confirmed is the lock's own migration (the ack is for exactly that content:
+    fanout.same_content), so that is what the ghosts record."""
+    group = m.content.response.request.group
+    host = s.host(source, group)
+    locked = host.lock
+    client = locked.response.request.client
+    s = s.with_host(source, group,
                     x.make(Host, MOVED, NONE, host.target, x.none(MigrationContent), NONE))
-    s = s.with_sent("fanouts", x.make(CommitFanout, source, r.group, host.epoch, r.client,
+    s = s.with_sent("fanouts", x.make(CommitFanout, source, group, host.epoch, client,
                                       host.target))
     s = s.with_sent("confirmations", x.make(MigrationConfirmation, source, host.target,
-                                            content.response.nonce, r.group))
-    s = s.with_sent("ghost_fanned", content)
+                                            locked.response.nonce, group))
+    s = s.with_sent("ghost_fanned", locked)
     return s.with_sent("ghost_history",
-                       x.make(Commit, r.group, host.epoch, source, r.client, host.target))
+                       x.make(Commit, group, host.epoch, source, client, host.target))
 
 
-RETRY_LOCKED = check("retry.locked", "the group is locked (its content not yet acknowledged)")
+RETRY_LOCKED = check("retry.locked", "the group is locked (its content not yet acknowledged)",
+                     kept="with no lock there is nothing to resend: the effect would send the "
+                          "empty content, which names no target, so no DS receives it")
 
 
 def source_retry_guard(x: X, s: S, source: Any, group: Any) -> Guard:
@@ -432,15 +455,14 @@ def source_retry_effect(x: X, s: S, source: Any, group: Any) -> S:
     return s.with_sent("contents", s.host(source, group).lock)
 
 
-UNLOCK_LOCKED = check("unlock.locked", "the group is locked at the source")
 UNLOCK_CONTENT = check("unlock.same_content",
-                       "the rejection is of exactly the content it locked on")
+                       "the group is locked at the source on exactly the rejected content")
 UNLOCK_SIGNER = check("unlock.signed_by_target", "the rejection is signed by the lock's target")
 
 
 def source_unlock_on_reject_guard(x: X, s: S, source: Any, m: Any) -> Guard:
     """The target's signed rejection of exactly the content this source is locked on."""
-    yield from _answer_to_lock(s, source, m, UNLOCK_LOCKED, UNLOCK_CONTENT, UNLOCK_SIGNER)
+    yield from _answer_to_lock(s, source, m, UNLOCK_CONTENT, UNLOCK_SIGNER)
 
 
 def _unlock(x: X, s: S, source: Any, group: Any) -> S:
@@ -545,7 +567,11 @@ IMPORT_RESPONSE_SIGNED = check(
     "import.response_signed", "the response inside the content is signed by this target",
     clause='§2 "A message signed by any other key ... is refused" (the response inside '
            'MigrationContent)',
-    options=("unsigned_response", "predictable_nonces"))
+    options=("unsigned_response", "predictable_nonces"),
+    kept="§2's rule for every message; the nonce lookup already ties the content to a "
+         "response this target issued for exactly its request (import.own_nonce, "
+         "import.issued_for_request, import.nonce_pending), so a copy of that response "
+         "re-signed by the rogue DS imports nothing else")
 IMPORT_ISSUED_FOR = check("import.issued_for_request",
                           "the nonce was issued for exactly the content's request")
 IMPORT_NONCE_PENDING = check(
@@ -606,9 +632,12 @@ REACK_KEPT = switch(
     "reacknowledge.consumed_kept", "a retried content for a consumed nonce is re-acknowledged",
     clause='§5 "A consumed nonce ... is kept as long as the imported group exists, so a '
            'retried MigrationContent is re-acknowledged"',
-    options=("forget_consumed_nonces",))
-REACK_CONSUMED = check("reacknowledge.consumed", "the nonce was consumed")
-REACK_CONTENT = check("reacknowledge.same_content", "it was consumed by exactly this content")
+    options=("forget_consumed_nonces",),
+    kept="on the model's network a message once sent stays deliverable, so the first "
+         "TargetMigrationComplete is never lost; on one that loses it the re-acknowledgment "
+         "is what lets the source finish (liveness under loss, outside the model)")
+REACK_CONTENT = check("reacknowledge.same_content",
+                      "the nonce was consumed by exactly this content")
 
 
 def target_reacknowledge_guard(x: X, s: S, target: Any, m: Any) -> Guard:
@@ -617,7 +646,7 @@ def target_reacknowledge_guard(x: X, s: S, target: Any, m: Any) -> Guard:
     yield REACK_KEPT, x.enforces(REACK_KEPT)
     yield IMPORT_OWN_NONCE, m.response.nonce[0] == target
     yield IMPORT_RESPONSE_SIGNED, m.response.signer == m.response.request.target
-    yield REACK_CONSUMED, rec.phase == CONSUMED
+    yield REACK_CONTENT, rec.phase == CONSUMED
     yield REACK_CONTENT, rec.content == m
 
 
@@ -630,7 +659,12 @@ REJECT_CHECKS_NONCES = switch("reject.checks_nonces",
                               clause='§5 "It imports only from a MigrationContent whose '
                                      'response carries a pending nonce it issued for exactly '
                                      'that request"',
-                              options=("no_nonce_check",))
+                              options=("no_nonce_check",),
+                              kept="without rejections a source locked on a content the "
+                                   "target will never import stays locked (liveness of a "
+                                   "refused migration, which migration_completes, about "
+                                   "accepted ones, does not cover); no group is lost or "
+                                   "forked")
 REJECT_NOT_PENDING = check("reject.nonce_not_pending",
                            "the nonce is unknown, expired, issued for another request or "
                            "consumed")

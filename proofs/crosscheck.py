@@ -32,6 +32,7 @@ SHORT = {
     "authorized_migration": "authorized",
     "export_consent": "consent",
     "confirmation_matches": "confirm",
+    "members_follow_owner": "members",
 }
 
 

@@ -7,7 +7,8 @@ exhausted by the explicit checker on a small configuration and reported:
 - `killed`: some property is violated, with the shortest counterexample's length, on the
   configuration given or, where that kills nothing, on the same bounds with strict
   policies (`with_policies`: the source denies c1, the target denies c0), so that a policy
-  check has a client to refuse;
+  check has a client to refuse, or, where that kills nothing either, one epoch deeper with
+  one nonce per target (`deeper`), so that an epoch check has a later epoch to confuse;
 - `redundant (proved)`: nothing is violated, and Z3 proves the check changes nothing in the
   reference design: wherever the rules read it, the guard with the check and the guard
   without it agree in every state satisfying the reference design's inductive invariant
@@ -93,6 +94,19 @@ def with_policies(config: Config) -> Config | None:
                                target_denies=frozenset({0}))
 
 
+def deeper(config: Config) -> Config:
+    """One more epoch, one nonce per target: a check about epochs needs a group that has
+    moved on, and one nonce keeps the run as small as the configuration given."""
+    return dataclasses.replace(config, max_epoch=config.max_epoch + 1, attempts=1)
+
+
+PASSES: tuple[tuple[Callable[[Config], Config | None], str], ...] = (
+    (with_policies, "with strict policies (the source denies c1, the target denies c0)"),
+    (deeper, "one epoch deeper, one nonce per target"),
+)
+"""Where a mutant the configuration given does not kill is tried next, in order."""
+
+
 def mutants() -> list[Check]:
     """Every check and switch of the rules, in declaration order."""
     return [c for c in CHECKS.values() if c.kind in ("check", "switch")]
@@ -109,14 +123,16 @@ def run_one(c: Check, config: Config, *, prove: bool = True,
     killed = tuple((p.property, p.length or 0) for p in report.results
                    if p.verdict == VIOLATED)
     unknown = [p.property for p in report.results if p.verdict == UNKNOWN]
-    strict = with_policies(mutated)
     where = ""
-    if not killed and strict is not None:
-        where = "with strict policies (the source denies c1, the target denies c0)"
-        second = check(strict, max_states=budget)
-        killed = tuple((p.property, p.length or 0) for p in second.results
+    for make, named in PASSES:
+        other = make(mutated)
+        if killed or other is None:
+            continue
+        where = named
+        again = check(other, max_states=budget)
+        killed = tuple((p.property, p.length or 0) for p in again.results
                        if p.verdict == VIOLATED)
-        unknown += [p.property for p in second.results
+        unknown += [p.property for p in again.results
                     if p.verdict == UNKNOWN and p.property not in unknown]
     seconds = time.perf_counter() - started
     base = {"states": report.states}

@@ -5,8 +5,9 @@ reference design (proofs/lemmas.py has the ones the other properties need).  The
 a group's *lineage*: the honest DSs that held it in turn, each move a migration commit.  At
 any time one lineage DS is current (active or locked), or, while a migration is being
 acknowledged, the locked source and the target that imported its content; a current host
-is the history's frontier (no commit at or beyond its epoch, but its own migration commit);
-clients only ever stand at lineage DSs, never ahead of a lock.
+is the history's frontier (no commit at or beyond its epoch, but its own migration commit).
+That clients only ever stand at lineage DSs, never ahead of one serving the group, is a
+property of its own (members_follow_owner, model/properties.py), which these lemmas use.
 
 A rogue DS can make an honest DS import *another* group under the same id (lockstep finding
 F1: the import is of R's content); such a copy is frozen, since no member can reach it.
@@ -197,25 +198,6 @@ LOCKED_HOST_IS_THE_FRONTIER = Lemma(
 )
 
 
-def _behind_lock(u: Universe, s: SymState, c: Expr, d: Expr, g: Expr) -> Expr:
-    host = s.host(d, g)
-    return z3.Implies(host.phase == ms.LOCKED, s.view(c, g).epoch <= host.epoch)
-
-
-def _behind_active(u: Universe, s: SymState, c: Expr, d: Expr, g: Expr) -> Expr:
-    host = s.host(d, g)
-    return z3.Implies(z3.And(host.phase == ms.ACTIVE, z3.Not(rogue_copy(u, s, d, g))),
-                      s.view(c, g).epoch <= host.epoch)
-
-
-CLIENTS_BEHIND_THE_ACTIVE_HOST = Lemma(
-    "clients_behind_the_active_host",
-    "No member is past the epoch of a lineage DS serving the group: members move on only "
-    "with commits that DS sequenced (profile 5).",
-    (Clause((HONEST_CLIENTS, HONEST_DS, GROUPS), _behind_active),),
-)
-
-
 def _request_source(u: Universe, s: SymState, r: Rec, d: Expr) -> Expr:
     host = s.host(d, r.group)
     return z3.And(
@@ -245,29 +227,6 @@ MEMBERS_NONCES_ANSWER_THEIR_REQUESTS = Lemma(
     "A nonce issued for a member's request was issued for a MigrationRequest that member "
     "sent (the rogue client can only send requests naming itself).",
     (Clause((HONEST_DS, INDICES), _member_records),),
-)
-
-
-CLIENTS_BEHIND_LOCKS = Lemma(
-    "clients_behind_locks",
-    "No member is past a locked epoch: it moves on only with the migration commit, which the "
-    "source fans out (and confirms) only after the acknowledgment, when it stops being "
-    "locked (profile 5).",
-    (Clause((HONEST_CLIENTS, HONEST_DS, GROUPS), _behind_lock),),
-)
-
-
-def _client_lineage(u: Universe, s: SymState, c: Expr, g: Expr) -> Expr:
-    v = s.view(c, g)
-    return lineage_host(u, s, v.ds, g, v.epoch)
-
-
-CLIENTS_AT_LINEAGE_HOSTS = Lemma(
-    "clients_at_lineage_hosts",
-    "A member stands at a DS of the group's lineage, never at a rogue copy, and not ahead "
-    "of it (profile 5: a client switches only on its DS's confirmation or the fanned-out "
-    "migration commit, both after the target imported).",
-    (Clause((HONEST_CLIENTS, GROUPS), _client_lineage),),
 )
 
 
@@ -390,9 +349,6 @@ OWNERSHIP: tuple[Lemma, ...] = (
     ONE_CURRENT_HOST,
     ACTIVE_HOST_IS_THE_FRONTIER,
     LOCKED_HOST_IS_THE_FRONTIER,
-    CLIENTS_BEHIND_LOCKS,
-    CLIENTS_BEHIND_THE_ACTIVE_HOST,
-    CLIENTS_AT_LINEAGE_HOSTS,
     REQUESTS_FROM_THE_LINEAGE,
     MEMBERS_NONCES_ANSWER_THEIR_REQUESTS,
     FANOUTS_RECORDED,

@@ -51,7 +51,8 @@ from tests.test_model_actions import (
 def test_stable_ids_and_statements() -> None:
     assert PROPERTY_IDS == (
         "single_owner", "no_fanout_before_ack", "nonce_binding", "state_integrity",
-        "authorized_migration", "export_consent", "confirmation_matches", LIVENESS_ID,
+        "authorized_migration", "export_consent", "confirmation_matches",
+        "members_follow_owner", LIVENESS_ID,
     )
     for p in PROPERTIES:
         assert p.statement and p.predicate.__doc__
