@@ -17,7 +17,6 @@ was expected.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from importlib import metadata
 from typing import Any
 
 from .traces import Location
@@ -25,13 +24,6 @@ from .verdicts import Record
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFORMATION_URI = "https://datatracker.ietf.org/doc/draft-kohbrok-mimi-portability/"
-
-
-def version() -> str:
-    try:
-        return metadata.version("mimi-portability")
-    except metadata.PackageNotFoundError:  # a source tree run without installing it
-        return "0+unknown"
 
 
 def _location(where: Location, message: str | None = None) -> dict[str, Any]:
@@ -98,7 +90,6 @@ def document(records: Sequence[Record], command_line: str, exit_code: int) -> di
         "runs": [{
             "tool": {"driver": {
                 "name": "mimi-portability",
-                "version": version(),
                 "informationUri": INFORMATION_URI,
                 "rules": list(rules.values()),
             }},
