@@ -7,6 +7,10 @@ What this package owns (each module's docstring says more):
 - mimi_portability.parts: `PARTS`, the registry of parts the front and `verify` go through.
 - mimi_portability.args: the argument helpers every part shares (`positive`, `add_bounds`,
   `config_from`, `with_drops`) and `CliError`.
+- mimi_portability.traces: a trace step's readable line, and where each rule's guard is.
+- mimi_portability.verdicts: `Record`, the one verdict record every command's results convert
+  to; mimi_portability.junit and mimi_portability.sarif write it as JUnit XML and SARIF;
+  mimi_portability.reports owns `--junit FILE` and `--sarif FILE` (docs/ci.md).
 - mimi_portability.commands.{impl,model,proofs,diagrams,lockstep}: each part's subcommands
   and `verify` checks.
 

@@ -9,16 +9,22 @@ as a pass.
 9420 vectors, test vectors, demo migrations), the model's reference design and negative
 control (not the twelve variants), whether the committed figures are current (writing
 nothing), and the short lockstep run; none of the Z3 proofs.
+
+`--junit` and `--sarif` write one record per check (mimi_portability.verdicts.from_verify):
+a testsuite per part, a testcase per check, a failed check a failure, a skipped one skipped.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import time
 from collections.abc import Sequence
 
 from .args import Check
 from .parts import PARTS, Part
+from .reports import write_reports
+from .verdicts import from_verify
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,6 +38,11 @@ class Row:
 def checks(*, quick: bool = False, parts: Sequence[Part] = PARTS) -> list[tuple[str, Check]]:
     """Every part's (name, check) pairs, in the order of `parts`."""
     return [pair for part in parts for pair in part.verify_checks(quick=quick)]
+
+
+def part_names(*, quick: bool = False, parts: Sequence[Part] = PARTS) -> list[str]:
+    """The part of each of `checks(...)`, in the same order."""
+    return [part.name for part in parts for _ in part.verify_checks(quick=quick)]
 
 
 def summaries(parts: Sequence[Part] = PARTS) -> list[list[str]]:
@@ -70,8 +81,11 @@ def format_table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def run(*, quick: bool = False) -> int:
-    rows = run_checks(checks(quick=quick))
+def run(*, quick: bool = False, reports: argparse.Namespace | None = None) -> int:
+    """Run the checks and print the table; with `reports` (the command line's arguments),
+    also write its `--junit` and `--sarif` files, one record per check."""
+    pairs = checks(quick=quick)
+    rows = run_checks(pairs)
     print()
     print(format_table(rows))
     for lines in summaries():
@@ -80,4 +94,10 @@ def run(*, quick: bool = False) -> int:
     failed = [r for r in rows if r.status == "fail"]
     print()
     print(f"{len(rows)} checks: {len(rows) - len(failed)} without failure, {len(failed)} failed")
-    return 1 if failed else 0
+    code = 1 if failed else 0
+    if reports is not None:
+        records = from_verify(
+            (part, r.check, r.status, r.detail, r.seconds, fn)
+            for part, r, (_, fn) in zip(part_names(quick=quick), rows, pairs, strict=True))
+        write_reports(reports, records, code, name="verify" + (" --quick" if quick else ""))
+    return code

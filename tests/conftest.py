@@ -39,6 +39,7 @@ SLOW_MODULES: dict[str, str] = {
     "test_design_drops": "an ad-hoc design checked explicitly and by bounded model checking",
     "test_ietf_figures": "svgcheck on every SVG and xml2rfc on a draft of every figure",
     "test_mutate": "the explicit checker on mutants of the rules, and redundancy proofs",
+    "test_ci_formats_runs": "--junit and --sarif from check --variant all, prove, verify --quick",
 }
 
 MLS_VECTORS_ENV = "MLS_TEST_VECTORS"

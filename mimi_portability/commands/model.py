@@ -1,7 +1,7 @@
 """The model's subcommands (`check`, `variants`, `checks`) and its checks for `verify`.
 
 This module owns how the checker is driven from the command line: the text and JSON reports,
-the readable trace lines (`format_trace`, which `prove` prints too), and the exit code (0 only
+and the exit code (0 only
 if the reference design holds every property, every variant violates the property it is
 expected to break, and, when every design ran, the design x property matrix has no empty row
 or column).  mimi_portability/cli.py mounts `register(subparsers)`; mimi_portability/verify.py
@@ -16,7 +16,6 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from model.actions import ACTIONS_BY_NAME, Action
 from model.checker import (
     VARIANT_BUDGET,
     VIOLATED,
@@ -33,44 +32,16 @@ from model.config import (
     VARIANTS,
     Config,
     Variant,
-    client_name,
     config_json,
-    ds_name,
     variant,
 )
-from model.messages import describe
 from model.properties import LIVENESS_ID, NEGATIVE_CONTROL
 from model.rules import CHECKS, action_of
 
 from ..args import Check, Subparsers, add_bounds, config_from, with_drops
-
-_DS_PARAMS = frozenset({"source", "target"})
-
-
-def describe_action(config: Config, action: Action) -> str:
-    """One readable line for a trace step."""
-    parts = []
-    for name, value in action.args:
-        if name == "client":
-            parts.append(client_name(config, value))
-        elif name in _DS_PARAMS:
-            parts.append(ds_name(config, value))
-        elif name == "group":
-            parts.append(f"g{value}")
-        elif isinstance(value, int):
-            parts.append(f"{name}={value}")
-        else:
-            text = describe(config, value)
-            signer = getattr(value, "signer", None)
-            spec = ACTIONS_BY_NAME.get(action.name)
-            if signer in (config.rogue_ds_id, config.rogue_client_id) and spec and spec.forged:
-                text += "  <forged>"
-            parts.append(text)
-    return f"{action.name} " + " ".join(parts)
-
-
-def format_trace(config: Config, trace: Sequence[Action]) -> list[str]:
-    return [f"  {i:2}. {describe_action(config, a)}" for i, a in enumerate(trace, 1)]
+from ..reports import add_report_options, write_reports
+from ..traces import format_trace
+from ..verdicts import from_check
 
 
 def _lengths(reports: Sequence[DesignReport]) -> dict[tuple[str, str], int]:
@@ -159,7 +130,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         else:
             print("ok: the reference design holds every property; every variant violates "
                   "what it should" + ("; no empty row or column" if all_designs else ""))
-    return 1 if found else 0
+    code = 1 if found else 0
+    write_reports(args, from_check(reports, vacuity=all_designs), code, name="check")
+    return code
 
 
 def cmd_variants(args: argparse.Namespace) -> int:
@@ -188,6 +161,7 @@ def register(subparsers: Subparsers) -> None:
                    f"by then is 'unknown' (default {VARIANT_BUDGET:,}; 0: none). The "
                    "reference design is always exhausted")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
+    add_report_options(p)
     p.add_argument("--traces", action="store_true", help="print every counterexample")
     p.add_argument("--no-symmetry", action="store_true", help="no symmetry reduction")
     p.add_argument("--no-liveness", action="store_true",

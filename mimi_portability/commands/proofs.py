@@ -33,7 +33,9 @@ from ..args import (
     positive,
     with_drops,
 )
-from .model import format_trace
+from ..reports import add_report_options, write_reports
+from ..traces import format_trace
+from ..verdicts import from_mutate, from_prove
 
 if TYPE_CHECKING:
     from proofs.prove import DesignProof, Verdict
@@ -179,7 +181,9 @@ def cmd_prove(args: argparse.Namespace) -> int:
         elif not found:
             print("ok: every verdict decided; the reference design proved, every variant "
                   "caught, the negative controls refuted")
-    return 1 if found else 0
+    code = 1 if found else 0
+    write_reports(args, from_prove(proofs, negatives, config), code, name="prove")
+    return code
 
 
 def _refresh_hints() -> int:
@@ -229,7 +233,9 @@ def cmd_mutate(args: argparse.Namespace) -> int:
               f"{counts['survived']} survived, in {seconds:.0f}s ({config.summary()})")
         for p in found:
             print(f"error: {p}")
-    return 1 if found else 0
+    code = 1 if found else 0
+    write_reports(args, from_mutate(results), code, name="mutate")
+    return code
 
 
 def register(subparsers: Subparsers) -> None:
@@ -256,6 +262,7 @@ def register(subparsers: Subparsers) -> None:
     p.add_argument("--no-induction", action="store_true",
                    help="bounded model checking only")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
+    add_report_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.add_argument("--refresh-hints", action="store_true",
                    help="recompute proofs/hints.json from the reference proof's unsat cores")
@@ -273,6 +280,7 @@ def register(subparsers: Subparsers) -> None:
     p.add_argument("--no-proofs", action="store_true",
                    help="no redundancy proofs: a mutant no property kills survives")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
+    add_report_options(p)
     p.add_argument("--quiet", action="store_true", help="no line per mutant")
     p.set_defaults(handler=cmd_mutate)
 
