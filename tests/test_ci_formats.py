@@ -4,7 +4,7 @@ where the exit code says so, counterexamples pointing at the rules, bad paths a 
 The fast tier: small runs (the reference design and one variant, a starved variant, a design
 that breaks the reference, two mutants).  tests/test_ci_formats_runs.py (slow) does
 `check --variant all`, `prove --variant all` and `verify --quick`.  tests/schemas.py says
-where the two schemas come from.
+loads the two schemas (tests/data/PROVENANCE.md says where they come from).
 """
 
 from __future__ import annotations
