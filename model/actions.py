@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from . import adversary
-from .compiled import Compiled, compiled_guard
+from .compiled import Compiled, compiled_effect, compiled_guard
 from .config import Config
 from .messages import message_from_json, message_to_json
 from .rules import RULES, Rule, can_forge
@@ -131,7 +131,8 @@ class ActionSpec:
         return self.accepts(config, state, *args)
 
     def effect(self, config: Config, state: State, *args: Any) -> State:
-        out: StateView = self.rule.effect(reading(config), StateView(state), *args)
+        update = compiled_effect(self.rule.effect, config.dropped)
+        out: StateView = update(reading(config), StateView(state), *args)
         return out.st
 
 
@@ -269,6 +270,20 @@ def instances(config: Config, state: State) -> Iterator[tuple[int, tuple[Any, ..
                     for args in routed:
                         if holds(x, view, *args):
                             yield i, args, True
+
+
+def steps(config: Config, state: State) -> Iterator[tuple[int, State]]:
+    """(2 * index in ACTIONS, plus 1 for a forged message; next state) of every enabled
+    action instance of `state`: the explicit checker's hot loop, with the effects compiled
+    for the design."""
+    effects: list[Any] | None = config.__dict__.get("_effects")
+    if effects is None:
+        effects = [compiled_effect(spec.rule.effect, config.dropped) for spec in ACTIONS]
+        config.__dict__["_effects"] = effects
+    x = reading(config)
+    view = StateView(state)
+    for i, args, forged in instances(config, state):
+        yield 2 * i + forged, effects[i](x, view, *args).st
 
 
 ACTIONS: tuple[ActionSpec, ...] = tuple(ActionSpec(rule) for rule in RULES)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from .actions import ACTIONS, Action, instances, successors
+from .actions import Action, steps, successors
 from .config import ALL_DESIGNS, Config, Variant
 from .properties import LIVENESS_ID, PROPERTIES, Property, migrations_open
 from .state import State, initial_state
@@ -86,8 +86,7 @@ class Exploration:
 def _expand(config: Config, state: State) -> Iterable[tuple[int, State]]:
     """(step label, next state); the label is 2 * action index, plus 1 when the step
     receives a message the adversary forged."""
-    for i, args, forged in instances(config, state):
-        yield 2 * i + forged, ACTIONS[i].effect(config, state, *args)
+    return steps(config, state)
 
 
 def explore(

@@ -23,7 +23,9 @@ function made at run time) falls back to the generic loop.
 
 `compiled_body(body)` does the same for a property's clause body (model/properties.py),
 whose value is only ever read as a truth value: the same rewrites of the vocabulary's
-logic, everything else as written.
+logic, everything else as written.  `compiled_effect(effect, dropped)` rewrites an effect:
+`x.make`, `x.enforces` and the logic as above, each truth value kept a bool (an effect's
+`when=` tells "false" from "no condition").
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from .vocabulary import Check
 
 Compiled = Callable[..., bool]
 
-_CACHE: dict[tuple[Any, frozenset[str]], Compiled] = {}
+_CACHE: dict[tuple[Any, ...], Compiled] = {}
 
 
 def compiled_guard(guard: Callable[..., Any], dropped: frozenset[str]) -> Compiled:
@@ -58,7 +60,7 @@ def compiled_guard(guard: Callable[..., Any], dropped: frozenset[str]) -> Compil
 def compiled_body(body: Callable[..., Any]) -> Callable[..., Any]:
     """A clause body (x, s, *variables) with the vocabulary's logic compiled to Python's;
     the body itself where it cannot be."""
-    key = (body, frozenset({"<body>"}))
+    key = (body, "body")
     found = _CACHE.get(key)
     if found is None:
         try:
@@ -76,11 +78,47 @@ def _compile_body(body: Callable[..., Any]) -> Compiled:
     return _define(body, fn, namespace)
 
 
+def compiled_effect(effect: Callable[..., Any], dropped: frozenset[str]) -> Callable[..., Any]:
+    """`effect` (x, s, *params) -> next StateView with the vocabulary compiled for the design
+    that drops `dropped`; the effect itself where it cannot be."""
+    key = (effect, dropped, "effect")
+    found = _CACHE.get(key)
+    if found is None:
+        try:
+            fn, namespace = _parse(effect)
+            rewrite = _Conjunct(namespace, fn.args.args[0].arg, dropped, booleans=True)
+            fn.body = [rewrite.visit(stmt) for stmt in fn.body]
+            found = _define(effect, fn, namespace)
+        except (OSError, TypeError, _CannotCompile):
+            found = effect
+        _CACHE[key] = found
+    return found
+
+
+def compiled_helper(helper: Callable[..., Any]) -> Callable[..., Any]:
+    """A helper of the rules (x, s, ...) -> value, its vocabulary compiled (truth values kept
+    bools); the helper itself where it cannot be."""
+    key = (helper, "helper")
+    found = _CACHE.get(key)
+    if found is None:
+        _CACHE[key] = helper  # while it compiles (a helper that calls itself gets itself)
+        try:
+            fn, namespace = _parse(helper)
+            rewrite = _Conjunct(namespace, fn.args.args[0].arg, frozenset(), design_free=True,
+                                booleans=True)
+            fn.body = [rewrite.visit(stmt) for stmt in fn.body]
+            found = _define(helper, fn, namespace)
+        except (OSError, TypeError, _CannotCompile):
+            found = helper
+        _CACHE[key] = found
+    return found
+
+
 def _parse(f: Callable[..., Any]) -> tuple[ast.FunctionDef, dict[str, Any]]:
     tree = ast.parse(textwrap.dedent(inspect.getsource(f)))
     fn = tree.body[0]
-    if not isinstance(fn, ast.FunctionDef) or f.__closure__:
-        raise _CannotCompile(f)
+    if not isinstance(fn, ast.FunctionDef) or f.__closure__ or fn.name != f.__name__:
+        raise _CannotCompile(f)  # (another name: the file changed since it was imported)
     fn.decorator_list = []
     fn.returns = None
     for a in fn.args.args:
@@ -124,12 +162,14 @@ class _Conjunct(ast.NodeTransformer):
     """Rewrites one guard's statements and the vocabulary calls inside its conjuncts."""
 
     def __init__(self, namespace: dict[str, Any], x_name: str, dropped: frozenset[str],
-                 design_free: bool = False):
+                 design_free: bool = False, booleans: bool = False):
         self.namespace = namespace
         self.x = x_name
         self.dropped = dropped
         self.design_free = design_free
         """A clause body: it may not read the design (check, enforces)."""
+        self.booleans = booleans
+        """An effect: every rewritten truth value stays a bool."""
 
     def statement(self, node: ast.stmt) -> list[ast.stmt]:
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
@@ -189,7 +229,31 @@ class _Conjunct(ast.NodeTransformer):
     def visit_Call(self, node: ast.Call) -> ast.AST:
         name = self._vocabulary(node)
         if name is None:
+            self._helper(node)
             return self.generic_visit(node)
+        out = self._call(node, name)
+        if self.booleans and name in ("all", "any", "implies") and out is not node:
+            return _truth(out)  # type: ignore[arg-type]
+        return out
+
+    def _helper(self, node: ast.Call) -> None:
+        """A call of a plain helper of the same module taking the reading first (`x`) calls
+        its compiled version instead."""
+        f = node.func
+        if not (isinstance(f, ast.Name) and node.args and isinstance(node.args[0], ast.Name)
+                and node.args[0].id == self.x):
+            return
+        helper = self.namespace.get(f.id)
+        if (not inspect.isfunction(helper) or inspect.isgeneratorfunction(helper)
+                or helper.__module__ != self.namespace.get("__name__")):
+            return
+        compiled = compiled_helper(helper)
+        if compiled is not helper:
+            alias = f"{f.id}__compiled"
+            self.namespace[alias] = compiled
+            node.func = ast.Name(alias, ast.Load())
+
+    def _call(self, node: ast.Call, name: str) -> ast.AST:
         args = [self.visit(a) for a in node.args]
         if name == "all" and args:
             return ast.BoolOp(ast.And(), args) if len(args) > 1 else _truth(args[0])

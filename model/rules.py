@@ -540,7 +540,7 @@ def target_respond_guard(x: X, s: S, target: Any, m: Any) -> Guard:
 
 def _fresh_nonce(x: X, s: S, target: Any) -> tuple[Any, Any]:
     """(the first unused nonce index of `target`, whether there is one)."""
-    index, ok = x.choice("first_unused", INDICES, lambda j: first_unused(x, s, target, j))
+    index, ok = x.first("first_unused", INDICES, lambda j: s.record(target, j).phase == UNUSED)
     return index, ok
 
 

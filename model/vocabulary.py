@@ -287,9 +287,9 @@ class Concrete:
         """The symbolic reading names a witness of `some`; the concrete one needs none."""
         return None
 
-    def choice(self, name: str, domain: str, pred: Callable[[int], bool]) -> tuple[int, bool]:
-        """(the first value of the integer `domain` with `pred`, whether there is one); the
-        symbolic reading gives a constant the guard pins down."""
+    def first(self, name: str, domain: str, pred: Callable[[int], bool]) -> tuple[int, bool]:
+        """(the least value of the integer `domain` with `pred`, whether there is one); the
+        symbolic reading gives a constant the guard pins down to that value."""
         for j in range_values(self.config, domain):
             if pred(j):
                 return j, True

@@ -26,7 +26,7 @@ import z3  # type: ignore[import-untyped]
 from model.config import Config, DesignOptions
 from model.rules import RULES, Rule, can_forge
 from model.state import SLOT, SLOT_NAMES
-from model.vocabulary import Check, in_range
+from model.vocabulary import INDICES, Check, in_range
 
 from .context import Pool, Step
 from .encoding import Expr, NonceTerm, Rec, Universe, make, nonce, sentinel, sort_of, term
@@ -90,12 +90,16 @@ class Symbolic:
         cls = SETS[name]
         return lambda: self.pool.rec(f"witness.{tag}.{name}", cls)
 
-    def choice(self, name: str, domain: str, pred: Callable[[Expr], Expr]) -> tuple[Expr, Expr]:
-        """A constant the guard pins down (`pred` holds of it), for the effect to use."""
+    def first(self, name: str, domain: str, pred: Callable[[Expr], Expr]) -> tuple[Expr, Expr]:
+        """A constant for the effect to use, and what pins it down: the least nonce index
+        with `pred` (the only domain the rules take a least value of)."""
+        if domain != INDICES:
+            raise ValueError(f"first: {domain} (only {INDICES})")
         c = self.pool.int(f"choice.{name}")
         if not any(c.eq(other) for other in self.choices):
             self.choices.append(c)
-        return c, pred(c)
+        u = self.u
+        return c, z3.And(u.index(c), pred(c), u.every_index(c, lambda k: z3.Not(pred(k))))
 
 
 def build(rule: Rule, universe: Universe, dropped: frozenset[str], state: SymState,

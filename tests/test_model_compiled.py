@@ -124,3 +124,21 @@ def test_compiled_clause_bodies_agree_with_the_written_ones() -> None:
                         assert bool(fast(x, view, *xs)) is want
                         seen.add(want)
     assert seen == {True, False}
+
+
+@pytest.mark.parametrize("design", ALL_DESIGNS, ids=lambda d: d.name)
+def test_compiled_effects_make_the_same_next_states(design: object) -> None:
+    from model.compiled import compiled_effect
+
+    config = Config(clients=2, attempts=1).with_options(design.options)  # type: ignore[attr-defined]
+    x = actions.reading(config)
+    compared = 0
+    for state in _states(config):
+        for i, args, _ in actions.instances(config, state):  # type: ignore[arg-type]
+            effect = actions.ACTIONS[i].rule.effect
+            fast = compiled_effect(effect, config.dropped)
+            assert fast is not effect
+            assert (fast(x, StateView(state), *args).st  # type: ignore[arg-type]
+                    == effect(x, StateView(state), *args).st)  # type: ignore[arg-type]
+            compared += 1
+    assert compared > SAMPLE
