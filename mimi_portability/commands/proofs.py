@@ -314,6 +314,20 @@ def _negative_controls() -> tuple[str, str]:
     return "pass", ", ".join(f"{v.property} violated ({v.length} steps)" for v in verdicts)
 
 
+def _mutation() -> tuple[str, str]:
+    from proofs import mutate
+
+    results = mutate.run(Config())
+    counts = mutate.summary(results)
+    figures = (f"{counts['mutants']} mutants: {counts['killed']} killed, "
+               f"{counts['redundant (proved)']} redundant (proved), {counts['kept']} kept, "
+               f"{counts['survived']} survived")
+    found = mutate.failures(results)
+    if found:
+        return "fail", f"{figures}; first: {found[0]}"
+    return "pass", figures
+
+
 def _side_by_side() -> tuple[str, str]:
     from proofs.crosscheck import crosscheck, render
 
@@ -335,6 +349,7 @@ def verify_checks(*, quick: bool = False) -> list[tuple[str, Check]]:
         ("proofs: reference design proved by Z3 (unbounded)", _prove_reference),
         ("proofs: negative controls refuted by Z3", _negative_controls),
         ("proofs: Z3 and the explicit checker agree", _side_by_side),
+        ("proofs: spec mutation leaves no survivor", _mutation),
     ]
 
 
