@@ -4,8 +4,8 @@ This module owns the explicit checker's fast path.  A guard in model/rules.py is
 of labelled conjuncts, which is what diagnosis, mutation and the symbolic reading need; run
 on every candidate of every state, though, the generator's frames, the (check, value) tuples
 and the per-conjunct test "is this check dropped" cost more than the conjuncts themselves.
-`compiled_guard(rule, dropped)` rewrites the guard's own source (its syntax tree, taken with
-`inspect`) into a plain function with the same parameters that returns whether the guard
+`compiled_guard(rule, dropped)` rewrites the guard's own source (its syntax tree, read from
+its module's file) into a plain function with the same parameters that returns whether the guard
 holds in the design that drops `dropped`:
 
 - `yield CHECK, value` becomes `if not (value): return False`, and disappears where the
@@ -114,11 +114,34 @@ def compiled_helper(helper: Callable[..., Any]) -> Callable[..., Any]:
     return found
 
 
+_MODULES: dict[str, tuple[list[str], dict[str, tuple[int, int]]]] = {}
+
+
+def _source(f: Callable[..., Any]) -> str:
+    """The source of a module-level function, its module's file parsed once (inspect's
+    getsource tokenizes the file anew for every function: most of a cold start)."""
+    path = inspect.getsourcefile(f)
+    if path is None:
+        raise _CannotCompile(f)
+    found = _MODULES.get(path)
+    if found is None:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+        spans = {node.name: (node.lineno, node.end_lineno or node.lineno)
+                 for node in ast.parse(text).body if isinstance(node, ast.FunctionDef)}
+        found = _MODULES[path] = (text.splitlines(keepends=True), spans)
+    lines, spans = found
+    span = spans.get(f.__name__)
+    if span is None or span[0] != f.__code__.co_firstlineno:
+        raise _CannotCompile(f)  # not module-level, or the file changed since its import
+    return "".join(lines[span[0] - 1:span[1]])
+
+
 def _parse(f: Callable[..., Any]) -> tuple[ast.FunctionDef, dict[str, Any]]:
-    tree = ast.parse(textwrap.dedent(inspect.getsource(f)))
+    tree = ast.parse(textwrap.dedent(_source(f)))
     fn = tree.body[0]
     if not isinstance(fn, ast.FunctionDef) or f.__closure__ or fn.name != f.__name__:
-        raise _CannotCompile(f)  # (another name: the file changed since it was imported)
+        raise _CannotCompile(f)
     fn.decorator_list = []
     fn.returns = None
     for a in fn.args.args:
