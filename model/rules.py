@@ -233,9 +233,9 @@ def client_confirm_effect(x: X, s: S, client: Any, group: Any, m: Any) -> S:
 
 ABORT_KEPT = ("a client that drops its pending migration wrongly only stops waiting for its "
               "confirmation: the fanned-out migration commit still moves it "
-              "(member_switch), so no group or member is lost; it is told the truth about "
-              "its own attempt (finding F6 is this case for a DS-signed abort of an older "
-              "attempt)")
+              "(member_switch), so no group or member is lost; the check keeps the client's "
+              "view of its own attempt true (finding F6 is this case for a DS-signed abort "
+              "of an older attempt)")
 ABORT_PENDING = check("abort.pending", "the client has a pending migration", kept=ABORT_KEPT)
 ABORT_SIGNER = check("abort.signed_by_own_ds", "the abort is signed by the client's DS",
                      kept=ABORT_KEPT)

@@ -162,10 +162,16 @@ class ConcreteUniverse:
         return client not in self._target_denies
 
     def every_index(self, upto: int, body: Callable[[int], Any]) -> bool:
-        return all(body(j) for j in range(min(upto, self.attempts)))
+        for j in range(min(upto, self.attempts)):  # noqa: SIM110 - no generator: a hot path
+            if not body(j):
+                return False
+        return True
 
     def some_index(self, body: Callable[[int], bool]) -> bool:
-        return any(body(j) for j in range(self.attempts))
+        for j in range(self.attempts):  # noqa: SIM110 - no generator: a hot path
+            if body(j):
+                return True
+        return False
 
 
 class StateView:
