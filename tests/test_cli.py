@@ -183,8 +183,8 @@ def test_verify_quick_is_the_documented_subset() -> None:
         "lockstep conform (short)",
     ]
     assert not any(name.startswith("proofs: ") for name in quick)
-    assert sum(name.startswith("proofs: ") for name in full) == 3
-    assert len(full) == 13 and full[:4] == quick[:4]
+    assert sum(name.startswith("proofs: ") for name in full) == 4
+    assert len(full) == 14 and full[:4] == quick[:4]
 
 
 def test_verify_reports_a_crashing_check_as_failed(capsys: pytest.CaptureFixture[str]) -> None:

@@ -130,7 +130,7 @@ def test_the_entry_point_has_prove() -> None:
 
 def test_verify_checks_shape() -> None:
     names = [name for name, _ in verify_checks()]
-    assert len(names) == 3 and all(n.startswith("proofs: ") for n in names)
+    assert len(names) == 4 and all(n.startswith("proofs: ") for n in names)
     assert verify_checks(quick=True) == []
 
 
