@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from . import signing
 from .codec import DecodeError
@@ -32,6 +32,7 @@ from .errors import (
     UnexpectedMessage,
     UnknownGroup,
 )
+from .events import Abandoned, Aborted, ClientEvent, Switched
 from .framing import MLSMessage
 from .group import ReadCommit, build_commit, next_epoch, read_commit
 from .group_state import GroupState
@@ -72,8 +73,8 @@ class Client:
         self.key = key
         self.trust = trust
         self.groups: dict[bytes, Membership] = {}
-        #: ("switched", group, target, epoch, how) entries, for tests and the demo.
-        self.events: list[tuple[Any, ...]] = []
+        #: Switched, Abandoned and Aborted events (impl/events.py), for tests and the demo.
+        self.events: list[ClientEvent] = []
 
     @property
     def name(self) -> str:
@@ -122,7 +123,7 @@ class Client:
         if membership.pending is None:
             raise NoPendingMigration(group_id=group_id)
         membership.pending = None
-        self.events.append(("abandoned", group_id, "application"))
+        self.events.append(Abandoned(group_id, "application"))
 
     def _target_refused(self, sender: str, refusal: Refusal) -> None:
         """A target that refuses our MigrationRequest ends that attempt: nothing was issued."""
@@ -134,7 +135,7 @@ class Client:
                 and pending.request.target_domain_name.decode() == sender
             ):
                 membership.pending = None
-                self.events.append(("abandoned", group_id, refusal.code.decode("utf-8", "replace")))
+                self.events.append(Abandoned(group_id, refusal.code.decode("utf-8", "replace")))
 
     def commit(self, group_id: bytes) -> Envelope:
         """An ordinary commit (no proposals) for the current epoch, sent to the group's DS."""
@@ -215,7 +216,7 @@ class Client:
         target = membership.pending.request.target_domain_name.decode()
         self.trust.verify_signed(rejected, target, membership.state.cipher_suite)
         membership.pending = None
-        self.events.append(("aborted", membership.state.group_id, target, rejected.reason))
+        self.events.append(Aborted(membership.state.group_id, target, rejected.reason))
         return []
 
     def _on_refusal(self, envelope: Envelope, now: float) -> list[Envelope]:
@@ -280,9 +281,7 @@ class Client:
         membership.pending = None
         membership.state = next_epoch(membership.state)
         membership.ds = target
-        self.events.append(
-            ("switched", membership.state.group_id, target, membership.state.epoch, how)
-        )
+        self.events.append(Switched(membership.state.group_id, target, membership.state.epoch, how))
 
     _HANDLERS: ClassVar[dict[str, Callable[[Client, Envelope, float], list[Envelope]]]] = {
         "MigrationResponse": _on_response,

@@ -21,7 +21,7 @@ import copy
 import dataclasses
 import enum
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from . import signing
 from .codec import DecodeError
@@ -44,6 +44,7 @@ from .errors import (
     WrongEpoch,
     WrongRecipient,
 )
+from .events import Acknowledged, DSEvent, Exported, Fanout, Imported, Sequenced, Unlocked
 from .framing import MLSMessage
 from .group import next_epoch, read_commit
 from .group_state import GroupState
@@ -138,11 +139,9 @@ class DeliveryService:
         self.groups: dict[bytes, Hosted] = {}
         self.tombstones: dict[bytes, Tombstone] = {}
         self.nonces: dict[bytes, NonceRecord] = {}
-        #: Ghost log for safety checks and tests: ("sequenced", group, epoch, commit) (a
-        #: migration commit once acknowledged and fanned out),
-        #: ("exported", group, nonce, hash), ("imported", group, nonce, hash),
-        #: ("acknowledged", group, nonce, hash), ("fanout", group, epoch, target).
-        self.events: list[tuple[Any, ...]] = []
+        #: Ghost log for safety checks and tests (impl/events.py: Sequenced, Exported,
+        #: Imported, Acknowledged, Fanout, Unlocked).
+        self.events: list[DSEvent] = []
 
     @property
     def name(self) -> str:
@@ -273,7 +272,7 @@ class DeliveryService:
         record.status, record.content_hash = NonceStatus.CONSUMED, content_hash
         self.groups[state.group_id] = Hosted(state=state, source=source)
         self.tombstones.pop(state.group_id, None)
-        self.events.append(("imported", state.group_id, response.nonce, content_hash))
+        self.events.append(Imported(state.group_id, response.nonce, content_hash))
         return [self._complete(source, suite, content_hash)]
 
     def _reject_unknown(self, content: MigrationContent, raw: bytes, source: str) -> list[Envelope]:
@@ -353,7 +352,7 @@ class DeliveryService:
         hosted.lock = Lock(
             response.nonce, target, identity, content, content_hash, bundle.commit, now
         )
-        self.events.append(("exported", state.group_id, response.nonce, content_hash))
+        self.events.append(Exported(state.group_id, response.nonce, content_hash))
         return [self._to(target, "MigrationContent", content)]
 
     def _on_complete(self, envelope: Envelope, now: float) -> list[Envelope]:
@@ -375,11 +374,11 @@ class DeliveryService:
             ),
             self._key(state.cipher_suite),
         )
-        self.events.append(("acknowledged", state.group_id, lock.nonce, content_hash))
+        self.events.append(Acknowledged(state.group_id, lock.nonce, content_hash))
         # The migration commit joins the group's history only now: until the acknowledgment
         # the lock can still end in a rejection, and then epoch e gets another commit.
-        self.events.append(("sequenced", state.group_id, state.epoch, lock.commit))
-        self.events.append(("fanout", state.group_id, state.epoch, lock.target))
+        self.events.append(Sequenced(state.group_id, state.epoch, lock.commit))
+        self.events.append(Fanout(state.group_id, state.epoch, lock.target))
         del self.groups[state.group_id]
         self.tombstones[state.group_id] = Tombstone(lock.target, lock.commit, content_hash)
         out = _fanout(self.domain, state, lock.commit)
@@ -393,7 +392,7 @@ class DeliveryService:
         assert lock is not None
         self.trust.verify_signed(rejected, lock.target, hosted.state.cipher_suite)
         hosted.lock = None
-        self.events.append(("unlocked", hosted.state.group_id, lock.nonce, rejected.reason))
+        self.events.append(Unlocked(hosted.state.group_id, lock.nonce, rejected.reason))
         return [self._to(lock.client, "TargetMigrationRejected", envelope.payload)]
 
     # -- ordinary commits ----------------------------------------------------------------------
@@ -415,7 +414,7 @@ class DeliveryService:
             raise RequestMismatch(message_type="Commit", field="authenticated_data")
         state = hosted.state
         hosted.state = next_epoch(state)
-        self.events.append(("sequenced", state.group_id, state.epoch, envelope.payload))
+        self.events.append(Sequenced(state.group_id, state.epoch, envelope.payload))
         return _fanout(self.domain, state, envelope.payload)
 
     def _on_refusal(self, envelope: Envelope, now: float) -> list[Envelope]:
