@@ -22,7 +22,7 @@ from typing import ClassVar
 from . import signing
 from .codec import DecodeError
 from .crypto import SigningKey
-from .envelope import Envelope, MigrationInitWithCommit, Refusal, TrustStore, decode_payload
+from .envelope import Envelope, Kind, MigrationInitWithCommit, Refusal, TrustStore, decode_payload
 from .errors import (
     ForeignNonce,
     Malformed,
@@ -110,7 +110,7 @@ class Client:
         return Envelope(
             sender=self.identity,
             recipient=target,
-            kind="MigrationRequest",
+            kind=Kind.MigrationRequest,
             payload=request.encode(),
             cipher_suite=membership.state.cipher_suite,
         )
@@ -142,7 +142,7 @@ class Client:
         membership = self.view(group_id)
         payload = build_commit(membership.state, self.key, membership.leaf_index)
         return Envelope(
-            sender=self.identity, recipient=membership.ds, kind="Commit", payload=payload
+            sender=self.identity, recipient=membership.ds, kind=Kind.Commit, payload=payload
         )
 
     # -- Sans-IO input -----------------------------------------------------------------------
@@ -150,7 +150,7 @@ class Client:
     def receive(self, envelope: Envelope, now: float) -> list[Envelope]:
         handler = self._HANDLERS.get(envelope.kind)
         if handler is None:
-            raise UnexpectedMessage(message_type=envelope.kind, state="client")
+            raise UnexpectedMessage(message_type=str(envelope.kind), state="client")
         return handler(self, envelope, now)
 
     def _on_response(self, envelope: Envelope, now: float) -> list[Envelope]:
@@ -173,7 +173,7 @@ class Client:
             Envelope(
                 sender=self.identity,
                 recipient=membership.ds,
-                kind="MigrationInitWithCommit",
+                kind=Kind.MigrationInitWithCommit,
                 payload=bundle.encode(),
             )
         ]
@@ -250,7 +250,7 @@ class Client:
         return []
 
     def _unexpected(self, envelope: Envelope, now: float) -> list[Envelope]:
-        raise UnexpectedMessage(message_type=envelope.kind, state="client")
+        raise UnexpectedMessage(message_type=str(envelope.kind), state="client")
 
     # -- applying commits --------------------------------------------------------------------
 
@@ -283,17 +283,17 @@ class Client:
         membership.ds = target
         self.events.append(Switched(membership.state.group_id, target, membership.state.epoch, how))
 
-    _HANDLERS: ClassVar[dict[str, Callable[[Client, Envelope, float], list[Envelope]]]] = {
-        "MigrationResponse": _on_response,
-        "MigrationConfirmation": _on_confirmation,
-        "Fanout": _on_fanout,
-        "TargetMigrationRejected": _on_rejected,
-        "Refusal": _on_refusal,
-        "MigrationRequest": _unexpected,
-        "MigrationInitWithCommit": _unexpected,
-        "MigrationContent": _unexpected,
-        "TargetMigrationComplete": _unexpected,
-        "Commit": _unexpected,
+    _HANDLERS: ClassVar[dict[Kind, Callable[[Client, Envelope, float], list[Envelope]]]] = {
+        Kind.MigrationResponse: _on_response,
+        Kind.MigrationConfirmation: _on_confirmation,
+        Kind.Fanout: _on_fanout,
+        Kind.TargetMigrationRejected: _on_rejected,
+        Kind.Refusal: _on_refusal,
+        Kind.MigrationRequest: _unexpected,
+        Kind.MigrationInitWithCommit: _unexpected,
+        Kind.MigrationContent: _unexpected,
+        Kind.TargetMigrationComplete: _unexpected,
+        Kind.Commit: _unexpected,
     }
 
 

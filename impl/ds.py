@@ -26,7 +26,14 @@ from typing import ClassVar
 from . import signing
 from .codec import DecodeError
 from .crypto import CipherSuite, SigningKey
-from .envelope import Envelope, MigrationInitWithCommit, RandomSource, TrustStore, decode_payload
+from .envelope import (
+    Envelope,
+    Kind,
+    MigrationInitWithCommit,
+    RandomSource,
+    TrustStore,
+    decode_payload,
+)
 from .errors import (
     BadSignature,
     GroupExists,
@@ -60,6 +67,7 @@ from .messages import (
 from .policy import SourcePolicy, TargetPolicy
 
 NONCE_SIZE = 32
+_Handler = Callable[["DeliveryService", Envelope, float], list[Envelope]]
 
 
 @dataclasses.dataclass
@@ -169,7 +177,7 @@ class DeliveryService:
     def receive(self, envelope: Envelope, now: float) -> list[Envelope]:
         handler = self._HANDLERS.get(envelope.kind)
         if handler is None:
-            raise UnexpectedMessage(message_type=envelope.kind, state="delivery service")
+            raise UnexpectedMessage(message_type=str(envelope.kind), state="delivery service")
         return handler(self, envelope, now)
 
     def tick(self, now: float) -> list[Envelope]:
@@ -185,12 +193,12 @@ class DeliveryService:
             lock = hosted.lock
             if lock is not None and now - lock.sent_at >= self.retry_interval:
                 lock.sent_at = now
-                out.append(self._to(lock.target, "MigrationContent", lock.content))
+                out.append(self._to(lock.target, Kind.MigrationContent, lock.content))
         return out
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _to(self, recipient: str, kind: str, payload: bytes) -> Envelope:
+    def _to(self, recipient: str, kind: Kind, payload: bytes) -> Envelope:
         return Envelope(sender=self.domain, recipient=recipient, kind=kind, payload=payload)
 
     def _key(self, cipher_suite: int) -> SigningKey:
@@ -233,7 +241,7 @@ class DeliveryService:
             MigrationResponse(migration_request=request, nonce=nonce, signature=b""), key
         )
         self.nonces[nonce] = NonceRecord(request, envelope.cipher_suite, envelope.sender, now)
-        return [self._to(envelope.sender, "MigrationResponse", response.encode())]
+        return [self._to(envelope.sender, Kind.MigrationResponse, response.encode())]
 
     def _on_content(self, envelope: Envelope, now: float) -> list[Envelope]:
         content = decode_payload(MigrationContent, envelope.payload)
@@ -292,7 +300,7 @@ class DeliveryService:
             TargetMigrationComplete(migration_content_hash=content_hash, signature=b""),
             self._key(suite),
         )
-        return self._to(source, "TargetMigrationComplete", complete.encode())
+        return self._to(source, Kind.TargetMigrationComplete, complete.encode())
 
     def _rejected(
         self, source: str, suite: int, content_hash: bytes, reason: RejectionReason
@@ -303,7 +311,7 @@ class DeliveryService:
             ),
             self._key(suite),
         )
-        return self._to(source, "TargetMigrationRejected", rejected.encode())
+        return self._to(source, Kind.TargetMigrationRejected, rejected.encode())
 
     # -- as source ---------------------------------------------------------------------------
 
@@ -353,7 +361,7 @@ class DeliveryService:
             response.nonce, target, identity, content, content_hash, bundle.commit, now
         )
         self.events.append(Exported(state.group_id, response.nonce, content_hash))
-        return [self._to(target, "MigrationContent", content)]
+        return [self._to(target, Kind.MigrationContent, content)]
 
     def _on_complete(self, envelope: Envelope, now: float) -> list[Envelope]:
         complete = decode_payload(TargetMigrationComplete, envelope.payload)
@@ -382,7 +390,7 @@ class DeliveryService:
         del self.groups[state.group_id]
         self.tombstones[state.group_id] = Tombstone(lock.target, lock.commit, content_hash)
         out = _fanout(self.domain, state, lock.commit)
-        out.append(self._to(lock.client, "MigrationConfirmation", confirmation.encode()))
+        out.append(self._to(lock.client, Kind.MigrationConfirmation, confirmation.encode()))
         return out
 
     def _on_rejected(self, envelope: Envelope, now: float) -> list[Envelope]:
@@ -393,7 +401,7 @@ class DeliveryService:
         self.trust.verify_signed(rejected, lock.target, hosted.state.cipher_suite)
         hosted.lock = None
         self.events.append(Unlocked(hosted.state.group_id, lock.nonce, rejected.reason))
-        return [self._to(lock.client, "TargetMigrationRejected", envelope.payload)]
+        return [self._to(lock.client, Kind.TargetMigrationRejected, envelope.payload)]
 
     # -- ordinary commits ----------------------------------------------------------------------
 
@@ -421,26 +429,26 @@ class DeliveryService:
         return []  # a peer refused something we sent; our state already reflects what we did
 
     def _unexpected(self, envelope: Envelope, now: float) -> list[Envelope]:
-        raise UnexpectedMessage(message_type=envelope.kind, state="delivery service")
+        raise UnexpectedMessage(message_type=str(envelope.kind), state="delivery service")
 
-    _HANDLERS: ClassVar[dict[str, Callable[[DeliveryService, Envelope, float], list[Envelope]]]] = {
-        "MigrationRequest": _on_request,
-        "MigrationInitWithCommit": _on_init,
-        "MigrationContent": _on_content,
-        "TargetMigrationComplete": _on_complete,
-        "TargetMigrationRejected": _on_rejected,
-        "Commit": _on_commit,
-        "Refusal": _on_refusal,
-        "MigrationResponse": _unexpected,
-        "MigrationConfirmation": _unexpected,
-        "Fanout": _unexpected,
+    _HANDLERS: ClassVar[dict[Kind, _Handler]] = {
+        Kind.MigrationRequest: _on_request,
+        Kind.MigrationInitWithCommit: _on_init,
+        Kind.MigrationContent: _on_content,
+        Kind.TargetMigrationComplete: _on_complete,
+        Kind.TargetMigrationRejected: _on_rejected,
+        Kind.Commit: _on_commit,
+        Kind.Refusal: _on_refusal,
+        Kind.MigrationResponse: _unexpected,
+        Kind.MigrationConfirmation: _unexpected,
+        Kind.Fanout: _unexpected,
     }
 
 
 def _fanout(sender: str, state: GroupState, commit: bytes) -> list[Envelope]:
     """One Fanout envelope of `commit` per member (built inline: this is per member)."""
     return [
-        Envelope(sender=sender, recipient=m.identity.decode(), kind="Fanout", payload=commit)
+        Envelope(sender=sender, recipient=m.identity.decode(), kind=Kind.Fanout, payload=commit)
         for m in state.members
     ]
 

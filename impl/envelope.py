@@ -2,7 +2,8 @@
 
 This module owns the transport-level shapes every driver moves and every role reads:
 
-- `Envelope`: sender, recipient, kind (a struct name), payload bytes, and the one transport
+- `Kind`: the message kinds, each named by the struct its payload holds.
+- `Envelope`: sender, recipient, kind, payload bytes, and the one transport
   parameter the draft leaves out: the group's ciphersuite on a MigrationRequest (the Target
   DS must know which of its keys signs the MigrationResponse; MigrationRequest has no field
   for it).  The sender of an envelope is taken as authenticated by the transport, which is
@@ -18,6 +19,7 @@ This module owns the transport-level shapes every driver moves and every role re
 from __future__ import annotations
 
 import dataclasses
+import enum
 import hashlib
 import json
 import os
@@ -40,27 +42,36 @@ def decode_payload(cls: type[S], payload: bytes) -> S:
         raise Malformed(message_type=cls.NAME, reason=err.reason, detail=str(err)) from None
 
 
-KINDS = (
-    "MigrationRequest",
-    "MigrationResponse",
-    "MigrationInitWithCommit",
-    "MigrationContent",
-    "TargetMigrationComplete",
-    "TargetMigrationRejected",
-    "MigrationConfirmation",
-    "Commit",
-    "Fanout",
-    "Refusal",
-)
+class Kind(enum.StrEnum):
+    """The kinds of message an envelope carries: each named by the struct its payload holds
+    (Fanout: a fanned-out commit; Commit: an ordinary commit; both MLSMessages).  A `str`
+    enum whose members are named as their values, so a kind prints, compares, hashes and
+    serialises as the plain name."""
+
+    MigrationRequest = "MigrationRequest"
+    MigrationResponse = "MigrationResponse"
+    MigrationInitWithCommit = "MigrationInitWithCommit"
+    MigrationContent = "MigrationContent"
+    TargetMigrationComplete = "TargetMigrationComplete"
+    TargetMigrationRejected = "TargetMigrationRejected"
+    MigrationConfirmation = "MigrationConfirmation"
+    Commit = "Commit"
+    Fanout = "Fanout"
+    Refusal = "Refusal"
+
+
+KINDS: tuple[Kind, ...] = tuple(Kind)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Envelope:
-    """One message in flight. `cipher_suite` is 0 where the kind does not need it."""
+    """One message in flight. `cipher_suite` is 0 where the kind does not need it.  A
+    transport that reads a kind it does not know may still pass it on as a plain str: every
+    role refuses it (UnexpectedMessage), as it must refuse any input it cannot take."""
 
     sender: str
     recipient: str
-    kind: str
+    kind: Kind
     payload: bytes
     cipher_suite: int = 0
 

@@ -53,7 +53,7 @@ from model.config import NO_NONCE, NONE, Config, Nonce
 from ..codec import DecodeError
 from ..crypto import CipherSuite
 from ..ds import DeliveryService, NonceStatus
-from ..envelope import Envelope, MigrationInitWithCommit
+from ..envelope import Envelope, Kind, MigrationInitWithCommit
 from ..events import Acknowledged, Exported, Fanout, Imported, Sequenced, Unlocked
 from ..framing import MLSMessage
 from ..group_state import GroupState
@@ -201,11 +201,11 @@ class Decoder:
         """The model message an envelope an honest party sent stands for (None: none)."""
         kind, payload, sender = env.kind, env.payload, env.sender
         try:
-            if kind == "MigrationRequest":
+            if kind == Kind.MigrationRequest:
                 return self.request(MigrationRequest.decode(payload), sender)
-            if kind == "MigrationResponse":
+            if kind == Kind.MigrationResponse:
                 return self.response(MigrationResponse.decode(payload), sender)
-            if kind == "MigrationInitWithCommit":
+            if kind == Kind.MigrationInitWithCommit:
                 bundle = MigrationInitWithCommit.decode(payload)
                 resp = bundle.migration_init.migration_response
                 epoch, _, aad = self.commit(bundle.commit)
@@ -215,12 +215,12 @@ class Decoder:
                     epoch,
                     aad,
                 )
-            if kind == "MigrationContent":
+            if kind == Kind.MigrationContent:
                 return self.content(payload, sender)
-            if kind == "TargetMigrationComplete":
+            if kind == Kind.TargetMigrationComplete:
                 h = TargetMigrationComplete.decode(payload).migration_content_hash
                 return mm.TargetMigrationComplete(self.ds_id.get(sender, -2), self.contents[h])
-            if kind == "TargetMigrationRejected":
+            if kind == Kind.TargetMigrationRejected:
                 h = TargetMigrationRejected.decode(payload).migration_content_hash
                 content = self.contents[h]
                 if env.recipient in self.client_id:  # the source forwards it: MigrationAborted
@@ -228,7 +228,7 @@ class Decoder:
                         self.ds_id.get(sender, -2), content.state.group, content.response.nonce
                     )
                 return mm.TargetMigrationRejected(self.ds_id.get(sender, -2), content)
-            if kind == "MigrationConfirmation":
+            if kind == Kind.MigrationConfirmation:
                 conf = MigrationConfirmation.decode(payload)
                 return mm.MigrationConfirmation(
                     self.ds_id.get(sender, -2),
@@ -236,11 +236,11 @@ class Decoder:
                     nonce_of(conf.nonce),
                     self.group(conf.group_id),
                 )
-            if kind == "Fanout":
+            if kind == Kind.Fanout:
                 epoch, committer, aad = self.commit(payload)
                 return mm.CommitFanout(self.ds_id.get(sender, -2), 0, epoch, committer, aad)
         except (DecodeError, KeyError) as err:
-            return ("undecodable", kind, repr(err))
+            return ("undecodable", str(kind), repr(err))
         return None
 
 
