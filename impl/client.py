@@ -221,27 +221,14 @@ class Client:
 
     def _on_refusal(self, envelope: Envelope, now: float) -> list[Envelope]:
         refusal = decode_payload(Refusal, envelope.payload)
-        if refusal.code != b"group_moved":
+        redirect = refusal.redirect()
+        if redirect is None:
             self._target_refused(envelope.sender, refusal)
             return []
-        fields = refusal.fields()
-        membership = self.groups.get(
-            bytes.fromhex(str(fields.get("group_id", "")))
-            if _is_hex(fields.get("group_id"))
-            else b""
-        )
-        if membership is not None and membership.ds == fields.get("target"):
+        membership = self.groups.get(redirect.group_id)
+        if membership is not None and membership.ds == redirect.target_domain_name.decode():
             return []  # already at the redirect's target: a stale or repeated redirect
-        commit_hex = fields.get("commit")
-        if not isinstance(commit_hex, str):
-            raise Malformed(message_type="Refusal", reason="invalid-value", detail="no commit")
-        try:
-            commit_bytes = bytes.fromhex(commit_hex)
-        except ValueError:
-            raise Malformed(
-                message_type="Refusal", reason="invalid-value", detail="commit not hex"
-            ) from None
-        membership, commit = self._read_commit(commit_bytes)
+        membership, commit = self._read_commit(redirect.commit)
         if envelope.sender != membership.ds:
             raise RequestMismatch(message_type="Refusal", field="sender")
         if commit.migration_target() is None:
@@ -295,13 +282,3 @@ class Client:
         Kind.TargetMigrationComplete: _unexpected,
         Kind.Commit: _unexpected,
     }
-
-
-def _is_hex(value: object) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        bytes.fromhex(value)
-    except ValueError:
-        return False
-    return True
