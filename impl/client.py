@@ -9,7 +9,9 @@ fanned-out migration commit; clearing its pending migration on a forwarded, targ
 TargetMigrationRejected; following a tombstone's GroupMoved redirect.
 
 `receive(envelope, now)` returns envelopes to send or raises one ProtocolError, with every
-check before any change of state.
+check before any change of state; the application's calls (`start_migration`,
+`abandon_migration`, `commit`) raise a LocalProtocolError when made wrongly, likewise
+changing nothing.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ from .errors import (
     ForeignNonce,
     Malformed,
     MigrationInProgress,
+    NoMigrationToAbandon,
     NoPendingMigration,
+    NotInGroup,
     RequestMismatch,
     UnexpectedMessage,
     UnknownGroup,
@@ -87,6 +91,13 @@ class Client:
         """A deep copy of all protocol state (tests compare it before and after a refusal)."""
         return copy.deepcopy((self.groups, self.events))
 
+    def _local_view(self, group_id: bytes) -> Membership:
+        """The membership an application call names; NotInGroup if there is none."""
+        membership = self.groups.get(group_id)
+        if membership is None:
+            raise NotInGroup(group_id=group_id)
+        return membership
+
     def view(self, group_id: bytes) -> Membership:
         membership = self.groups.get(group_id)
         if membership is None:
@@ -97,7 +108,7 @@ class Client:
 
     def start_migration(self, group_id: bytes, target: str) -> Envelope:
         """MigrationRequest for moving `group_id` from its DS to `target`."""
-        membership = self.view(group_id)
+        membership = self._local_view(group_id)
         if membership.pending is not None:
             raise MigrationInProgress(group_id=group_id)
         request = MigrationRequest(
@@ -119,9 +130,9 @@ class Client:
         """Forget a pending migration the application gives up on (e.g. the source refused
         the MigrationInit). Safe: the source only exports on a MigrationInit it accepted, and
         this client still follows the group by the fan-out if that happened after all."""
-        membership = self.view(group_id)
+        membership = self._local_view(group_id)
         if membership.pending is None:
-            raise NoPendingMigration(group_id=group_id)
+            raise NoMigrationToAbandon(group_id=group_id)
         membership.pending = None
         self.events.append(Abandoned(group_id, "application"))
 
@@ -139,7 +150,7 @@ class Client:
 
     def commit(self, group_id: bytes) -> Envelope:
         """An ordinary commit (no proposals) for the current epoch, sent to the group's DS."""
-        membership = self.view(group_id)
+        membership = self._local_view(group_id)
         payload = build_commit(membership.state, self.key, membership.leaf_index)
         return Envelope(
             sender=self.identity, recipient=membership.ds, kind=Kind.Commit, payload=payload

@@ -35,6 +35,7 @@ from .envelope import (
     decode_payload,
 )
 from .errors import (
+    AlreadyHosted,
     BadSignature,
     GroupExists,
     GroupLocked,
@@ -159,7 +160,7 @@ class DeliveryService:
 
     def create_group(self, state: GroupState) -> None:
         if state.group_id in self.groups:
-            raise GroupExists(group_id=state.group_id)
+            raise AlreadyHosted(group_id=state.group_id)
         self.groups[state.group_id] = Hosted(state=state)
 
     def snapshot(self) -> tuple[object, ...]:

@@ -35,7 +35,7 @@ from ..adversary import RogueClient, RogueDS
 from ..client import Client
 from ..ds import DeliveryService, NonceStatus
 from ..envelope import Envelope, Kind
-from ..errors import ProtocolError
+from ..errors import LocalProtocolError, ProtocolError
 from ..group import next_epoch
 from ..group_state import GroupState
 from ..messages import MigrationRequest, MigrationResponse
@@ -355,7 +355,7 @@ class Lockstep:
         self.state = step(self.config, before, action)
         try:
             self._impl(action, before)
-        except ProtocolError as err:
+        except (ProtocolError, LocalProtocolError) as err:
             raise Divergence(
                 f"{action.name}{dict(action.args)}: model accepts, implementation refuses: "
                 f"{type(err).__name__}: {err}"
