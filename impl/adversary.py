@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from . import signing
 from .crypto import SigningKey
-from .envelope import Envelope, MigrationInitWithCommit
+from .envelope import Envelope, Kind, MigrationInitWithCommit
 from .group import build_commit
 from .group_state import GroupState
 from .messages import (
@@ -33,7 +33,7 @@ class RogueDS:
         self.key = key
 
     def _env(
-        self, recipient: str, kind: str, payload: bytes, sender: str | None = None
+        self, recipient: str, kind: Kind, payload: bytes, sender: str | None = None
     ) -> Envelope:
         return Envelope(
             sender=sender or self.domain, recipient=recipient, kind=kind, payload=payload
@@ -44,7 +44,7 @@ class RogueDS:
         msg = signing.sign(
             MigrationResponse(migration_request=request, nonce=nonce, signature=b""), self.key
         )
-        return self._env(to, "MigrationResponse", msg.encode())
+        return self._env(to, Kind.MigrationResponse, msg.encode())
 
     def content(
         self,
@@ -61,13 +61,13 @@ class RogueDS:
             ),
             self.key,
         )
-        return self._env(to, "MigrationContent", msg.encode(), as_sender)
+        return self._env(to, Kind.MigrationContent, msg.encode(), as_sender)
 
     def complete(self, content_hash: bytes, to: str, *, as_sender: str | None = None) -> Envelope:
         msg = signing.sign(
             TargetMigrationComplete(migration_content_hash=content_hash, signature=b""), self.key
         )
-        return self._env(to, "TargetMigrationComplete", msg.encode(), as_sender)
+        return self._env(to, Kind.TargetMigrationComplete, msg.encode(), as_sender)
 
     def confirmation(
         self, target: str, nonce: bytes, group_id: bytes, to: str, *, as_sender: str | None = None
@@ -78,7 +78,7 @@ class RogueDS:
             ),
             self.key,
         )
-        return self._env(to, "MigrationConfirmation", msg.encode(), as_sender)
+        return self._env(to, Kind.MigrationConfirmation, msg.encode(), as_sender)
 
 
 class RogueClient:
@@ -92,7 +92,7 @@ class RogueClient:
         return Envelope(
             sender=self.identity,
             recipient=request.target_domain_name.decode(),
-            kind="MigrationRequest",
+            kind=Kind.MigrationRequest,
             payload=request.encode(),
             cipher_suite=cipher_suite,
         )
@@ -106,6 +106,6 @@ class RogueClient:
         return Envelope(
             sender=self.identity,
             recipient=request.source_domain_name.decode(),
-            kind="MigrationInitWithCommit",
+            kind=Kind.MigrationInitWithCommit,
             payload=MigrationInitWithCommit(migration_init=init, commit=commit).encode(),
         )

@@ -9,7 +9,9 @@ fanned-out migration commit; clearing its pending migration on a forwarded, targ
 TargetMigrationRejected; following a tombstone's GroupMoved redirect.
 
 `receive(envelope, now)` returns envelopes to send or raises one ProtocolError, with every
-check before any change of state.
+check before any change of state; the application's calls (`start_migration`,
+`abandon_migration`, `commit`) raise a LocalProtocolError when made wrongly, likewise
+changing nothing.
 """
 
 from __future__ import annotations
@@ -17,21 +19,24 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from . import signing
 from .codec import DecodeError
 from .crypto import SigningKey
-from .envelope import Envelope, MigrationInitWithCommit, Refusal, TrustStore, decode_payload
+from .envelope import Envelope, Kind, MigrationInitWithCommit, Refusal, TrustStore, decode_payload
 from .errors import (
     ForeignNonce,
     Malformed,
     MigrationInProgress,
+    NoMigrationToAbandon,
     NoPendingMigration,
+    NotInGroup,
     RequestMismatch,
     UnexpectedMessage,
     UnknownGroup,
 )
+from .events import Abandoned, Aborted, ClientEvent, Switched
 from .framing import MLSMessage
 from .group import ReadCommit, build_commit, next_epoch, read_commit
 from .group_state import GroupState
@@ -72,8 +77,8 @@ class Client:
         self.key = key
         self.trust = trust
         self.groups: dict[bytes, Membership] = {}
-        #: ("switched", group, target, epoch, how) entries, for tests and the demo.
-        self.events: list[tuple[Any, ...]] = []
+        #: Switched, Abandoned and Aborted events (impl/events.py), for tests and the demo.
+        self.events: list[ClientEvent] = []
 
     @property
     def name(self) -> str:
@@ -86,6 +91,13 @@ class Client:
         """A deep copy of all protocol state (tests compare it before and after a refusal)."""
         return copy.deepcopy((self.groups, self.events))
 
+    def _local_view(self, group_id: bytes) -> Membership:
+        """The membership an application call names; NotInGroup if there is none."""
+        membership = self.groups.get(group_id)
+        if membership is None:
+            raise NotInGroup(group_id=group_id)
+        return membership
+
     def view(self, group_id: bytes) -> Membership:
         membership = self.groups.get(group_id)
         if membership is None:
@@ -96,7 +108,7 @@ class Client:
 
     def start_migration(self, group_id: bytes, target: str) -> Envelope:
         """MigrationRequest for moving `group_id` from its DS to `target`."""
-        membership = self.view(group_id)
+        membership = self._local_view(group_id)
         if membership.pending is not None:
             raise MigrationInProgress(group_id=group_id)
         request = MigrationRequest(
@@ -109,7 +121,7 @@ class Client:
         return Envelope(
             sender=self.identity,
             recipient=target,
-            kind="MigrationRequest",
+            kind=Kind.MigrationRequest,
             payload=request.encode(),
             cipher_suite=membership.state.cipher_suite,
         )
@@ -118,11 +130,11 @@ class Client:
         """Forget a pending migration the application gives up on (e.g. the source refused
         the MigrationInit). Safe: the source only exports on a MigrationInit it accepted, and
         this client still follows the group by the fan-out if that happened after all."""
-        membership = self.view(group_id)
+        membership = self._local_view(group_id)
         if membership.pending is None:
-            raise NoPendingMigration(group_id=group_id)
+            raise NoMigrationToAbandon(group_id=group_id)
         membership.pending = None
-        self.events.append(("abandoned", group_id, "application"))
+        self.events.append(Abandoned(group_id, "application"))
 
     def _target_refused(self, sender: str, refusal: Refusal) -> None:
         """A target that refuses our MigrationRequest ends that attempt: nothing was issued."""
@@ -134,14 +146,14 @@ class Client:
                 and pending.request.target_domain_name.decode() == sender
             ):
                 membership.pending = None
-                self.events.append(("abandoned", group_id, refusal.code.decode("utf-8", "replace")))
+                self.events.append(Abandoned(group_id, refusal.code.decode("utf-8", "replace")))
 
     def commit(self, group_id: bytes) -> Envelope:
         """An ordinary commit (no proposals) for the current epoch, sent to the group's DS."""
-        membership = self.view(group_id)
+        membership = self._local_view(group_id)
         payload = build_commit(membership.state, self.key, membership.leaf_index)
         return Envelope(
-            sender=self.identity, recipient=membership.ds, kind="Commit", payload=payload
+            sender=self.identity, recipient=membership.ds, kind=Kind.Commit, payload=payload
         )
 
     # -- Sans-IO input -----------------------------------------------------------------------
@@ -149,7 +161,7 @@ class Client:
     def receive(self, envelope: Envelope, now: float) -> list[Envelope]:
         handler = self._HANDLERS.get(envelope.kind)
         if handler is None:
-            raise UnexpectedMessage(message_type=envelope.kind, state="client")
+            raise UnexpectedMessage(message_type=str(envelope.kind), state="client")
         return handler(self, envelope, now)
 
     def _on_response(self, envelope: Envelope, now: float) -> list[Envelope]:
@@ -172,7 +184,7 @@ class Client:
             Envelope(
                 sender=self.identity,
                 recipient=membership.ds,
-                kind="MigrationInitWithCommit",
+                kind=Kind.MigrationInitWithCommit,
                 payload=bundle.encode(),
             )
         ]
@@ -215,32 +227,19 @@ class Client:
         target = membership.pending.request.target_domain_name.decode()
         self.trust.verify_signed(rejected, target, membership.state.cipher_suite)
         membership.pending = None
-        self.events.append(("aborted", membership.state.group_id, target, rejected.reason))
+        self.events.append(Aborted(membership.state.group_id, target, rejected.reason))
         return []
 
     def _on_refusal(self, envelope: Envelope, now: float) -> list[Envelope]:
         refusal = decode_payload(Refusal, envelope.payload)
-        if refusal.code != b"group_moved":
+        redirect = refusal.redirect()
+        if redirect is None:
             self._target_refused(envelope.sender, refusal)
             return []
-        fields = refusal.fields()
-        membership = self.groups.get(
-            bytes.fromhex(str(fields.get("group_id", "")))
-            if _is_hex(fields.get("group_id"))
-            else b""
-        )
-        if membership is not None and membership.ds == fields.get("target"):
+        membership = self.groups.get(redirect.group_id)
+        if membership is not None and membership.ds == redirect.target_domain_name.decode():
             return []  # already at the redirect's target: a stale or repeated redirect
-        commit_hex = fields.get("commit")
-        if not isinstance(commit_hex, str):
-            raise Malformed(message_type="Refusal", reason="invalid-value", detail="no commit")
-        try:
-            commit_bytes = bytes.fromhex(commit_hex)
-        except ValueError:
-            raise Malformed(
-                message_type="Refusal", reason="invalid-value", detail="commit not hex"
-            ) from None
-        membership, commit = self._read_commit(commit_bytes)
+        membership, commit = self._read_commit(redirect.commit)
         if envelope.sender != membership.ds:
             raise RequestMismatch(message_type="Refusal", field="sender")
         if commit.migration_target() is None:
@@ -249,7 +248,7 @@ class Client:
         return []
 
     def _unexpected(self, envelope: Envelope, now: float) -> list[Envelope]:
-        raise UnexpectedMessage(message_type=envelope.kind, state="client")
+        raise UnexpectedMessage(message_type=str(envelope.kind), state="client")
 
     # -- applying commits --------------------------------------------------------------------
 
@@ -280,29 +279,17 @@ class Client:
         membership.pending = None
         membership.state = next_epoch(membership.state)
         membership.ds = target
-        self.events.append(
-            ("switched", membership.state.group_id, target, membership.state.epoch, how)
-        )
+        self.events.append(Switched(membership.state.group_id, target, membership.state.epoch, how))
 
-    _HANDLERS: ClassVar[dict[str, Callable[[Client, Envelope, float], list[Envelope]]]] = {
-        "MigrationResponse": _on_response,
-        "MigrationConfirmation": _on_confirmation,
-        "Fanout": _on_fanout,
-        "TargetMigrationRejected": _on_rejected,
-        "Refusal": _on_refusal,
-        "MigrationRequest": _unexpected,
-        "MigrationInitWithCommit": _unexpected,
-        "MigrationContent": _unexpected,
-        "TargetMigrationComplete": _unexpected,
-        "Commit": _unexpected,
+    _HANDLERS: ClassVar[dict[Kind, Callable[[Client, Envelope, float], list[Envelope]]]] = {
+        Kind.MigrationResponse: _on_response,
+        Kind.MigrationConfirmation: _on_confirmation,
+        Kind.Fanout: _on_fanout,
+        Kind.TargetMigrationRejected: _on_rejected,
+        Kind.Refusal: _on_refusal,
+        Kind.MigrationRequest: _unexpected,
+        Kind.MigrationInitWithCommit: _unexpected,
+        Kind.MigrationContent: _unexpected,
+        Kind.TargetMigrationComplete: _unexpected,
+        Kind.Commit: _unexpected,
     }
-
-
-def _is_hex(value: object) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        bytes.fromhex(value)
-    except ValueError:
-        return False
-    return True

@@ -26,7 +26,7 @@ import dataclasses
 from typing import Any
 
 from . import signing
-from .envelope import Envelope
+from .envelope import Envelope, Kind
 from .messages import MigrationContent
 from .network import Delivery
 from .world import TARGET, World, build_world
@@ -89,7 +89,7 @@ class DemoResult:
         }
 
 
-def _deliver_until(world: World, kind: str, now: float) -> None:
+def _deliver_until(world: World, kind: Kind, now: float) -> None:
     """Deliver in order until an envelope of `kind` is next in flight."""
     net = world.network
     while net.in_flight and net.in_flight[0].kind != kind:
@@ -111,22 +111,22 @@ def run_demo(
         net.send([world.clients[1].start_migration(world.group_id, TARGET)])
         notes.append("member-1 requests the same migration while member-0's is pending")
     elif fault == "drop-ack":
-        _deliver_until(world, "TargetMigrationComplete", now)
+        _deliver_until(world, Kind.TargetMigrationComplete, now)
         net.drop(0)
         notes.append("the first TargetMigrationComplete is dropped")
         now = world.source.retry_interval
         net.tick(now)
         notes.append(f"t={now:g}s: the source re-sends the same MigrationContent (never unlocks)")
     elif fault == "duplicate-content":
-        _deliver_until(world, "MigrationContent", now)
+        _deliver_until(world, Kind.MigrationContent, now)
         net.duplicate(0)
         notes.append("the MigrationContent is delivered twice")
     elif fault == "rogue-ds":
-        _deliver_until(world, "MigrationContent", now)
+        _deliver_until(world, Kind.MigrationContent, now)
         _rogue_ds(world, notes)
     world.run(now)
     if fault == "replay-content":
-        for kind in ("MigrationContent", "MigrationInitWithCommit"):
+        for kind in (Kind.MigrationContent, Kind.MigrationInitWithCommit):
             index = next(i for i, e in enumerate(net.log) if e.kind == kind)
             net.replay(index)
             notes.append(f"an attacker replays the recorded {kind}")

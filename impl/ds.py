@@ -21,13 +21,21 @@ import copy
 import dataclasses
 import enum
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from . import signing
 from .codec import DecodeError
 from .crypto import CipherSuite, SigningKey
-from .envelope import Envelope, MigrationInitWithCommit, RandomSource, TrustStore, decode_payload
+from .envelope import (
+    Envelope,
+    Kind,
+    MigrationInitWithCommit,
+    RandomSource,
+    TrustStore,
+    decode_payload,
+)
 from .errors import (
+    AlreadyHosted,
     BadSignature,
     GroupExists,
     GroupLocked,
@@ -44,6 +52,7 @@ from .errors import (
     WrongEpoch,
     WrongRecipient,
 )
+from .events import Acknowledged, DSEvent, Exported, Fanout, Imported, Sequenced, Unlocked
 from .framing import MLSMessage
 from .group import next_epoch, read_commit
 from .group_state import GroupState
@@ -59,6 +68,7 @@ from .messages import (
 from .policy import SourcePolicy, TargetPolicy
 
 NONCE_SIZE = 32
+_Handler = Callable[["DeliveryService", Envelope, float], list[Envelope]]
 
 
 @dataclasses.dataclass
@@ -138,11 +148,9 @@ class DeliveryService:
         self.groups: dict[bytes, Hosted] = {}
         self.tombstones: dict[bytes, Tombstone] = {}
         self.nonces: dict[bytes, NonceRecord] = {}
-        #: Ghost log for safety checks and tests: ("sequenced", group, epoch, commit) (a
-        #: migration commit once acknowledged and fanned out),
-        #: ("exported", group, nonce, hash), ("imported", group, nonce, hash),
-        #: ("acknowledged", group, nonce, hash), ("fanout", group, epoch, target).
-        self.events: list[tuple[Any, ...]] = []
+        #: Ghost log for safety checks and tests (impl/events.py: Sequenced, Exported,
+        #: Imported, Acknowledged, Fanout, Unlocked).
+        self.events: list[DSEvent] = []
 
     @property
     def name(self) -> str:
@@ -152,7 +160,7 @@ class DeliveryService:
 
     def create_group(self, state: GroupState) -> None:
         if state.group_id in self.groups:
-            raise GroupExists(group_id=state.group_id)
+            raise AlreadyHosted(group_id=state.group_id)
         self.groups[state.group_id] = Hosted(state=state)
 
     def snapshot(self) -> tuple[object, ...]:
@@ -170,7 +178,7 @@ class DeliveryService:
     def receive(self, envelope: Envelope, now: float) -> list[Envelope]:
         handler = self._HANDLERS.get(envelope.kind)
         if handler is None:
-            raise UnexpectedMessage(message_type=envelope.kind, state="delivery service")
+            raise UnexpectedMessage(message_type=str(envelope.kind), state="delivery service")
         return handler(self, envelope, now)
 
     def tick(self, now: float) -> list[Envelope]:
@@ -186,12 +194,12 @@ class DeliveryService:
             lock = hosted.lock
             if lock is not None and now - lock.sent_at >= self.retry_interval:
                 lock.sent_at = now
-                out.append(self._to(lock.target, "MigrationContent", lock.content))
+                out.append(self._to(lock.target, Kind.MigrationContent, lock.content))
         return out
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _to(self, recipient: str, kind: str, payload: bytes) -> Envelope:
+    def _to(self, recipient: str, kind: Kind, payload: bytes) -> Envelope:
         return Envelope(sender=self.domain, recipient=recipient, kind=kind, payload=payload)
 
     def _key(self, cipher_suite: int) -> SigningKey:
@@ -234,7 +242,7 @@ class DeliveryService:
             MigrationResponse(migration_request=request, nonce=nonce, signature=b""), key
         )
         self.nonces[nonce] = NonceRecord(request, envelope.cipher_suite, envelope.sender, now)
-        return [self._to(envelope.sender, "MigrationResponse", response.encode())]
+        return [self._to(envelope.sender, Kind.MigrationResponse, response.encode())]
 
     def _on_content(self, envelope: Envelope, now: float) -> list[Envelope]:
         content = decode_payload(MigrationContent, envelope.payload)
@@ -273,7 +281,7 @@ class DeliveryService:
         record.status, record.content_hash = NonceStatus.CONSUMED, content_hash
         self.groups[state.group_id] = Hosted(state=state, source=source)
         self.tombstones.pop(state.group_id, None)
-        self.events.append(("imported", state.group_id, response.nonce, content_hash))
+        self.events.append(Imported(state.group_id, response.nonce, content_hash))
         return [self._complete(source, suite, content_hash)]
 
     def _reject_unknown(self, content: MigrationContent, raw: bytes, source: str) -> list[Envelope]:
@@ -293,7 +301,7 @@ class DeliveryService:
             TargetMigrationComplete(migration_content_hash=content_hash, signature=b""),
             self._key(suite),
         )
-        return self._to(source, "TargetMigrationComplete", complete.encode())
+        return self._to(source, Kind.TargetMigrationComplete, complete.encode())
 
     def _rejected(
         self, source: str, suite: int, content_hash: bytes, reason: RejectionReason
@@ -304,7 +312,7 @@ class DeliveryService:
             ),
             self._key(suite),
         )
-        return self._to(source, "TargetMigrationRejected", rejected.encode())
+        return self._to(source, Kind.TargetMigrationRejected, rejected.encode())
 
     # -- as source ---------------------------------------------------------------------------
 
@@ -353,8 +361,8 @@ class DeliveryService:
         hosted.lock = Lock(
             response.nonce, target, identity, content, content_hash, bundle.commit, now
         )
-        self.events.append(("exported", state.group_id, response.nonce, content_hash))
-        return [self._to(target, "MigrationContent", content)]
+        self.events.append(Exported(state.group_id, response.nonce, content_hash))
+        return [self._to(target, Kind.MigrationContent, content)]
 
     def _on_complete(self, envelope: Envelope, now: float) -> list[Envelope]:
         complete = decode_payload(TargetMigrationComplete, envelope.payload)
@@ -375,15 +383,15 @@ class DeliveryService:
             ),
             self._key(state.cipher_suite),
         )
-        self.events.append(("acknowledged", state.group_id, lock.nonce, content_hash))
+        self.events.append(Acknowledged(state.group_id, lock.nonce, content_hash))
         # The migration commit joins the group's history only now: until the acknowledgment
         # the lock can still end in a rejection, and then epoch e gets another commit.
-        self.events.append(("sequenced", state.group_id, state.epoch, lock.commit))
-        self.events.append(("fanout", state.group_id, state.epoch, lock.target))
+        self.events.append(Sequenced(state.group_id, state.epoch, lock.commit))
+        self.events.append(Fanout(state.group_id, state.epoch, lock.target))
         del self.groups[state.group_id]
         self.tombstones[state.group_id] = Tombstone(lock.target, lock.commit, content_hash)
         out = _fanout(self.domain, state, lock.commit)
-        out.append(self._to(lock.client, "MigrationConfirmation", confirmation.encode()))
+        out.append(self._to(lock.client, Kind.MigrationConfirmation, confirmation.encode()))
         return out
 
     def _on_rejected(self, envelope: Envelope, now: float) -> list[Envelope]:
@@ -393,8 +401,8 @@ class DeliveryService:
         assert lock is not None
         self.trust.verify_signed(rejected, lock.target, hosted.state.cipher_suite)
         hosted.lock = None
-        self.events.append(("unlocked", hosted.state.group_id, lock.nonce, rejected.reason))
-        return [self._to(lock.client, "TargetMigrationRejected", envelope.payload)]
+        self.events.append(Unlocked(hosted.state.group_id, lock.nonce, rejected.reason))
+        return [self._to(lock.client, Kind.TargetMigrationRejected, envelope.payload)]
 
     # -- ordinary commits ----------------------------------------------------------------------
 
@@ -415,33 +423,33 @@ class DeliveryService:
             raise RequestMismatch(message_type="Commit", field="authenticated_data")
         state = hosted.state
         hosted.state = next_epoch(state)
-        self.events.append(("sequenced", state.group_id, state.epoch, envelope.payload))
+        self.events.append(Sequenced(state.group_id, state.epoch, envelope.payload))
         return _fanout(self.domain, state, envelope.payload)
 
     def _on_refusal(self, envelope: Envelope, now: float) -> list[Envelope]:
         return []  # a peer refused something we sent; our state already reflects what we did
 
     def _unexpected(self, envelope: Envelope, now: float) -> list[Envelope]:
-        raise UnexpectedMessage(message_type=envelope.kind, state="delivery service")
+        raise UnexpectedMessage(message_type=str(envelope.kind), state="delivery service")
 
-    _HANDLERS: ClassVar[dict[str, Callable[[DeliveryService, Envelope, float], list[Envelope]]]] = {
-        "MigrationRequest": _on_request,
-        "MigrationInitWithCommit": _on_init,
-        "MigrationContent": _on_content,
-        "TargetMigrationComplete": _on_complete,
-        "TargetMigrationRejected": _on_rejected,
-        "Commit": _on_commit,
-        "Refusal": _on_refusal,
-        "MigrationResponse": _unexpected,
-        "MigrationConfirmation": _unexpected,
-        "Fanout": _unexpected,
+    _HANDLERS: ClassVar[dict[Kind, _Handler]] = {
+        Kind.MigrationRequest: _on_request,
+        Kind.MigrationInitWithCommit: _on_init,
+        Kind.MigrationContent: _on_content,
+        Kind.TargetMigrationComplete: _on_complete,
+        Kind.TargetMigrationRejected: _on_rejected,
+        Kind.Commit: _on_commit,
+        Kind.Refusal: _on_refusal,
+        Kind.MigrationResponse: _unexpected,
+        Kind.MigrationConfirmation: _unexpected,
+        Kind.Fanout: _unexpected,
     }
 
 
 def _fanout(sender: str, state: GroupState, commit: bytes) -> list[Envelope]:
     """One Fanout envelope of `commit` per member (built inline: this is per member)."""
     return [
-        Envelope(sender=sender, recipient=m.identity.decode(), kind="Fanout", payload=commit)
+        Envelope(sender=sender, recipient=m.identity.decode(), kind=Kind.Fanout, payload=commit)
         for m in state.members
     ]
 

@@ -2,7 +2,8 @@
 
 This module owns the transport-level shapes every driver moves and every role reads:
 
-- `Envelope`: sender, recipient, kind (a struct name), payload bytes, and the one transport
+- `Kind`: the message kinds, each named by the struct its payload holds.
+- `Envelope`: sender, recipient, kind, payload bytes, and the one transport
   parameter the draft leaves out: the group's ciphersuite on a MigrationRequest (the Target
   DS must know which of its keys signs the MigrationResponse; MigrationRequest has no field
   for it).  The sender of an envelope is taken as authenticated by the transport, which is
@@ -10,7 +11,10 @@ This module owns the transport-level shapes every driver moves and every role re
 - `MigrationInitWithCommit`: profile.md sends MigrationInit and the migration commit in one
   request, `struct { MigrationInit migration_init; opaque commit<V>; }` (commit: MLSMessage).
 - `Refusal`: a named ProtocolError sent back to the peer,
-  `struct { opaque code<V>; opaque details<V>; }` (details: UTF-8 JSON).
+  `struct { opaque code<V>; opaque details<V>; }` (details: UTF-8 JSON, except for
+  group_moved, whose details are a `GroupMovedRedirect`).
+- `GroupMovedRedirect`: a tombstone's redirect, `struct { opaque group_id<V>;
+  opaque target_domain_name<V>; opaque commit<V>; }` (commit: the migration MLSMessage).
 - `RandomSource`, `SeededRandom`, `SystemRandom`: the injected randomness of the roles.
 - `TrustStore`: DS domain -> ciphersuite -> signing public key (profile.md: configuration).
 """
@@ -18,6 +22,7 @@ This module owns the transport-level shapes every driver moves and every role re
 from __future__ import annotations
 
 import dataclasses
+import enum
 import hashlib
 import json
 import os
@@ -26,8 +31,8 @@ from typing import Any, ClassVar, Protocol, Self, TypeVar
 from . import signing
 from .codec import DecodeError, Reader, Writer
 from .crypto import CipherSuite
-from .errors import ERRORS, BadSignature, Malformed, ProtocolError, UnknownPeer
-from .messages import MigrationInit, SignedStruct, Struct, _build
+from .errors import ERRORS, BadSignature, GroupMoved, Malformed, ProtocolError, UnknownPeer
+from .messages import MigrationInit, SignedStruct, Struct, _build, _check_bytes, validate_domain
 
 S = TypeVar("S", bound=Struct)
 
@@ -40,27 +45,36 @@ def decode_payload(cls: type[S], payload: bytes) -> S:
         raise Malformed(message_type=cls.NAME, reason=err.reason, detail=str(err)) from None
 
 
-KINDS = (
-    "MigrationRequest",
-    "MigrationResponse",
-    "MigrationInitWithCommit",
-    "MigrationContent",
-    "TargetMigrationComplete",
-    "TargetMigrationRejected",
-    "MigrationConfirmation",
-    "Commit",
-    "Fanout",
-    "Refusal",
-)
+class Kind(enum.StrEnum):
+    """The kinds of message an envelope carries: each named by the struct its payload holds
+    (Fanout: a fanned-out commit; Commit: an ordinary commit; both MLSMessages).  A `str`
+    enum whose members are named as their values, so a kind prints, compares, hashes and
+    serialises as the plain name."""
+
+    MigrationRequest = "MigrationRequest"
+    MigrationResponse = "MigrationResponse"
+    MigrationInitWithCommit = "MigrationInitWithCommit"
+    MigrationContent = "MigrationContent"
+    TargetMigrationComplete = "TargetMigrationComplete"
+    TargetMigrationRejected = "TargetMigrationRejected"
+    MigrationConfirmation = "MigrationConfirmation"
+    Commit = "Commit"
+    Fanout = "Fanout"
+    Refusal = "Refusal"
+
+
+KINDS: tuple[Kind, ...] = tuple(Kind)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Envelope:
-    """One message in flight. `cipher_suite` is 0 where the kind does not need it."""
+    """One message in flight. `cipher_suite` is 0 where the kind does not need it.  A
+    transport that reads a kind it does not know may still pass it on as a plain str: every
+    role refuses it (UnexpectedMessage), as it must refuse any input it cannot take."""
 
     sender: str
     recipient: str
-    kind: str
+    kind: Kind
     payload: bytes
     cipher_suite: int = 0
 
@@ -91,8 +105,46 @@ class MigrationInitWithCommit(Struct):
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class GroupMovedRedirect(Struct):
+    """What a tombstone tells a late member (the details of a group_moved refusal): the
+    group now lives at `target_domain_name`; `commit` is the migration commit to apply."""
+
+    NAME: ClassVar[str] = "GroupMovedRedirect"
+    group_id: bytes
+    target_domain_name: bytes
+    commit: bytes
+
+    def __post_init__(self) -> None:
+        _check_bytes(self.group_id, "group_id")
+        validate_domain(self.target_domain_name, "target_domain_name")
+        _check_bytes(self.commit, "commit")
+
+    def push(self, w: Writer) -> None:
+        w.push_opaque(self.group_id)
+        w.push_opaque(self.target_domain_name)
+        w.push_opaque(self.commit)
+
+    @classmethod
+    def pull(cls, r: Reader) -> Self:
+        return _build(
+            cls,
+            cls.NAME,
+            group_id=r.pull_opaque("GroupMovedRedirect.group_id"),
+            target_domain_name=r.pull_opaque("GroupMovedRedirect.target_domain_name"),
+            commit=r.pull_opaque("GroupMovedRedirect.commit"),
+        )
+
+    @classmethod
+    def of(cls, error: GroupMoved) -> GroupMovedRedirect:
+        return cls(
+            group_id=error.group_id, target_domain_name=error.target.encode(), commit=error.commit
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Refusal(Struct):
-    """A refusal sent to the peer: the error's code and its details as JSON."""
+    """A refusal sent to the peer: the error's code and its details (JSON; for group_moved
+    the encoded GroupMovedRedirect, decoded with `redirect`)."""
 
     NAME: ClassVar[str] = "Refusal"
     code: bytes
@@ -113,7 +165,16 @@ class Refusal(Struct):
 
     @classmethod
     def of(cls, error: ProtocolError) -> Refusal:
+        if isinstance(error, GroupMoved):
+            return cls(code=error.code.encode(), details=GroupMovedRedirect.of(error).encode())
         return cls(code=error.code.encode(), details=json.dumps(error.details()).encode())
+
+    def redirect(self) -> GroupMovedRedirect | None:
+        """The redirect of a group_moved refusal (None for any other code); Malformed if
+        its details do not decode (a peer's bytes)."""
+        if self.code != GroupMoved.code.encode():
+            return None
+        return decode_payload(GroupMovedRedirect, self.details)
 
     def fields(self) -> dict[str, Any]:
         """The details, or {} when they are not a JSON object (a peer's bytes: never trusted)."""

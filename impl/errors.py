@@ -1,10 +1,16 @@
-"""Every refusal a role can make, named, carrying what the peer needs to act.
+"""Every refusal a role can make, named, carrying what the peer needs to act; and the
+errors of calling a role wrongly, apart from them.
 
-This module owns the error taxonomy of the roles: one named class per refusal.  A role
-raises exactly one of these from `receive`/`start_*` and changes no state when it does; low-level
-`DecodeError`s are translated to `Malformed` at the role's boundary.  `code` is a stable
-snake_case name used in refusal envelopes, logs and tests; `details()` the fields a peer
-can act on (e.g. WrongEpoch.current, GroupMoved.target).
+This module owns the error taxonomy of the roles, split as h11 splits its errors:
+- `ProtocolError` (h11's RemoteProtocolError): one named class per refusal of a peer's
+  input.  A role raises exactly one of these from `receive` and changes no state when it
+  does; low-level `DecodeError`s are translated to `Malformed` at the role's boundary.  The
+  network answers the sender with it (a Refusal envelope).
+- `LocalProtocolError`: the application called a role wrongly (`start_migration` while one
+  is in flight, a call for a group the client is not in, ...).  It also changes no state,
+  but it is a bug of the caller, never sent to a peer.
+`code` is a stable snake_case name used in refusal envelopes, logs and tests; `details()`
+the fields a peer (or the caller) can act on (e.g. WrongEpoch.current, GroupMoved.target).
 """
 
 from __future__ import annotations
@@ -12,10 +18,10 @@ from __future__ import annotations
 from typing import ClassVar
 
 
-class ProtocolError(Exception):
-    """Base of every refusal. Subclasses set `code` and keep their fields as attributes."""
+class RoleError(Exception):
+    """A named error of a role. Subclasses set `code` and keep their fields as attributes."""
 
-    code: ClassVar[str] = "protocol_error"
+    code: ClassVar[str] = "role_error"
 
     def details(self) -> dict[str, object]:
         return {
@@ -31,6 +37,19 @@ class ProtocolError(Exception):
         }
         fields = ", ".join(f"{k}={v!r}" for k, v in shown.items())
         return f"{self.code}({fields})"
+
+
+class ProtocolError(RoleError):
+    """Base of every refusal of a peer's input (what the network sends back as a Refusal)."""
+
+    code: ClassVar[str] = "protocol_error"
+
+
+class LocalProtocolError(RoleError):
+    """Base of every misuse of a role by its own application: a caller's bug, not a peer's
+    input; never sent to a peer."""
+
+    code: ClassVar[str] = "local_protocol_error"
 
 
 class Malformed(ProtocolError):
@@ -223,10 +242,43 @@ class NoPendingMigration(ProtocolError):
         self.group_id = group_id
 
 
-class MigrationInProgress(ProtocolError):
-    """The client already has a migration in flight for this group."""
+# -- misuse by the role's own application ----------------------------------------------------
+
+
+class MigrationInProgress(LocalProtocolError):
+    """start_migration: the client already has a migration in flight for this group."""
 
     code = "migration_in_progress"
+
+    def __init__(self, *, group_id: bytes) -> None:
+        super().__init__()
+        self.group_id = group_id
+
+
+class NoMigrationToAbandon(LocalProtocolError):
+    """abandon_migration: the client has no migration in flight for this group."""
+
+    code = "no_migration_to_abandon"
+
+    def __init__(self, *, group_id: bytes) -> None:
+        super().__init__()
+        self.group_id = group_id
+
+
+class NotInGroup(LocalProtocolError):
+    """A call of the application for a group this client is not a member of."""
+
+    code = "not_in_group"
+
+    def __init__(self, *, group_id: bytes) -> None:
+        super().__init__()
+        self.group_id = group_id
+
+
+class AlreadyHosted(LocalProtocolError):
+    """create_group: this DS already hosts a group with this id."""
+
+    code = "already_hosted"
 
     def __init__(self, *, group_id: bytes) -> None:
         super().__init__()
@@ -256,6 +308,5 @@ ERRORS: dict[str, type[ProtocolError]] = {
         RequestMismatch,
         ForeignNonce,
         NoPendingMigration,
-        MigrationInProgress,
     )
 }

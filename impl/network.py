@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Protocol
 
-from .envelope import Envelope, Refusal
+from .envelope import Envelope, Kind, Refusal
 from .errors import ProtocolError
 
 
@@ -64,12 +64,12 @@ class Network:
                 delivery = Delivery(envelope, out, None)
             except ProtocolError as refusal:
                 out = ()
-                if envelope.kind != "Refusal" and envelope.sender in self.nodes:
+                if envelope.kind != Kind.Refusal and envelope.sender in self.nodes:
                     out = (
                         Envelope(
                             sender=envelope.recipient,
                             recipient=envelope.sender,
-                            kind="Refusal",
+                            kind=Kind.Refusal,
                             payload=Refusal.of(refusal).encode(),
                         ),
                     )
@@ -95,7 +95,7 @@ class Network:
 
     # -- the adversary -------------------------------------------------------------------------
 
-    def find(self, kind: str, *, recipient: str | None = None) -> int:
+    def find(self, kind: Kind, *, recipient: str | None = None) -> int:
         """Index in flight of the oldest envelope of `kind` (and recipient); ValueError if none."""
         for i, envelope in enumerate(self.in_flight):
             if envelope.kind == kind and (recipient is None or envelope.recipient == recipient):

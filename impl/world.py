@@ -16,6 +16,7 @@ from .client import Client
 from .crypto import CipherSuite, SigningKey
 from .ds import DeliveryService, NonceStatus
 from .envelope import SeededRandom, TrustStore
+from .events import Acknowledged, Exported, Fanout, Imported, Sequenced
 from .group_state import GroupState, Member
 from .network import Network
 from .policy import SourcePolicy, TargetPolicy
@@ -134,8 +135,8 @@ def check_safety(world: World) -> list[str]:
     sequenced: dict[int, set[bytes]] = {}
     for d in dss:
         for ev in d.events:
-            if ev[0] == "sequenced" and ev[1] == world.group_id:
-                sequenced.setdefault(int(ev[2]), set()).add(bytes(ev[3]))
+            if isinstance(ev, Sequenced) and ev.group_id == world.group_id:
+                sequenced.setdefault(ev.epoch, set()).add(ev.commit)
     for epoch, commits in sorted(sequenced.items()):
         if len(commits) > 1:
             problems.append(
@@ -144,33 +145,33 @@ def check_safety(world: World) -> list[str]:
     for exporter, importer in directions:
         acked: set[bytes] = set()  # in event order: an acknowledgment must precede the fan-out
         for ev in exporter.events:
-            if ev[0] == "acknowledged":
-                acked.add(ev[1])
-            elif ev[0] == "fanout" and ev[1] not in acked:
+            if isinstance(ev, Acknowledged):
+                acked.add(ev.group_id)
+            elif isinstance(ev, Fanout) and ev.group_id not in acked:
                 problems.append(
                     "no_fanout_before_ack: migration commit fanned out before acknowledgment"
                 )
         imported = [
             ev
             for ev in importer.events
-            if ev[0] == "imported" and not _from_outside(world, importer, ev)
+            if isinstance(ev, Imported) and not _from_outside(world, importer, ev)
         ]
-        nonces = [ev[2] for ev in imported]
+        nonces = [ev.nonce for ev in imported]
         if len(nonces) != len(set(nonces)):
             problems.append("nonce_binding: a nonce imported more than once")
         for ev in imported:
-            record = importer.nonces.get(bytes(ev[2]))
+            record = importer.nonces.get(ev.nonce)
             if (
                 record is None
                 or record.status is not NonceStatus.CONSUMED
-                or record.request.group_id != ev[1]
+                or record.request.group_id != ev.group_id
             ):
                 problems.append(
                     "nonce_binding: an import under a nonce not issued for that request"
                 )
-        exported = {ev[3] for ev in exporter.events if ev[0] == "exported"}
+        exported = {ev.content_hash for ev in exporter.events if isinstance(ev, Exported)}
         for ev in imported:
-            if ev[3] not in exported:
+            if ev.content_hash not in exported:
                 problems.append(
                     f"state_integrity: {importer.domain} imported a state "
                     f"{exporter.domain} never exported"
@@ -178,18 +179,20 @@ def check_safety(world: World) -> list[str]:
     return problems
 
 
-def _from_outside(world: World, importer: DeliveryService, event: tuple[Any, ...]) -> bool:
+def _from_outside(world: World, importer: DeliveryService, event: Imported) -> bool:
     """An import whose request names a source outside this world (e.g. the rogue DS): another
     group that happens to carry the same id. Group ids are unique per DS only (the draft's
     TODO on globally unique ids), so it is not this group's owner (lockstep finding F1)."""
-    record = importer.nonces.get(bytes(event[2]))
+    record = importer.nonces.get(event.nonce)
     domains = (world.source.domain, world.target.domain)
     return record is not None and record.request.source_domain_name.decode() not in domains
 
 
 def _foreign(world: World, ds: DeliveryService) -> bool:
     """Whether `ds` hosts the group id because of its latest import from outside the world."""
-    imports = [ev for ev in ds.events if ev[0] == "imported" and ev[1] == world.group_id]
+    imports = [
+        ev for ev in ds.events if isinstance(ev, Imported) and ev.group_id == world.group_id
+    ]
     return bool(imports) and _from_outside(world, ds, imports[-1])
 
 
@@ -200,5 +203,8 @@ def _acked_pending(world: World, exporter: DeliveryService, importer: DeliverySe
         hosted is not None
         and hosted.lock is not None
         and importer.status(world.group_id) == "active"
-        and any(ev[0] == "imported" and ev[3] == hosted.lock.content_hash for ev in importer.events)
+        and any(
+            isinstance(ev, Imported) and ev.content_hash == hosted.lock.content_hash
+            for ev in importer.events
+        )
     )

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from impl import demo
+from impl.events import Fanout, Imported
 from impl.world import TARGET
 from mimi_portability.cli import main
 
@@ -55,7 +56,7 @@ def test_drop_ack_is_absorbed_by_a_retry() -> None:
     assert kinds.count("MigrationContent") == 2  # the original and the tick's re-send
     assert kinds.count("TargetMigrationComplete") == 1  # the first one was dropped
     assert len(result.world.network.dropped) == 1
-    imported = [e for e in result.world.target.events if e[0] == "imported"]
+    imported = [e for e in result.world.target.events if isinstance(e, Imported)]
     assert len(imported) == 1  # the retry was re-acknowledged, not imported again
 
 
@@ -63,7 +64,7 @@ def test_duplicate_content_is_acknowledged_twice_imported_once() -> None:
     result = demo.run_demo(fault="duplicate-content")
     kinds = [d.envelope.kind for d in result.deliveries]
     assert kinds.count("TargetMigrationComplete") == 2
-    assert len([e for e in result.world.target.events if e[0] == "imported"]) == 1
+    assert len([e for e in result.world.target.events if isinstance(e, Imported)]) == 1
 
 
 def test_replay_content_meets_the_tombstone() -> None:
@@ -124,7 +125,7 @@ def test_exit_code_reflects_a_safety_violation(
 
     def fanout_early(self: ds.DeliveryService, envelope: object, now: float) -> list[object]:
         out = original(self, envelope, now)  # type: ignore[arg-type]
-        self.events.append(("fanout", self.groups[next(iter(self.groups))].state.group_id, 0, "x"))
+        self.events.append(Fanout(self.groups[next(iter(self.groups))].state.group_id, 0, "x"))
         return out  # type: ignore[return-value]
 
     monkeypatch.setattr(

@@ -29,9 +29,9 @@ TOUR_ONLY = {
 BUGS: list[tuple[str, type[Any], str, tuple[str, ...], str, str]] = [
     (
         "fanout_before_ack", DeliveryService, "_on_init", ("MigrationInitWithCommit",),
-        'return [self._to(target, "MigrationContent", content)]',
-        'return [self._to(target, "MigrationContent", content)] + [self._to(m.identity'
-        '.decode(), "Fanout", bundle.commit) for m in state.members]',
+        "return [self._to(target, Kind.MigrationContent, content)]",
+        "return [self._to(target, Kind.MigrationContent, content)] + [self._to(m.identity"
+        ".decode(), Kind.Fanout, bundle.commit) for m in state.members]",
     ),
     (
         "nonce_not_consumed", DeliveryService, "_on_content", ("MigrationContent",),

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 
 from impl.lockstep.driver import Divergence, Lockstep
-from impl.lockstep.moves import perform
+from impl.lockstep.moves import Misdeliver, Refuse, perform
 from model import messages as mm
 from model.actions import Action
 from model.config import Config
@@ -55,7 +55,7 @@ def _f3(ls: Lockstep) -> None:
     act(ls, "member_advance", client=0)
     act(ls, "target_respond", request=REQ0)
     response = next(iter(ls.state.network.responses))
-    perform(ls, ("refuse", "client_init", (0, 0, response)))
+    perform(ls, Refuse("client_init", (0, 0, response)))
 
 
 def test_f3_stale_response_refused_after_advance() -> None:
@@ -70,7 +70,7 @@ def test_f4_response_does_not_name_the_client() -> None:
     act(ls, "target_respond", request=REQ0)
     response = next(iter(ls.state.network.responses))
     with pytest.raises(Divergence, match="model refuses, implementation accepts"):
-        perform(ls, ("misdeliver", "MigrationResponse", (("client", 1), response)))
+        perform(ls, Misdeliver("MigrationResponse", ("client", 1), response))
 
 
 def _aborted_attempt(ls: Lockstep) -> None:
@@ -92,7 +92,7 @@ def test_f5_response_to_a_request_made_before_an_abort_refused() -> None:
     act(ls, "target_respond", request=REQ0)
     fresh = max(ls.state.network.responses, key=lambda r: r.nonce)
     assert fresh.nonce == (1, 1)
-    perform(ls, ("refuse", "client_init", (0, 0, fresh)))
+    perform(ls, Refuse("client_init", (0, 0, fresh)))
     act(ls, "client_request", client=0, target=1)
     ls.apply(Action("client_init", (("client", 0), ("group", 0), ("response", fresh))))
     assert ls.state.clients[0][0].nonce == (1, 1)
@@ -106,4 +106,4 @@ def test_f6_rejection_does_not_name_the_attempt() -> None:
     act(ls, "client_init", client=1)
     aborted = next(iter(ls.state.network.aborts))
     with pytest.raises(Divergence, match="implementation changed state"):
-        perform(ls, ("refuse", "client_abort", (1, 0, aborted)))
+        perform(ls, Refuse("client_abort", (1, 0, aborted)))

@@ -15,6 +15,7 @@ import pytest
 
 from impl.client import Client
 from impl.errors import GroupMoved
+from impl.events import Sequenced, Switched
 from impl.group import group_context, next_epoch
 from impl.group_state import GroupState, Member
 from impl.messages import RejectionReason, TargetMigrationRejected
@@ -49,8 +50,8 @@ def sequenced(world: World) -> dict[int, list[tuple[str, bytes]]]:
     out: dict[int, list[tuple[str, bytes]]] = {}
     for ds in (world.source, world.target):
         for event in ds.events:
-            if event[0] == "sequenced" and event[1] == world.group_id:
-                out.setdefault(event[2], []).append((ds.domain, event[3]))
+            if isinstance(event, Sequenced) and event.group_id == world.group_id:
+                out.setdefault(event.epoch, []).append((ds.domain, event.commit))
     return out
 
 
@@ -81,7 +82,7 @@ def test_migration_completes_for_every_suite(suite: int) -> None:
     assert refusals(world) == []
     kinds = [d.envelope.kind for d in world.network.deliveries]
     assert kinds == [*HONEST_ORDER, "Fanout", "Fanout", "Fanout", "Fanout", "MigrationConfirmation"]
-    assert world.initiator.events == [("switched", world.group_id, TARGET, 12, "fanout")]
+    assert world.initiator.events == [Switched(world.group_id, TARGET, 12, "fanout")]
 
 
 @pytest.mark.parametrize(
@@ -104,8 +105,8 @@ def test_no_member_sees_the_commit_before_the_target_acknowledged() -> None:
     migrate(world)
     log = [e.kind for e in world.network.log]
     assert log.index("Fanout") > log.index("TargetMigrationComplete")
-    events = [e[0] for e in world.source.events]
-    assert events.index("fanout") > events.index("acknowledged") > events.index("exported")
+    events = [type(e).__name__ for e in world.source.events]
+    assert events.index("Fanout") > events.index("Acknowledged") > events.index("Exported")
 
 
 def test_regular_commits_before_and_after_a_migration() -> None:
@@ -160,7 +161,7 @@ def test_commit_to_the_source_after_the_move_follows_the_redirect() -> None:
     assert delivery.sent[0].recipient == late.identity
     world.run()
     assert late.groups[world.group_id].ds == TARGET
-    assert late.events[-1] == ("switched", world.group_id, TARGET, 10, "redirect")
+    assert late.events[-1] == Switched(world.group_id, TARGET, 10, "redirect")
     assert views(world) == {(TARGET, 10)}
 
     commit(world, 3)  # the redirected member now commits where the group lives
@@ -246,8 +247,8 @@ def test_old_messages_of_an_earlier_migration_do_not_disturb_the_next() -> None:
     assert world.source.status(world.group_id) == "active"
     assert world.target.status(world.group_id) == "moved"
     # Nothing imported, exported or sequenced anew; the replays were refused or re-acknowledged.
-    assert [e for e in world.source.snapshot()[3] if e[0] != "sequenced"] == [
-        e for e in before[0][3] if e[0] != "sequenced"
+    assert [e for e in world.source.snapshot()[3] if not isinstance(e, Sequenced)] == [
+        e for e in before[0][3] if not isinstance(e, Sequenced)
     ]
     assert world.target.snapshot()[3] == before[1][3]
     assert world.safety_violations() == []

@@ -3,11 +3,13 @@
 What a client refuses: a MigrationResponse, forwarded TargetMigrationRejected or
 MigrationConfirmation that is forged or signed under another label, a response for another
 request or when it has no (or no longer a) pending migration, a confirmation with a foreign
-nonce or naming another target, a fan-out from anyone but its DS, malformed bytes, an unknown
-peer, a second migration while one is in progress and a message kind it never takes; and how
-it abandons an attempt the source refused.  Each test drives a world to the point where the
-refusal applies and checks it with tests.refusals.refused (exactly that error class, the
-snapshot unchanged).
+nonce or naming another target, a fan-out from anyone but its DS, malformed bytes (a
+group_moved refusal whose GroupMovedRedirect does not decode among them), an unknown peer,
+and a message kind it never takes; how it abandons an attempt the source refused; and, apart
+from refusals, the LocalProtocolErrors of its application's misuse (a second migration while
+one is in progress, a call for a group it is not in).  Each test drives a world to the point
+where the refusal applies and checks it with tests.refusals.refused (exactly that error
+class, the snapshot unchanged).
 """
 
 from __future__ import annotations
@@ -18,12 +20,20 @@ import pytest
 
 from impl import signing
 from impl.client import Client
-from impl.envelope import TrustStore
+from impl.codec import DecodeError
+from impl.envelope import GroupMovedRedirect, Refusal, TrustStore
 from impl.errors import (
+    AlreadyHosted,
     BadSignature,
     ForeignNonce,
+    GroupMoved,
+    LocalProtocolError,
+    Malformed,
     MigrationInProgress,
+    NoMigrationToAbandon,
     NoPendingMigration,
+    NotInGroup,
+    ProtocolError,
     RequestMismatch,
     UnexpectedMessage,
     UnknownPeer,
@@ -251,6 +261,54 @@ def test_abandon_after_the_source_refuses_the_init() -> None:
     assert w.initiator.groups[w.group_id].pending is not None
     w.initiator.abandon_migration(w.group_id)
     assert w.initiator.groups[w.group_id].pending is None
-    with pytest.raises(NoPendingMigration):
+    with pytest.raises(NoMigrationToAbandon):
         w.initiator.abandon_migration(w.group_id)
     w.initiator.start_migration(w.group_id, TARGET)
+
+
+def test_group_moved_redirect_round_trips_and_rejects_malformed_bytes() -> None:
+    redirect = GroupMovedRedirect(
+        group_id=b"g", target_domain_name=TARGET.encode(), commit=b"\x00\x01"
+    )
+    assert GroupMovedRedirect.decode(redirect.encode()) == redirect
+    moved = GroupMoved(group_id=b"g", target=TARGET, commit=b"\x00\x01")
+    assert Refusal.of(moved).redirect() == redirect
+    assert Refusal(code=b"not_authorized", details=b"{}").redirect() is None
+    for bad in (b"", redirect.encode()[:-1], redirect.encode() + b"\x00"):
+        with pytest.raises(DecodeError):
+            GroupMovedRedirect.decode(bad)
+    with pytest.raises(DecodeError) as info:  # the target must be a domain name (profile.md)
+        GroupMovedRedirect.decode(b"\x01g\x01-\x00")
+    assert info.value.reason == "invalid-value"
+
+
+@pytest.mark.parametrize(
+    "details", [b"", b"{}", b'{"group_id": "00", "target": "x", "commit": "00"}', b"\xff"]
+)
+def test_malformed_group_moved_redirect_refused(details: bytes) -> None:
+    w = world()
+    sent = env(
+        SOURCE, w.initiator.identity, "Refusal",
+        Refusal(code=b"group_moved", details=details).encode(),
+    )
+    error = refused(w.initiator, sent, Malformed)
+    assert error.message_type == "GroupMovedRedirect"
+
+
+def test_misuse_by_the_application_is_a_local_error_not_a_refusal() -> None:
+    w = world()
+    client: Client = w.initiator
+    before = client.snapshot()
+    for call in (
+        lambda: client.start_migration(b"not a group", TARGET),
+        lambda: client.abandon_migration(b"not a group"),
+        lambda: client.commit(b"not a group"),
+    ):
+        with pytest.raises(NotInGroup) as info:
+            call()
+        assert not isinstance(info.value, ProtocolError)
+    for error in (NotInGroup, NoMigrationToAbandon, MigrationInProgress):
+        assert issubclass(error, LocalProtocolError) and not issubclass(error, ProtocolError)
+    with pytest.raises(AlreadyHosted):
+        w.source.create_group(w.source.groups[w.group_id].state)
+    assert client.snapshot() == before

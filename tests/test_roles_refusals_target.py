@@ -31,6 +31,7 @@ from impl.errors import (
     UnsupportedSuite,
     WrongRecipient,
 )
+from impl.events import Abandoned
 from impl.group import next_epoch
 from impl.messages import (
     MigrationContent,
@@ -77,7 +78,7 @@ def test_target_policy_refuses() -> None:
     assert refusal.policy == "target"
     assert [d.envelope.kind for d in w2.network.deliveries] == ["MigrationRequest", "Refusal"]
     assert w2.initiator.groups[w2.group_id].pending is None
-    assert w2.initiator.events[-1] == ("abandoned", w2.group_id, "not_authorized")
+    assert w2.initiator.events[-1] == Abandoned(w2.group_id, "not_authorized")
     assert w2.target.nonces == {}
     w2.initiator.start_migration(w2.group_id, TARGET)  # no MigrationInProgress
 

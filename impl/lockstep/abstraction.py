@@ -22,15 +22,15 @@ Compared (model component <- implementation state):
                        keeps the log), each mapped by `Decoder.message` to a model message;
                        per-member Fanout envelopes map to one CommitFanout, the source's
                        forwarded TargetMigrationRejected to MigrationAborted.
-- ghost.history     <- DS "sequenced" events (regular and acknowledged migration commits)
-                       plus the commit each "imported" event of an honest source's content
+- ghost.history     <- DS `Sequenced` events (regular and acknowledged migration commits)
+                       plus the commit each `Imported` event of an honest source's content
                        carries.
-- ghost.fanned      <- the source's "acknowledged" events.
-- ghost.imports / reimports <- the target's "imported" events, with the phase the driver
+- ghost.fanned      <- the source's `Acknowledged` events.
+- ghost.imports / reimports <- the target's `Imported` events, with the phase the driver
                        observed at the target just before that delivery (`Observed.replaced`).
-- ghost.starts      <- the source's "exported" events, paired with the MigrationInit the
+- ghost.starts      <- the source's `Exported` events, paired with the MigrationInit the
                        driver delivered when that export happened (`Observed.inits`).
-- ghost.confirmations <- client "switched ... confirmation" events, paired with the
+- ghost.confirmations <- client `Switched(how="confirmation")` events, paired with the
                        confirmation delivered and the pending migration just before it
                        (`Observed.accepted`).
 
@@ -38,7 +38,7 @@ Not compared (no model counterpart): the rest of a client's pending request (the
 view keeps only its target: its source, group and epoch are the membership's own until a
 commit clears it), Client.completed_nonce, Lock.sent_at and NonceRecord.issued_at (time),
 the MLS group state beyond epoch and group id, refusal envelopes (the model has no
-refusals), DS "unlocked" and client "aborted"/"abandoned" events.
+refusals), DS `Unlocked` and client `Aborted`/`Abandoned` events (impl/events.py).
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ from model.config import NO_NONCE, NONE, Config, Nonce
 from ..codec import DecodeError
 from ..crypto import CipherSuite
 from ..ds import DeliveryService, NonceStatus
-from ..envelope import Envelope, MigrationInitWithCommit
+from ..envelope import Envelope, Kind, MigrationInitWithCommit
+from ..events import Acknowledged, Exported, Fanout, Imported, Sequenced, Unlocked
 from ..framing import MLSMessage
 from ..group_state import GroupState
 from ..messages import (
@@ -200,11 +201,11 @@ class Decoder:
         """The model message an envelope an honest party sent stands for (None: none)."""
         kind, payload, sender = env.kind, env.payload, env.sender
         try:
-            if kind == "MigrationRequest":
+            if kind == Kind.MigrationRequest:
                 return self.request(MigrationRequest.decode(payload), sender)
-            if kind == "MigrationResponse":
+            if kind == Kind.MigrationResponse:
                 return self.response(MigrationResponse.decode(payload), sender)
-            if kind == "MigrationInitWithCommit":
+            if kind == Kind.MigrationInitWithCommit:
                 bundle = MigrationInitWithCommit.decode(payload)
                 resp = bundle.migration_init.migration_response
                 epoch, _, aad = self.commit(bundle.commit)
@@ -214,12 +215,12 @@ class Decoder:
                     epoch,
                     aad,
                 )
-            if kind == "MigrationContent":
+            if kind == Kind.MigrationContent:
                 return self.content(payload, sender)
-            if kind == "TargetMigrationComplete":
+            if kind == Kind.TargetMigrationComplete:
                 h = TargetMigrationComplete.decode(payload).migration_content_hash
                 return mm.TargetMigrationComplete(self.ds_id.get(sender, -2), self.contents[h])
-            if kind == "TargetMigrationRejected":
+            if kind == Kind.TargetMigrationRejected:
                 h = TargetMigrationRejected.decode(payload).migration_content_hash
                 content = self.contents[h]
                 if env.recipient in self.client_id:  # the source forwards it: MigrationAborted
@@ -227,7 +228,7 @@ class Decoder:
                         self.ds_id.get(sender, -2), content.state.group, content.response.nonce
                     )
                 return mm.TargetMigrationRejected(self.ds_id.get(sender, -2), content)
-            if kind == "MigrationConfirmation":
+            if kind == Kind.MigrationConfirmation:
                 conf = MigrationConfirmation.decode(payload)
                 return mm.MigrationConfirmation(
                     self.ds_id.get(sender, -2),
@@ -235,11 +236,11 @@ class Decoder:
                     nonce_of(conf.nonce),
                     self.group(conf.group_id),
                 )
-            if kind == "Fanout":
+            if kind == Kind.Fanout:
                 epoch, committer, aad = self.commit(payload)
                 return mm.CommitFanout(self.ds_id.get(sender, -2), 0, epoch, committer, aad)
         except (DecodeError, KeyError) as err:
-            return ("undecodable", kind, repr(err))
+            return ("undecodable", str(kind), repr(err))
         return None
 
 
@@ -302,29 +303,34 @@ def _ghost(dec: Decoder, sent: list[Any], obs: Observed) -> ms.Ghost:
     fanned: set[mm.MigrationContent] = set()
     for ds_index, ds in enumerate((dec.world.source, dec.world.target)):
         for ev in ds.events:
-            if ev[1] != dec.group_id:
+            if ev.group_id != dec.group_id:
                 continue
-            if ev[0] == "sequenced":
-                epoch, committer, aad = dec.commit(ev[3])
-                history.add(ms.Commit(0, epoch, ds_index, committer, aad))
-            elif ev[0] == "acknowledged":
-                fanned.add(dec.contents[ev[3]])
-            elif ev[0] == "exported":
-                init = obs.inits.get(ev[3])
-                if init is not None:
-                    starts.add(ms.Start(ds_index, init))
-                else:
-                    starts.add(ms.Start(ds_index, ("unobserved", ev[3])))  # type: ignore[arg-type]
-            elif ev[0] == "imported":
-                content = dec.contents[ev[3]]
-                entry = ms.Import(ds_index, content, obs.replaced.get((ds_index, ev[3]), -2))
-                if any(i.target == ds_index and i.content == content for i in imports):
-                    reimports.add(entry)
-                else:
-                    imports.add(entry)
-                r = content.response.request
-                if 0 <= r.source < config.honest_ds:
-                    history.add(ms.Commit(r.group, r.epoch, r.source, r.client, ds_index))
+            match ev:
+                case Sequenced(commit=commit):
+                    epoch, committer, aad = dec.commit(commit)
+                    history.add(ms.Commit(0, epoch, ds_index, committer, aad))
+                case Acknowledged(content_hash=content_hash):
+                    fanned.add(dec.contents[content_hash])
+                case Exported(content_hash=content_hash):
+                    init = obs.inits.get(content_hash)
+                    if init is not None:
+                        starts.add(ms.Start(ds_index, init))
+                    else:
+                        unobserved = ("unobserved", content_hash)
+                        starts.add(ms.Start(ds_index, unobserved))  # type: ignore[arg-type]
+                case Imported(content_hash=content_hash):
+                    content = dec.contents[content_hash]
+                    replaced = obs.replaced.get((ds_index, content_hash), -2)
+                    entry = ms.Import(ds_index, content, replaced)
+                    if any(i.target == ds_index and i.content == content for i in imports):
+                        reimports.add(entry)
+                    else:
+                        imports.add(entry)
+                    r = content.response.request
+                    if 0 <= r.source < config.honest_ds:
+                        history.add(ms.Commit(r.group, r.epoch, r.source, r.client, ds_index))
+                case Fanout() | Unlocked():
+                    pass
     return ms.Ghost(
         frozenset(history),
         frozenset(imports),

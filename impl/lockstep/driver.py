@@ -34,8 +34,8 @@ from model.routing import deliveries
 from ..adversary import RogueClient, RogueDS
 from ..client import Client
 from ..ds import DeliveryService, NonceStatus
-from ..envelope import Envelope
-from ..errors import ProtocolError
+from ..envelope import Envelope, Kind
+from ..errors import LocalProtocolError, ProtocolError
 from ..group import next_epoch
 from ..group_state import GroupState
 from ..messages import MigrationRequest, MigrationResponse
@@ -139,7 +139,7 @@ class Lockstep:
 
     def _emit(self, envelopes: list[Envelope]) -> None:
         for env in envelopes:
-            if env.kind in ("Refusal", "Commit"):
+            if env.kind in (Kind.Refusal, Kind.Commit):
                 continue
             m = self.dec.message(env)
             self.sent.append(m)
@@ -155,7 +155,7 @@ class Lockstep:
         env = self.table.get(m)
         if env is None:
             env = self.forge(m)
-            if env.kind == "MigrationContent":  # the target may import it: know its hash
+            if env.kind == Kind.MigrationContent:  # the target may import it: know its hash
                 self.dec.content(env.payload, env.sender)
         if env.recipient != node.name:
             env = Envelope(
@@ -234,7 +234,7 @@ class Lockstep:
             return Envelope(
                 sender=rogue.domain,
                 recipient=to,
-                kind="TargetMigrationRejected",
+                kind=Kind.TargetMigrationRejected,
                 payload=msg.encode(),
             )
         if isinstance(m, mm.MigrationConfirmation):
@@ -312,7 +312,7 @@ class Lockstep:
         out = self._deliver(party, env)
         if name == "source_lock_and_export":
             for e in out:
-                if e.kind == "MigrationContent":
+                if e.kind == Kind.MigrationContent:
                     self.obs.inits[self._hash(e)] = m
         if confirm_view is not None:
             self.obs.accepted.append(
@@ -355,7 +355,7 @@ class Lockstep:
         self.state = step(self.config, before, action)
         try:
             self._impl(action, before)
-        except ProtocolError as err:
+        except (ProtocolError, LocalProtocolError) as err:
             raise Divergence(
                 f"{action.name}{dict(action.args)}: model accepts, implementation refuses: "
                 f"{type(err).__name__}: {err}"

@@ -1,14 +1,17 @@
 """The moves of a lockstep run, (action, outcome) coverage, and random swarm sessions.
 
-A move is one of:
-- ("act", Action, next state): a model-enabled action instance, applied to both sides (the
-  model state it leads to rides along, for steering and the tour);
-- ("refuse", name, args): a network message delivered to a party of `name`'s role whose
+A move is a tagged frozen dataclass (`Move`), dispatched with `match` in `perform`, so a
+list of moves reads as a program:
+- `Act(action, after)`: a model-enabled action instance, applied to both sides (the model
+  state it leads to rides along, for steering and the tour; not shown in its repr);
+- `RefuseCommit(client)`: an ordinary commit by `client` that no model state allows;
+- `Refuse(action, args)`: a network message delivered to a party of `action`'s role whose
   guard does not hold for it (nor for any other action receiving that kind there);
-- ("misdeliver", kind, (party, message)): a network message delivered to an honest party
-  that no action lets receive it;
-- ("tamper", kind, (party, message, offset)): a network message with one byte flipped,
-  delivered to its receiver (requests excepted: the transport authenticates the sender).
+- `Misdeliver(kind, party, message)`: a network message delivered to an honest party that
+  no action lets receive it;
+- `Tamper(kind, party, message, offset)`: a network message with one byte flipped (at
+  `offset`; negative: a byte drawn by `perform`'s generator), delivered to its receiver
+  (requests excepted: the transport authenticates the sender).
 Coverage is counted per (action, outcome) pair, outcome "accepted" or "refused".
 `session` runs examples with a random generator: per example a random subset of action
 names is disabled (swarm testing), and each step is steered: a protocol step heads for the
@@ -52,7 +55,53 @@ FORGEABLE: tuple[type[Any], ...] = (
 )
 """Kinds the rogue DS R signs with its own key in refused-forgery moves."""
 FORGED_PER_KIND = 4
-Move = tuple[str, Any, Any]
+Party = tuple[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Act:
+    """A model-enabled action instance; `after` is the model state it leads to."""
+
+    action: Action
+    after: ms.State = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RefuseCommit:
+    """An ordinary commit by `client` that the model refuses (commit_at_current_ds)."""
+
+    client: int
+
+
+@dataclass(frozen=True, slots=True)
+class Refuse:
+    """The last of `args` (a model message) delivered to the party of `action`'s role
+    named by `args`, whose guard does not hold for it."""
+
+    action: str
+    args: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Misdeliver:
+    """A model message of `kind` delivered to an honest `party` that cannot receive it."""
+
+    kind: str
+    party: Party
+    message: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Tamper:
+    """A model message of `kind`, one byte of its bytes flipped, delivered to `party`."""
+
+    kind: str
+    party: Party
+    message: Any
+    offset: int
+
+
+Move = Act | RefuseCommit | Refuse | Misdeliver | Tamper
 
 RECEIVERS: dict[type[Any], list[str]] = {
     kind: receiving_rules(kind) for kind in mm.MESSAGE_TYPES if receiving_rules(kind)
@@ -109,17 +158,14 @@ def known_finding(ls: Lockstep, move: Move) -> str | None:
         and abandons its current migration; the model's client_abort_accepts requires the
         abort's nonce to be the pending one.
     """
-    if move[0] == "refuse" and move[1] == "client_abort":
-        client = move[2][0]
-        pending = ls.world.clients[client].groups[ls.world.group_id].pending
-        if pending is not None and pending.nonce is not None:
-            return "F6"
-
     w = ls.world
-    if move[0] == "misdeliver" and isinstance(move[2][1], mm.MigrationResponse):
-        party, m = move[2]
-        if party[0] == "client":
-            pending = w.clients[party[1]].groups[w.group_id].pending
+    match move:
+        case Refuse(action="client_abort", args=(client, *_)):
+            pending = w.clients[client].groups[w.group_id].pending
+            if pending is not None and pending.nonce is not None:
+                return "F6"
+        case Misdeliver(party=("client", c), message=mm.MigrationResponse() as m):
+            pending = w.clients[c].groups[w.group_id].pending
             if pending is not None and pending.request == ls._impl_request(m.request):
                 return "F4"
     return None
@@ -159,14 +205,14 @@ def _moves(ls: Lockstep, *, adversarial: bool = True) -> list[tuple[Pair, Move]]
             *(v for _, v in action.args)
         ):
             continue
-        out.append(((action.name, "accepted"), ("act", action, after)))
+        out.append(((action.name, "accepted"), Act(action, after)))
     if not adversarial:
         return out
     big_config, big_state = relaxed(config, state)
     commit = ACTIONS_BY_NAME["commit_at_current_ds"].guard
     for client in range(config.clients):
         if not commit(config, state, client, 0) and not commit(big_config, big_state, client, 0):
-            out.append((("commit_at_current_ds", "refused"), ("commit", client, None)))
+            out.append((("commit_at_current_ds", "refused"), RefuseCommit(client)))
     for kind in FORGEABLE:
         for m in _forged_sample(config, ms.SLOT[kind], state.network, state.nonces):
             for name in RECEIVERS[kind]:
@@ -178,47 +224,47 @@ def _moves(ls: Lockstep, *, adversarial: bool = True) -> list[tuple[Pair, Move]]
                     if not spec.accepts(config, state, *args) and not spec.accepts(
                         big_config, big_state, *args
                     ):
-                        out.append((("forge", kind.__name__), ("refuse", name, args)))
+                        out.append((("forge", kind.__name__), Refuse(name, args)))
     receivers: dict[Any, set[tuple[str, int]]] = {}
     for name, args, ok in deliveries(config, state):
         party = ls.receiver(name, args)
         receivers.setdefault(args[-1], set()).add(party)
         if not ok:
-            out.append(((name, "refused"), ("refuse", name, args)))
+            out.append(((name, "refused"), Refuse(name, args)))
     for m, parties in receivers.items():
         kname = type(m).__name__
         for party in honest_parties(config):
             # MigrationAborted is the target's TargetMigrationRejected, forwarded: to a DS
             # its bytes are that rejection, a network message the refuse moves cover.
             if party not in parties and not (kname == "MigrationAborted" and party[0] == "ds"):
-                out.append((("misdeliver", kname), ("misdeliver", kname, (party, m))))
+                out.append((("misdeliver", kname), Misdeliver(kname, party, m)))
         if kname != "MigrationRequest":
             for party in sorted(parties):
-                out.append((("tamper", kname), ("tamper", kname, (party, m, -1))))
+                out.append((("tamper", kname), Tamper(kname, party, m, -1)))
     return out
 
 
 def perform(ls: Lockstep, move: Move, rng: random.Random | None = None) -> None:
-    kind = move[0]
-    if kind == "commit":
-        ls.refuse_commit(move[1])
-        return
-    if kind == "act":
-        ls.apply(move[1])
-        return
-    if kind == "refuse":
-        name, args = move[1], move[2]
-        party = ls.receiver(name, args)
-        m = args[-1]
-        forged = m not in ls.state.network[ms.SLOT[type(m)]]
-        ls.refuse(party, ls.envelope(m, party), f"refused {name}{args}", forged=forged)
-        return
-    party, m = move[2][0], move[2][1]
+    match move:
+        case RefuseCommit(client):
+            ls.refuse_commit(client)
+        case Act(action):
+            ls.apply(action)
+        case Refuse(name, args):
+            party = ls.receiver(name, args)
+            m = args[-1]
+            forged = m not in ls.state.network[ms.SLOT[type(m)]]
+            ls.refuse(party, ls.envelope(m, party), f"refused {name}{args}", forged=forged)
+        case Misdeliver(_, party, m):
+            ls.refuse(party, ls.envelope(m, party), f"misdelivered {m} to {party}")
+        case Tamper(_, party, m, offset):
+            _tamper(ls, party, m, offset, rng)
+
+
+def _tamper(
+    ls: Lockstep, party: Party, m: Any, offset: int, rng: random.Random | None
+) -> None:
     env = ls.envelope(m, party)
-    if kind == "misdeliver":
-        ls.refuse(party, env, f"misdelivered {m} to {party}")
-        return
-    offset = move[2][2]
     if offset < 0:
         offset = (rng or random.Random(0)).randrange(max(1, len(env.payload)))
     data = bytearray(env.payload)
@@ -273,13 +319,13 @@ def choose(
 
 
 def steer(
-    rng: random.Random, acts: list[tuple[Pair, Move]], ls: Lockstep, steering: Steering
-) -> tuple[Pair, Move]:
+    rng: random.Random, acts: list[tuple[Pair, Act]], ls: Lockstep, steering: Steering
+) -> tuple[Pair, Act]:
     """Steering for protocol steps: towards the goal of impl/lockstep/steering.py, sometimes
     plain random; ties at random."""
     if rng.random() < 0.1:
         return rng.choice(acts)
-    dist = [steering.distance(move[2], rng, ls.state) for _, move in acts]
+    dist = [steering.distance(move.after, rng, ls.state) for _, move in acts]
     low = min(dist)
     return rng.choice([o for o, d in zip(acts, dist, strict=True) if d == low])
 
@@ -304,7 +350,8 @@ def run_example(
         options = [o for o in moves(ls, adversarial=adversarial) if o[0][0] not in disabled]
         if not options:
             return
-        acts = [o for o in options if o[1][0] == "act"]
+        acts = [(p, m) for p, m in options if isinstance(m, Act)]
+        move: Move
         if acts and rng.random() < 0.75:  # keep the protocol moving: deep states need acts
             pair, move = steer(rng, acts, ls, steering)
         else:
@@ -363,4 +410,19 @@ def text_progress(done: int, total: int) -> None:
     sys.stderr.flush()
 
 
-__all__ = ["Action", "Move", "Pair", "Report", "deliveries", "moves", "perform", "session"]
+__all__ = [
+    "Act",
+    "Action",
+    "Misdeliver",
+    "Move",
+    "Pair",
+    "Party",
+    "Refuse",
+    "RefuseCommit",
+    "Report",
+    "Tamper",
+    "deliveries",
+    "moves",
+    "perform",
+    "session",
+]

@@ -21,7 +21,7 @@ from model import state as ms
 from model.config import Config
 
 from .driver import Lockstep
-from .moves import Pair, known_finding, moves, perform
+from .moves import Act, Pair, Refuse, RefuseCommit, Tamper, known_finding, moves, perform
 
 
 @dataclass
@@ -56,14 +56,17 @@ def tour(
         ls = stack.pop()
         report.states += 1
         for pair, move in moves(ls, adversarial=refusals, known=True):
-            if move[0] != "act":
-                name = "commit_at_current_ds" if move[0] == "commit" else move[1]
-                if only is not None and (move[0] not in ("refuse", "commit") or name not in only):
+            if not isinstance(move, Act):
+                match move:
+                    case RefuseCommit():
+                        name: str | None = "commit_at_current_ds"
+                    case Refuse(action):
+                        name = action
+                    case _:
+                        name = None  # only refused deliveries and commits are restricted
+                if only is not None and name not in only:
                     continue
-                if (
-                    move[0] in ("refuse", "misdeliver", "commit")
-                    and known_finding(ls, move) is None
-                ):
+                if not isinstance(move, Tamper) and known_finding(ls, move) is None:
                     counter += 1
                     if counter % chunks == chunk:
                         perform(ls, move)
@@ -76,7 +79,7 @@ def tour(
                 continue
             counter += 1
             mine = counter % chunks == chunk
-            if not mine and move[2] in seen:
+            if not mine and move.after in seen:
                 continue  # another chunk's edge, and not a tree edge: nothing to do here
             child = ls.fork()
             child.check = mine  # a tree edge of another chunk: that chunk checks it

@@ -17,12 +17,22 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from hypothesis import note, target
 from hypothesis import strategies as st
-from hypothesis import target
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from impl.lockstep.driver import Lockstep
-from impl.lockstep.moves import Move, Pair, moves, perform
+from impl.lockstep.moves import (
+    Act,
+    Misdeliver,
+    Move,
+    Pair,
+    Refuse,
+    RefuseCommit,
+    Tamper,
+    moves,
+    perform,
+)
 from impl.lockstep.steering import graph
 from model.actions import ACTIONS
 from model.config import Config
@@ -40,11 +50,19 @@ GROUPS: tuple[str, ...] = (
 
 
 def group_of(pair: Pair, move: Move) -> str:
-    if move[0] == "act":
-        return str(move[1].name)
-    if pair[0] == "forge":
-        return "forge"
-    return str(move[0])
+    match move:
+        case Act(action):
+            return action.name
+        case _ if pair[0] == "forge":
+            return "forge"
+        case RefuseCommit():
+            return "commit"
+        case Refuse():
+            return "refuse"
+        case Misdeliver():
+            return "misdeliver"
+        case Tamper():
+            return "tamper"
 
 
 class LockstepMachine(RuleBasedStateMachine):
@@ -76,11 +94,14 @@ class LockstepMachine(RuleBasedStateMachine):
             opts = sorted(opts, key=self._steering_key)
         index = data.draw(st.integers(0, len(opts) - 1), label=group)
         _, move = opts[index]
+        note(f"{group}: {move!r}")  # a shrunk failure then reads as the program of its moves
         perform(self.ls, move)
         self.visits[self.ls.state] += 1
 
     def _steering_key(self, option: tuple[Pair, Move]) -> tuple[int, int]:
-        after = option[1][2]
+        move = option[1]
+        assert isinstance(move, Act)  # only protocol steps are steered
+        after = move.after
         return self.visits[after], -self.graph.depth[self.graph.index[after]]
 
     @initialize(data=st.data())
