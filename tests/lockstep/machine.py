@@ -86,7 +86,15 @@ class LockstepMachine(RuleBasedStateMachine):
         return self._cache[1]
 
     def enabled(self, group: str) -> bool:
-        return group not in self.disabled and bool(self.options().get(group))
+        """The group has a move, and the swarm has not switched it off; where the swarm has
+        switched off every group that has a move, they are all back on (Hypothesis refuses
+        a state in which no rule applies)."""
+        options = self.options()
+        if not options.get(group):
+            return False
+        if group not in self.disabled:
+            return True
+        return all(g in self.disabled for g, found in options.items() if found)
 
     def run(self, group: str, data: Any) -> None:
         opts = self.options()[group]
