@@ -1,4 +1,4 @@
-"""The concrete reading of a rule's guard, compiled once per design into one boolean function.
+"""The concrete reading of the rules compiled once per design: guards, effects, helpers, clauses.
 
 This module owns the explicit checker's fast path.  A guard in model/rules.py is a generator
 of labelled conjuncts, which is what diagnosis, mutation and the symbolic reading need; run
@@ -25,7 +25,9 @@ function made at run time) falls back to the generic loop.
 whose value is only ever read as a truth value: the same rewrites of the vocabulary's
 logic, everything else as written.  `compiled_effect(effect, dropped)` rewrites an effect:
 `x.make`, `x.enforces` and the logic as above, each truth value kept a bool (an effect's
-`when=` tells "false" from "no condition").
+`when=` tells "false" from "no condition").  Inside any of them, a call of a plain helper of
+the same module that takes the reading first (`first_unused(x, s, ...)`) calls the helper
+compiled the same way (`compiled_helper`).
 """
 
 from __future__ import annotations
