@@ -48,72 +48,54 @@ _CACHE: dict[tuple[Any, ...], Compiled] = {}
 def compiled_guard(guard: Callable[..., Any], dropped: frozenset[str]) -> Compiled:
     """`guard` (a generator of labelled conjuncts) as one boolean function for the design
     that drops `dropped`; made once per guard and design."""
-    key = (guard, dropped)
-    found = _CACHE.get(key)
-    if found is None:
-        try:
-            found = _compile(guard, dropped)
-        except (OSError, TypeError, _CannotCompile):
-            found = _generic(guard, dropped)
-        _CACHE[key] = found
-    return found
+    return _memo((guard, dropped), lambda: _generic(guard, dropped),
+                 lambda: _compile(guard, dropped))
 
 
 def compiled_body(body: Callable[..., Any]) -> Callable[..., Any]:
     """A clause body (x, s, *variables) with the vocabulary's logic compiled to Python's;
     the body itself where it cannot be."""
-    key = (body, "body")
-    found = _CACHE.get(key)
-    if found is None:
-        try:
-            found = _compile_body(body)
-        except (OSError, TypeError, _CannotCompile):
-            found = body
-        _CACHE[key] = found
-    return found
-
-
-def _compile_body(body: Callable[..., Any]) -> Compiled:
-    fn, namespace = _parse(body)
-    rewrite = _Conjunct(namespace, fn.args.args[0].arg, frozenset(), design_free=True)
-    fn.body = [rewrite.visit(stmt) for stmt in fn.body]
-    return _define(body, fn, namespace)
+    return _memo((body, "body"), lambda: body,
+                 lambda: _rewritten(body, frozenset(), design_free=True))
 
 
 def compiled_effect(effect: Callable[..., Any], dropped: frozenset[str]) -> Callable[..., Any]:
     """`effect` (x, s, *params) -> next StateView with the vocabulary compiled for the design
     that drops `dropped`; the effect itself where it cannot be."""
-    key = (effect, dropped, "effect")
-    found = _CACHE.get(key)
-    if found is None:
-        try:
-            fn, namespace = _parse(effect)
-            rewrite = _Conjunct(namespace, fn.args.args[0].arg, dropped, booleans=True)
-            fn.body = [rewrite.visit(stmt) for stmt in fn.body]
-            found = _define(effect, fn, namespace)
-        except (OSError, TypeError, _CannotCompile):
-            found = effect
-        _CACHE[key] = found
-    return found
+    return _memo((effect, dropped, "effect"), lambda: effect,
+                 lambda: _rewritten(effect, dropped, booleans=True))
 
 
 def compiled_helper(helper: Callable[..., Any]) -> Callable[..., Any]:
     """A helper of the rules (x, s, ...) -> value, its vocabulary compiled (truth values kept
     bools); the helper itself where it cannot be."""
-    key = (helper, "helper")
+    return _memo((helper, "helper"), lambda: helper,
+                 lambda: _rewritten(helper, frozenset(), design_free=True, booleans=True))
+
+
+def _memo(key: tuple[Any, ...], fallback: Callable[[], Compiled],
+          make: Callable[[], Compiled]) -> Compiled:
+    """The compiled function under `key`, made once; the fallback where it cannot be made
+    (and while it is being made: a helper that calls itself gets the fallback)."""
     found = _CACHE.get(key)
     if found is None:
-        _CACHE[key] = helper  # while it compiles (a helper that calls itself gets itself)
+        _CACHE[key] = plain = fallback()
         try:
-            fn, namespace = _parse(helper)
-            rewrite = _Conjunct(namespace, fn.args.args[0].arg, frozenset(), design_free=True,
-                                booleans=True)
-            fn.body = [rewrite.visit(stmt) for stmt in fn.body]
-            found = _define(helper, fn, namespace)
+            found = make()
         except (OSError, TypeError, _CannotCompile):
-            found = helper
+            found = plain
         _CACHE[key] = found
     return found
+
+
+def _rewritten(f: Callable[..., Any], dropped: frozenset[str], *, design_free: bool = False,
+               booleans: bool = False) -> Compiled:
+    """`f` with every vocabulary call in its body rewritten (_Conjunct), statements kept."""
+    fn, namespace = _parse(f)
+    rewrite = _Conjunct(namespace, fn.args.args[0].arg, dropped, design_free=design_free,
+                        booleans=booleans)
+    fn.body = [rewrite.visit(stmt) for stmt in fn.body]
+    return _define(f, fn, namespace)
 
 
 _MODULES: dict[str, tuple[list[str], dict[str, tuple[int, int]]]] = {}
