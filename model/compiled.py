@@ -36,8 +36,10 @@ import ast
 import inspect
 import textwrap
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from . import codecache
 from .vocabulary import Check
 
 Compiled = Callable[..., bool]
@@ -91,11 +93,31 @@ def _memo(key: tuple[Any, ...], fallback: Callable[[], Compiled],
 def _rewritten(f: Callable[..., Any], dropped: frozenset[str], *, design_free: bool = False,
                booleans: bool = False) -> Compiled:
     """`f` with every vocabulary call in its body rewritten (_Conjunct), statements kept."""
+    entry = codecache.entry(f, f"calls {sorted(dropped)} {design_free} {booleans}")
+    kept = _kept(f, entry, {})
+    if kept is not None:
+        return kept
     fn, namespace = _parse(f)
     rewrite = _Conjunct(namespace, fn.args.args[0].arg, dropped, design_free=design_free,
                         booleans=booleans)
     fn.body = [rewrite.visit(stmt) for stmt in fn.body]
-    return _define(f, fn, namespace)
+    return _define(f, fn, namespace, rewrite.aliases, entry)
+
+
+def _kept(f: Callable[..., Any], entry: Path | None, extra: dict[str, Any]) -> Compiled | None:
+    """`f` as rewritten by an earlier process (model/codecache.py), or None."""
+    found = codecache.load(entry) if entry is not None else None
+    if found is None:
+        return None
+    code, aliases = found
+    namespace = {**f.__globals__, **extra}
+    for alias, helper in aliases:
+        if not callable(namespace.get(helper)):
+            return None
+        namespace[alias] = compiled_helper(namespace[helper])
+    exec(code, namespace)  # the rules' own source, rewritten, as compiled before
+    made: Compiled | None = namespace.get(f"{f.__name__}__compiled")
+    return made
 
 
 _MODULES: dict[str, tuple[list[str], dict[str, tuple[int, int]]]] = {}
@@ -133,10 +155,13 @@ def _parse(f: Callable[..., Any]) -> tuple[ast.FunctionDef, dict[str, Any]]:
     return fn, dict(f.__globals__)
 
 
-def _define(f: Callable[..., Any], fn: ast.FunctionDef, namespace: dict[str, Any]) -> Compiled:
+def _define(f: Callable[..., Any], fn: ast.FunctionDef, namespace: dict[str, Any],
+            aliases: codecache.Aliases, entry: Path | None) -> Compiled:
     fn.name = f"{f.__name__}__compiled"
     module = ast.fix_missing_locations(ast.Module([fn], []))
     code = compile(module, f"<compiled {f.__module__}.{f.__name__}>", "exec")
+    if entry is not None:
+        codecache.store(entry, code, aliases)
     exec(code, namespace)  # the rules' own source, rewritten
     made: Compiled = namespace[fn.name]
     return made
@@ -157,12 +182,16 @@ class _CannotCompile(Exception):
 
 
 def _compile(guard: Callable[..., Any], dropped: frozenset[str]) -> Compiled:
+    entry = codecache.entry(guard, f"guard {sorted(dropped)}")
+    kept = _kept(guard, entry, {"_dropped": dropped})
+    if kept is not None:
+        return kept
     fn, namespace = _parse(guard)
     rewrite = _Conjunct(namespace, fn.args.args[0].arg, dropped)
     fn.body = [stmt for node in fn.body for stmt in rewrite.statement(node)]
     fn.body.append(ast.Return(ast.Constant(True)))
     namespace["_dropped"] = dropped
-    return _define(guard, fn, namespace)
+    return _define(guard, fn, namespace, rewrite.aliases, entry)
 
 
 class _Conjunct(ast.NodeTransformer):
@@ -177,6 +206,8 @@ class _Conjunct(ast.NodeTransformer):
         """A clause body: it may not read the design (check, enforces)."""
         self.booleans = booleans
         """An effect: every rewritten truth value stays a bool."""
+        self.aliases: codecache.Aliases = []
+        """The helpers the rewritten code calls compiled, by alias (kept with the code)."""
 
     def statement(self, node: ast.stmt) -> list[ast.stmt]:
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
@@ -258,6 +289,7 @@ class _Conjunct(ast.NodeTransformer):
         if compiled is not helper:
             alias = f"{f.id}__compiled"
             self.namespace[alias] = compiled
+            self.aliases.append((alias, f.id))
             node.func = ast.Name(alias, ast.Load())
 
     def _call(self, node: ast.Call, name: str) -> ast.AST:

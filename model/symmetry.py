@@ -73,10 +73,13 @@ class Renaming:
         self._records: dict[Any, Any] = {}
         self._slots: list[dict[Any, Any]] = [{} for _ in range(9)]
         self._ghost: list[dict[Any, Any]] = [{} for _ in range(6)]
+        self._host_tables: dict[Any, Any] = {}
+        self._nonce_tables: dict[Any, Any] = {}
 
     def clear(self) -> None:
         for cache in (self._requests, self._responses, self._contents, self._views,
-                      self._hosts, self._records, *self._slots, *self._ghost):
+                      self._hosts, self._records, self._host_tables, self._nonce_tables,
+                      *self._slots, *self._ghost):
             cache.clear()
 
     def nonce(self, n: Nonce) -> Nonce:
@@ -178,19 +181,27 @@ class Renaming:
         return out
 
     def hosts(self, state: State) -> tuple[tuple[Host, ...], ...]:
-        dm, gm, host = self.dm, self.gm, self.host
-        out: list[list[Any]] = [[None] * len(row) for row in state.hosts]
-        for d, row in enumerate(state.hosts):
-            for g, h in enumerate(row):
-                out[dm[d]][gm[g]] = host(h)
-        return tuple(tuple(r) for r in out)
+        table = state.hosts
+        found: tuple[tuple[Host, ...], ...] | None = self._host_tables.get(table)
+        if found is None:
+            dm, gm, host = self.dm, self.gm, self.host
+            out: list[list[Any]] = [[None] * len(row) for row in table]
+            for d, row in enumerate(table):
+                for g, h in enumerate(row):
+                    out[dm[d]][gm[g]] = host(h)
+            found = self._host_tables[table] = tuple(tuple(r) for r in out)
+        return found
 
     def nonces(self, state: State) -> tuple[tuple[NonceRecord, ...], ...]:
-        dm, rec = self.dm, self.nonce_record
-        out: list[Any] = [None] * len(state.nonces)
-        for d, pool in enumerate(state.nonces):
-            out[dm[d]] = tuple(rec(r) for r in pool)
-        return tuple(out)
+        table = state.nonces
+        found: tuple[tuple[NonceRecord, ...], ...] | None = self._nonce_tables.get(table)
+        if found is None:
+            dm, rec = self.dm, self.nonce_record
+            out: list[Any] = [None] * len(table)
+            for d, pool in enumerate(table):
+                out[dm[d]] = tuple(rec(r) for r in pool)
+            found = self._nonce_tables[table] = tuple(out)
+        return found
 
     def _sets(self, sets: tuple[frozenset[Any], ...], caches: list[dict[Any, Any]],
               fns: tuple[Any, ...]) -> list[frozenset[Any]]:
@@ -259,6 +270,8 @@ class Symmetry:
             for gp in itertools.permutations(range(config.groups)):
                 self._dg.append((dm, [*gp, -1]))
         self._renamings: dict[tuple[tuple[int, ...], int], Renaming] = {}
+        self._by_clients: dict[Any, tuple[Any, list[Renaming]]] = {}
+        """Client table -> (least renamed client table, the renamings giving it)."""
         self._probes = [Renaming(self._identity_c, dm, gm) for dm, gm in self._dg]
         self.trivial = len(self._dg) == 1 and all(len(c) == 1 for c in self.classes)
         self._simple = len(self._dg) == 1 and len(self.classes) == 1
@@ -305,6 +318,7 @@ class Symmetry:
             self._calls = 0
             for ren in (*self._renamings.values(), *self._probes):
                 ren.clear()
+            self._by_clients.clear()
         if self._simple:
             rows = state.clients
             if all(rows[i] < rows[i + 1] for i in range(len(rows) - 1)):
@@ -315,21 +329,43 @@ class Symmetry:
                 for new, old in enumerate(ordered):
                     cm[old] = new
                 return self.renaming(cm, 0).state(state)
-        candidates: list[Renaming] = []
-        for dg, probe in enumerate(self._probes):
-            for cm in self._client_maps(probe.rows(state)):
-                candidates.append(self.renaming(cm, dg))
-        if len(candidates) == 1:
-            return candidates[0].state(state)
-        keyed = [(ren.parts(state), ren) for ren in candidates]
-        least = min(key for key, _ in keyed)
-        tied = [(key, ren) for key, ren in keyed if key == least]
-        if len(tied) == 1:
-            return tied[0][1].state(state, tied[0][0])
-        renamed = list(dict.fromkeys(ren.state(state, key) for key, ren in tied))
+        # The key is compared part by part, cheapest first: the client rows (one look-up:
+        # states share their client table), hosts and nonce pools only for the renamings
+        # still least, the network and ghost only for renamings that tie on all three.
+        found = self._by_clients.get(state.clients)
+        if found is None:
+            found = self._by_clients[state.clients] = self._least_clients(state)
+        least_clients, rens = found
+        if len(rens) > 1:
+            hosts = [ren.hosts(state) for ren in rens]
+            least_hosts = min(hosts)
+            rens = [ren for h, ren in zip(hosts, rens, strict=True) if h == least_hosts]
+        if len(rens) > 1:
+            pools = [ren.nonces(state) for ren in rens]
+            least_pools = min(pools)
+            rens = [ren for p, ren in zip(pools, rens, strict=True) if p == least_pools]
+        if len(rens) == 1:
+            ren = rens[0]
+            if ren.identity:
+                return state
+            return ren.state(state, (least_clients, ren.hosts(state), ren.nonces(state)))
+        renamed = list(dict.fromkeys(ren.state(state) for ren in rens))
         if len(renamed) == 1:
             return renamed[0]
         return min(renamed, key=_ordered)
+
+    def _least_clients(self, state: State) -> tuple[Any, list[Renaming]]:
+        """The least renamed client table of `state` and every renaming that gives it."""
+        candidates: list[tuple[tuple[Any, ...], Renaming]] = []
+        for dg, probe in enumerate(self._probes):
+            rows = probe.rows(state)
+            for cm in self._client_maps(rows):
+                clients: list[Any] = [None] * len(rows)
+                for c, row in enumerate(rows):
+                    clients[cm[c]] = row
+                candidates.append((tuple(clients), self.renaming(cm, dg)))
+        least = min(key for key, _ in candidates)
+        return least, [ren for key, ren in candidates if key == least]
 
     def count(self) -> int:
         """Size of the symmetry group (how many renamings there are)."""
