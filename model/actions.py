@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from . import adversary
-from .compiled import Compiled, compiled_effect, compiled_guard
+from .compiled import Compiled, compiled_effect, compiled_guard, compiled_helper
 from .config import Config
 from .messages import message_from_json, message_to_json
 from .rules import RULES, Rule, can_forge
@@ -248,6 +248,7 @@ def instances(config: Config, state: State) -> Iterator[tuple[int, tuple[Any, ..
     x = reading(config)
     view = StateView(state)
     network = state.network
+    forgeable = compiled_helper(can_forge)
 
     for i, rule, slot, route, tuples, holds in _plan(config):
         if route is None:
@@ -266,7 +267,7 @@ def instances(config: Config, state: State) -> Iterator[tuple[int, tuple[Any, ..
                 if m in sent:
                     continue
                 routed = route(m)
-                if routed and can_forge(x, view, kind, m):  # type: ignore[arg-type]
+                if routed and forgeable(x, view, kind, m):
                     for args in routed:
                         if holds(x, view, *args):
                             yield i, args, True

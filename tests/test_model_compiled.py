@@ -142,3 +142,26 @@ def test_compiled_effects_make_the_same_next_states(design: object) -> None:
                     == effect(x, StateView(state), *args).st)  # type: ignore[arg-type]
             compared += 1
     assert compared > SAMPLE
+
+
+@pytest.mark.parametrize("design", ALL_DESIGNS, ids=lambda d: d.name)
+def test_the_compiled_adversary_power_agrees_with_the_written_one(design: object) -> None:
+    """`can_forge` compiled (the checker's forged-candidate filter) says what it says as
+    written, on every forged candidate of every kind in a sample of reachable states."""
+    from model import adversary
+    from model.compiled import compiled_helper
+    from model.rules import can_forge
+    from model.state import SLOT
+
+    config = Config(clients=2, attempts=1).with_options(design.options)  # type: ignore[attr-defined]
+    fast = compiled_helper(can_forge)
+    assert fast is not can_forge
+    x = actions.reading(config)
+    tried = 0
+    for state in _states(config):
+        view = StateView(state)  # type: ignore[arg-type]
+        for kind in SLOT:
+            for m in adversary.exhaustive(config, state, kind):  # type: ignore[arg-type]
+                tried += 1
+                assert bool(fast(x, view, kind, m)) == bool(can_forge(x, view, kind, m)), m
+    assert tried > 1000
