@@ -231,6 +231,8 @@ def _plan(config: Config) -> Plan:
         found = []
         for i, spec in enumerate(ACTIONS):
             rule = spec.rule
+            if rule.inert_unless and not any(c.id in config.dropped for c in rule.inert_unless):
+                continue  # never enabled, or a stutter, in this design (Rule.inert_unless)
             holds = compiled_guard(rule.guard, config.dropped)
             if rule.receives is None:
                 tuples = list(itertools.product(*(range_values(config, d)

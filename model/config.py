@@ -71,6 +71,13 @@ class DesignOptions:
     """The target does not check that a MigrationContent is signed by the request's source."""
     unsigned_init: bool = False
     """The source accepts a MigrationInit not signed by a current member."""
+    volatile_nonces: bool = False
+    """The target keeps its nonce records in memory only: a restart forgets them."""
+    volatile_lock: bool = False
+    """The source keeps a lock in memory only: after a restart the group is active again."""
+    send_before_commit: bool = False
+    """A DS sends its reply before its state change is durable: a crash in between loses
+    the change but not the message (a commit fanned out, an ack sent, then the crash)."""
 
     def enabled(self) -> tuple[str, ...]:
         """Names of the options that are switched on."""
@@ -283,6 +290,24 @@ VARIANTS: tuple[Variant, ...] = (
         DesignOptions(unsigned_init=True),
         "authorized_migration",
         "source accepts a MigrationInit not signed by a current member",
+    ),
+    Variant(
+        "volatile_nonces",
+        DesignOptions(volatile_nonces=True),
+        "single_owner",
+        "target keeps nonce records in memory only; after a restart it rejects a retry",
+    ),
+    Variant(
+        "volatile_lock",
+        DesignOptions(volatile_lock=True),
+        "single_owner",
+        "source keeps the lock in memory only; after a restart it sequences commits again",
+    ),
+    Variant(
+        "send_before_commit",
+        DesignOptions(send_before_commit=True),
+        "no_group_lost",
+        "a DS sends its reply before its state change is durable (an ack, then the crash)",
     ),
 )
 

@@ -173,6 +173,27 @@ def _along_the_history(x: Any, s: Any, c: Any, g: Any, h: Any) -> Any:
     return x.implies(x.all(h.group == g, h.epoch + 1 == v.epoch), x.all(leads, moves))
 
 
+def _served(x: Any, s: Any, g: Any) -> Any:
+    """Some honest DS serves the group (active or locked), or one handed it to the rogue DS
+    (which a compromised target may then drop: not this protocol's to prevent)."""
+    def serves(d: Any) -> Any:
+        host = s.host(d, g)
+        return x.any(x.one_of(host.phase, ACTIVE, LOCKED),
+                     x.all(host.phase == MOVED, host.target == x.u.R))
+
+    return x.u.some_ds(serves)
+
+
+def _handed_over(x: Any, s: Any, d: Any, g: Any) -> Any:
+    """A DS that moved the group to an honest target did so while that target serves it (or
+    has since handed it on)."""
+    host = s.host(d, g)
+    there = s.host(host.target, g)
+    honest_target = x.all(host.target >= 0, host.target != x.u.R)
+    return x.implies(x.all(host.phase == MOVED, honest_target),
+                     x.one_of(there.phase, ACTIVE, LOCKED, MOVED))
+
+
 def _never_moved(x: Any, s: Any, d: Any, g: Any) -> Any:
     return s.host(d, g).phase != MOVED
 
@@ -198,6 +219,10 @@ CLAUSES: dict[str, tuple[Clause, ...]] = {
         Clause((HONEST_CLIENTS, GROUPS), _at_a_lineage_host, ("clients", "hosts")),
         Clause((HONEST_CLIENTS, HONEST_DS, GROUPS), _behind_every_host, ("clients", "hosts")),
         Clause((HONEST_CLIENTS, GROUPS, "ghost_history"), _along_the_history, ("clients",)),
+    ),
+    "no_group_lost": (
+        Clause((GROUPS,), _served, ("hosts",)),
+        Clause((HONEST_DS, GROUPS), _handed_over, ("hosts",)),
     ),
     "no_group_ever_moves": (Clause((HONEST_DS, GROUPS), _never_moved, None),),
     "target_never_imports": (Clause(("ghost_imports",), _never),),
@@ -278,6 +303,19 @@ def members_follow_owner(config: Config, state: State) -> bool:
     return _holds("members_follow_owner", config, state)
 
 
+def no_group_lost(config: Config, state: State) -> bool:
+    """No group lost: no group is ever left with no DS serving it, crashes and restarts
+    included; a source hands a group over only while the target serves it.
+
+    A group is served by an honest DS that hosts it (active or locked), or by the rogue DS
+    once an honest one handed it over (a compromised target can drop a group it accepted:
+    not this protocol's to prevent; the hand-over itself waits for the target's signed
+    acknowledgment, which no_fanout_before_ack checks).  A DS that moved the group to an
+    honest target did so only while that target serves it: the target is active or locked,
+    or has handed the group on in its turn."""
+    return _holds("no_group_lost", config, state)
+
+
 def no_group_ever_moves(config: Config, state: State) -> bool:
     """Negative control, deliberately false: no group is ever moved away from a DS."""
     return _holds("no_group_ever_moves", config, state)
@@ -316,6 +354,7 @@ PROPERTIES: tuple[Property, ...] = (
     _prop(export_consent),
     _prop(confirmation_matches),
     _prop(members_follow_owner),
+    _prop(no_group_lost),
 )
 
 LIVENESS_ID = "migration_completes"

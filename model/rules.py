@@ -109,6 +109,11 @@ class Rule:
     """Whether the message may also be one the adversary forges.  Receivers whose effect only
     answers (a rejection, a repeated ack) take network messages only: what they answer to a
     forged message is addressed to the adversary and moves no honest party."""
+    inert_unless: tuple[Check, ...] = ()
+    """Checks and switches without one of which the action never changes a state: in a
+    design that keeps them all it is never enabled or only stutters, and the explicit
+    checker leaves it out (a stutter changes no verdict: safety is about states, and the
+    liveness check ignores steps that change nothing).  Empty: always considered."""
 
     @property
     def doc(self) -> str:
@@ -706,6 +711,118 @@ def target_expire_nonce_effect(x: X, s: S, target: Any, index: Any) -> S:
                          x.make(NonceRecord, EXPIRED, rec.request, x.none(MigrationContent)))
 
 
+# ---------------------------------------------------------------- crashes and restarts
+#
+# Any honest party may crash at any moment and restart from what it keeps durably
+# (docs/profile.md, Durability).  The reference design keeps everything durably and handles
+# each received message in one transaction (state change, outbox, idempotency record), so a
+# restart loses nothing and a crash before the commit is "the message was never received":
+# on the model's network, where a message once sent stays deliverable, a resent outbox adds
+# nothing.  A restart is modelled one record at a time (what it does to one lock, one nonce
+# record, one client's view of one group): a record the design keeps in memory only is lost.
+# The effects loop over nothing, so they read the same in a parametric universe, and a
+# restart losing several records is those steps in a row.  A design that sends before its
+# state change is durable has one more step per message kind it sends that way: the message
+# goes out and the crash loses the change (`commit_sent_before_durable`,
+# `ack_sent_before_durable`).
+
+LOCK_DURABLE = switch(
+    "restart.lock_durable", "a restarted DS keeps every lock with its MigrationContent",
+    clause='Durable: hosting status (active; locked with its MigrationContent; moved with '
+           'its target)',
+    options=("volatile_lock",))
+NONCES_DURABLE = switch(
+    "restart.nonces_durable", "a restarted DS keeps every nonce record",
+    clause="every nonce record (pending, consumed with its content hash, expired, rejected)",
+    options=("volatile_nonces",))
+PENDING_DURABLE = switch(
+    "restart.pending_durable",
+    "a restarted client keeps its outstanding request and pending migration",
+    clause="A client keeps its memberships and its pending migration (request, nonce) "
+           "durably",
+    kept="a client that forgets its attempt only stops waiting for its confirmation: the "
+         "fanned-out migration commit still moves it (member_switch) and a new attempt meets "
+         "the source's lock; the record keeps the client's view of its own attempt true, as "
+         "the abort.* checks do")
+SEND_WHEN_DURABLE = check(
+    "durable.before_send",
+    "a DS sends a reply only once the state change it announces is durable",
+    clause="A DS never sends a reply before the state change it announces is durable",
+    options=("send_before_commit",))
+
+
+def ds_restart_guard(x: X, s: S, ds: Any, group: Any) -> Guard:
+    """An honest DS restarts (as it bears on one group): it may do so at any moment."""
+    yield from ()
+
+
+def ds_restart_effect(x: X, s: S, ds: Any, group: Any) -> S:
+    """A lock kept in memory only is lost: the group is active again at its epoch."""
+    if x.enforces(LOCK_DURABLE):
+        return s
+    host = s.host(ds, group)
+    return s.with_host(ds, group, _active(x, host.epoch, host.origin),
+                       when=host.phase == LOCKED)
+
+
+def ds_restart_nonce_guard(x: X, s: S, ds: Any, index: Any) -> Guard:
+    """An honest DS restarts (as it bears on one nonce record): at any moment."""
+    yield from ()
+
+
+def ds_restart_nonce_effect(x: X, s: S, ds: Any, index: Any) -> S:
+    """A nonce record kept in memory only is lost: the DS no longer knows the nonce (as for
+    an expired one, it rejects content under it; nonces are random, so it never issues the
+    same one again)."""
+    if x.enforces(NONCES_DURABLE):
+        return s
+    rec = s.record(ds, index)
+    return s.with_record(ds, index,
+                         x.make(NonceRecord, EXPIRED, rec.request, x.none(MigrationContent)),
+                         when=x.one_of(rec.phase, PENDING, CONSUMED))
+
+
+def client_restart_guard(x: X, s: S, client: Any, group: Any) -> Guard:
+    """An honest client restarts (as it bears on one group): at any moment."""
+    yield from ()
+
+
+def client_restart_effect(x: X, s: S, client: Any, group: Any) -> S:
+    """Its membership (DS, epoch) is durable; an attempt kept in memory only is lost."""
+    if x.enforces(PENDING_DURABLE):
+        return s
+    v = s.view(client, group)
+    return s.with_view(client, group, _view(x, v.ds, v.epoch, x.nonce(NONE, NONE), NONE))
+
+
+def commit_sent_before_durable_guard(x: X, s: S, client: Any, group: Any) -> Guard:
+    """Variant send_before_commit only: the member's DS sequences and fans out a commit,
+    then crashes before the new epoch is durable."""
+    yield SEND_WHEN_DURABLE, x.false
+    yield from commit_at_current_ds_guard(x, s, client, group)
+
+
+def commit_sent_before_durable_effect(x: X, s: S, client: Any, group: Any) -> S:
+    """The commit is out (the committer and the fan-out have it); the DS restarts where it
+    was."""
+    v = s.view(client, group)
+    kept = s.host(v.ds, group)
+    return commit_at_current_ds_effect(x, s, client, group).with_host(v.ds, group, kept)
+
+
+def ack_sent_before_durable_guard(x: X, s: S, target: Any, m: Any) -> Guard:
+    """Variant send_before_commit only: the target acknowledges a content it would import,
+    then crashes before the import is durable."""
+    yield SEND_WHEN_DURABLE, x.false
+    yield from target_import_guard(x, s, target, m)
+
+
+def ack_sent_before_durable_effect(x: X, s: S, target: Any, m: Any) -> S:
+    """The TargetMigrationComplete is out; the import (nonce consumed, group hosted) is
+    lost."""
+    return s.with_sent("completes", x.make(TargetMigrationComplete, target, m))
+
+
 # ---------------------------------------------------------------- the adversary's power
 #
 # The rogue client X and the rogue DS R collude and read the whole network.  X is a client
@@ -838,7 +955,8 @@ RULES: tuple[Rule, ...] = (
          source_unlock_on_reject_guard, source_unlock_on_reject_effect, (MigrationAborted,),
          TargetMigrationRejected, lambda m: {"source": m.content.signer}),
     Rule("source_timeout", "source", ("source", "group"), (HONEST_DS, GROUPS),
-         source_timeout_guard, source_timeout_effect, (MigrationAborted,)),
+         source_timeout_guard, source_timeout_effect, (MigrationAborted,),
+         inert_unless=(TIMEOUT_NEVER,)),
     Rule("client_confirm", "client", (*CG, "confirmation"), (*CG_DOMAINS, MSG),
          client_confirm_guard, client_confirm_effect, (), MigrationConfirmation, _by_group),
     Rule("client_abort", "client", (*CG, "aborted"), (*CG_DOMAINS, MSG),
@@ -849,6 +967,19 @@ RULES: tuple[Rule, ...] = (
          member_switch_guard, member_switch_effect, (), CommitFanout, _by_group),
     Rule("commit_at_current_ds", "client", CG, CG_DOMAINS,
          commit_at_current_ds_guard, commit_at_current_ds_effect, (CommitFanout,)),
+    Rule("ds_restart", "source", ("ds", "group"), (HONEST_DS, GROUPS),
+         ds_restart_guard, ds_restart_effect, (), inert_unless=(LOCK_DURABLE,)),
+    Rule("ds_restart_nonce", "target", ("ds", "index"), (HONEST_DS, INDICES),
+         ds_restart_nonce_guard, ds_restart_nonce_effect, (), inert_unless=(NONCES_DURABLE,)),
+    Rule("client_restart", "client", CG, CG_DOMAINS,
+         client_restart_guard, client_restart_effect, (), inert_unless=(PENDING_DURABLE,)),
+    Rule("commit_sent_before_durable", "client", CG, CG_DOMAINS,
+         commit_sent_before_durable_guard, commit_sent_before_durable_effect,
+         (CommitFanout,), inert_unless=(SEND_WHEN_DURABLE,)),
+    Rule("ack_sent_before_durable", "target", ("target", "content"), (HONEST_DS, MSG),
+         ack_sent_before_durable_guard, ack_sent_before_durable_effect,
+         (TargetMigrationComplete,), MigrationContent,
+         lambda m: {"target": m.response.request.target}, inert_unless=(SEND_WHEN_DURABLE,)),
 )
 
 RULES_BY_NAME: dict[str, Rule] = {r.name: r for r in RULES}
@@ -861,6 +992,7 @@ PREFIXES: dict[str, str] = {
     "retry": "source_retry", "unlock": "source_unlock_on_reject", "timeout": "source_timeout",
     "confirm": "client_confirm", "abort": "client_abort", "advance": "member_advance",
     "switch": "member_switch", "commit": "commit_at_current_ds", "forge": "adversary",
+    "restart": "ds_restart", "durable": "commit_sent_before_durable",
 }
 """A check id's prefix names the action that holds it ("adversary": the adversary's power;
 the target's import.* checks are also read by target_reacknowledge and target_reject)."""

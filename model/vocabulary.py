@@ -173,6 +173,13 @@ class ConcreteUniverse:
                 return True
         return False
 
+    def some_ds(self, body: Callable[[int], bool]) -> bool:
+        """Some honest DS d with body(d)."""
+        for d in range(self.honest_ds):  # noqa: SIM110 - no generator: a hot path
+            if body(d):
+                return True
+        return False
+
 
 class StateView:
     """A model State read and written through the rules' vocabulary.  Entries outside the

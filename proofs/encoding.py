@@ -363,6 +363,10 @@ class Universe:
         """Some nonce index j < attempts with body(j), under a negation or not."""
         return z3.Not(self.every_index(self.attempts, lambda j: z3.Not(body(j))))
 
+    def some_ds(self, body: Callable[[Expr], Expr]) -> Expr:
+        """Some honest DS d with body(d)."""
+        raise NotImplementedError
+
     def assumptions(self) -> list[Expr]:
         """Facts about the symbolic numbers (none for a finite universe)."""
         return []
@@ -400,6 +404,9 @@ class FiniteUniverse(Universe):
         return z3.And(*[z3.Implies(j < upto, body(z3.IntVal(j)))
                         for j in range(self.config.attempts)])
 
+    def some_ds(self, body: Callable[[Expr], Expr]) -> Expr:
+        return z3.Or(*[body(z3.IntVal(d)) for d in range(self.config.honest_ds)])
+
     def summary(self) -> str:
         return self.config.summary()
 
@@ -431,6 +438,10 @@ class ParametricUniverse(Universe):
     def every_index(self, upto: Expr, body: Callable[[Expr], Expr]) -> Expr:
         j = z3.FreshInt("j")
         return z3.ForAll([j], z3.Implies(z3.And(j >= 0, j < upto), body(j)))
+
+    def some_ds(self, body: Callable[[Expr], Expr]) -> Expr:
+        d = z3.FreshInt("d")
+        return z3.Exists([d], z3.And(d >= 0, d < self.honest_ds, body(d)))
 
     def assumptions(self) -> list[Expr]:
         return [self.clients >= 1, self.honest_ds >= 2, self.groups >= 1, self.attempts >= 1,

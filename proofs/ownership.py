@@ -340,6 +340,23 @@ IMPORTS_STAY_IN_THE_LINEAGE = Lemma(
 )
 
 
+def _acked_target_serves(u: Universe, s: SymState, d: Expr, g: Expr) -> Expr:
+    host = s.host(d, g)
+    there = s.host(host.target, g)
+    return z3.Implies(z3.And(host.phase == ms.LOCKED, consumed_by(s, host.lock)),
+                      z3.And(there.phase == ms.ACTIVE, there.epoch == host.epoch + 1))
+
+
+ACKED_TARGET_SERVES = Lemma(
+    "acked_target_serves",
+    "While a source is locked on a content its target imported, that target serves the group "
+    "from the epoch after the migration commit (profile 5: the target imports under a fresh "
+    "nonce and hosts the group from then on; no member can reach it to commit or migrate "
+    "before the source fans the migration commit out).",
+    (Clause((HONEST_DS, GROUPS), _acked_target_serves),),
+)
+
+
 OWNERSHIP: tuple[Lemma, ...] = (
     HOSTS_WELL_FORMED,
     TOMBSTONES_NAME_HONEST_TARGETS,
@@ -357,4 +374,5 @@ OWNERSHIP: tuple[Lemma, ...] = (
     CONFIRMATIONS_AFTER_IMPORT,
     IMPORTABLE_CONTENTS_ARE_LOCKS,
     IMPORTS_STAY_IN_THE_LINEAGE,
+    ACKED_TARGET_SERVES,
 )

@@ -116,15 +116,15 @@ class SymState:
 
     def with_host(self, ds: Expr, group: Expr, value: Expr, when: Expr | None = None
                   ) -> SymState:
-        return self.write("hosts", ds, group, value, when)
+        return self.write("hosts", ds, group, term(value), when)
 
     def with_record(self, ds: Expr, index: Expr, value: Expr, when: Expr | None = None
                     ) -> SymState:
-        return self.write("nonces", ds, index, value, when)
+        return self.write("nonces", ds, index, term(value), when)
 
     def with_view(self, client: Expr, group: Expr, value: Expr, when: Expr | None = None
                   ) -> SymState:
-        return self.write("views", client, group, value, when)
+        return self.write("views", client, group, term(value), when)
 
     # the representation's primitives
 
