@@ -231,8 +231,8 @@ def _plan(config: Config) -> Plan:
         found = []
         for i, spec in enumerate(ACTIONS):
             rule = spec.rule
-            if rule.inert_unless and not any(c.id in config.dropped for c in rule.inert_unless):
-                continue  # never enabled, or a stutter, in this design (Rule.inert_unless)
+            if not live(config, rule):
+                continue
             holds = compiled_guard(rule.guard, config.dropped)
             if rule.receives is None:
                 tuples = list(itertools.product(*(range_values(config, d)
@@ -242,6 +242,12 @@ def _plan(config: Config) -> Plan:
                 found.append((i, rule, SLOT[rule.receives], router(config, rule), [], holds))
         config.__dict__["_plan"] = found
     return found
+
+
+def live(config: Config, rule: Rule) -> bool:
+    """Whether `rule` can change a state in the design of `config`: False when the design
+    keeps every check and switch of its `inert_unless` (never enabled, or a stutter)."""
+    return not rule.inert_unless or any(c.id in config.dropped for c in rule.inert_unless)
 
 
 def instances(config: Config, state: State) -> Iterator[tuple[int, tuple[Any, ...], bool]]:

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import state as ms
-from .actions import ACTIONS_BY_NAME
+from .actions import ACTIONS_BY_NAME, live
 from .config import Config
 from .messages import MESSAGE_TYPES
 from .rules import RULES, Rule
@@ -101,6 +101,8 @@ def deliveries(config: Config, state: ms.State) -> Iterator[tuple[str, tuple[Any
         for m in state.network[ms.SLOT[kind]]:
             per_party: dict[tuple[Any, ...], list[tuple[str, bool]]] = {}
             for rule in rules:
+                if not live(config, rule):
+                    continue  # never enabled in this design: it accepts and refuses nothing
                 spec = ACTIONS_BY_NAME[rule.name]
                 for args in spec.parties(config, state, m):
                     per_party.setdefault(args, []).append(

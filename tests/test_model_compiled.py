@@ -165,3 +165,36 @@ def test_the_compiled_adversary_power_agrees_with_the_written_one(design: object
                 tried += 1
                 assert bool(fast(x, view, kind, m)) == bool(can_forge(x, view, kind, m)), m
     assert tried > 1000
+
+
+@pytest.mark.parametrize("design", ALL_DESIGNS, ids=lambda d: d.name)
+def test_an_inert_action_never_changes_a_state_where_the_checker_leaves_it_out(
+        design: object) -> None:
+    """Rule.inert_unless is a claim the checker acts on (it skips the rule): wherever the
+    design keeps those checks, every candidate of the rule is refused or a stutter."""
+    config = Config(clients=2, attempts=1).with_options(design.options)  # type: ignore[attr-defined]
+    skipped = [spec for spec in actions.ACTIONS if not actions.live(config, spec.rule)]
+    tried = 0
+    for state in _states(config):
+        for spec in skipped:
+            for args in spec.candidates(config, state):  # type: ignore[arg-type]
+                tried += 1
+                if spec.guard(config, state, *args):  # type: ignore[arg-type]
+                    assert spec.effect(config, state, *args) == state, (spec.name, args)  # type: ignore[arg-type]
+    if skipped:
+        assert tried
+
+
+def test_the_inert_claim_notices_an_action_that_changes_something() -> None:
+    """Negative control: with the lock volatile, a restart does change states, so the rule
+    is live there (and the check above would catch a claim that it is not)."""
+    from model.config import variant
+
+    config = Config(clients=2, attempts=1).with_options(variant("volatile_lock").options)
+    spec = actions.ACTIONS_BY_NAME["ds_restart"]
+    assert actions.live(config, spec.rule)
+    changed = [state for state in _states(config)
+               for args in spec.candidates(config, state)  # type: ignore[arg-type]
+               if spec.guard(config, state, *args)  # type: ignore[arg-type]
+               and spec.effect(config, state, *args) != state]  # type: ignore[arg-type]
+    assert changed

@@ -24,12 +24,26 @@ from model.properties import (
     export_consent,
     migrations_open,
     no_fanout_before_ack,
+    no_group_lost,
     nonce_binding,
     single_owner,
     state_integrity,
     violated,
 )
-from model.state import ACTIVE, Accepted, Commit, Import, Start, initial_state, record, send
+from model.state import (
+    ABSENT_HOST,
+    ACTIVE,
+    Accepted,
+    Commit,
+    Import,
+    Start,
+    active,
+    initial_state,
+    moved,
+    record,
+    send,
+    set_host,
+)
 from tests.test_model_actions import (
     C0,
     C1,
@@ -52,7 +66,7 @@ def test_stable_ids_and_statements() -> None:
     assert PROPERTY_IDS == (
         "single_owner", "no_fanout_before_ack", "nonce_binding", "state_integrity",
         "authorized_migration", "export_consent", "confirmation_matches",
-        "members_follow_owner", LIVENESS_ID,
+        "members_follow_owner", "no_group_lost", LIVENESS_ID,
     )
     for p in PROPERTIES:
         assert p.statement and p.predicate.__doc__
@@ -73,6 +87,21 @@ def test_single_owner() -> None:
     assert not single_owner(CFG, record(other_ds, history=Commit(G, 0, D0, C0, NONE)))
     overwrite = record(s5, imports=Import(D1, CONTENT._replace(signer=R), ACTIVE))
     assert not single_owner(CFG, overwrite)
+
+
+def test_no_group_lost() -> None:
+    for steps in range(9):
+        assert no_group_lost(CFG, after(steps))
+    start = initial_state(CFG)
+    gone = set_host(start, D0, G, ABSENT_HOST)  # nobody serves the group
+    assert not no_group_lost(CFG, gone)
+    handed = set_host(start, D0, G, moved(D1))  # moved to d1, which never imported it
+    assert not no_group_lost(CFG, handed)
+    assert no_group_lost(CFG, set_host(handed, D1, G, active(1, D0)))
+    to_rogue = set_host(start, D0, G, moved(R))  # the rogue DS holds it: not ours to keep
+    assert no_group_lost(CFG, to_rogue)
+    cycle = set_host(set_host(start, D0, G, moved(D1)), D1, G, moved(D0))
+    assert not no_group_lost(CFG, cycle)  # each names the other, nobody serves
 
 
 def test_no_fanout_before_ack() -> None:
