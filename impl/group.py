@@ -1,7 +1,7 @@
 """The simplified MLS group both roles keep, and its handshake messages.
 
 This module owns what a member and a DS agree on about a group without TreeKEM or the key
-schedule (docs/profile.md section 8, "Simplifications of MLS"): the GroupState (id, epoch,
+schedule (docs/profile.md section 9, "Simplifications of MLS"): the GroupState (id, epoch,
 suite, members), the GroupContext a commit's signature covers, and building and reading the
 member commits that carry the epoch forward.  Framing and signatures are exact RFC 9420
 (impl.mls); what is simplified is how the context is derived: tree_hash is RefHash("MIMI

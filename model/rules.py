@@ -728,18 +728,19 @@ def target_expire_nonce_effect(x: X, s: S, target: Any, index: Any) -> S:
 
 LOCK_DURABLE = switch(
     "restart.lock_durable", "a restarted DS keeps every lock with its MigrationContent",
-    clause='Durable: hosting status (active; locked with its MigrationContent; moved with '
-           'its target)',
+    clause='§8 "Durable: hosting status (active; locked with its MigrationContent; moved '
+           'with its target)"',
     options=("volatile_lock",))
 NONCES_DURABLE = switch(
     "restart.nonces_durable", "a restarted DS keeps every nonce record",
-    clause="every nonce record (pending, consumed with its content hash, expired, rejected)",
+    clause='§8 "every nonce record (pending, consumed with its content hash, expired, '
+           'rejected)"',
     options=("volatile_nonces",))
 PENDING_DURABLE = switch(
     "restart.pending_durable",
     "a restarted client keeps its outstanding request and pending migration",
-    clause="A client keeps its memberships and its pending migration (request, nonce) "
-           "durably",
+    clause='§8 "A client keeps its memberships and its pending migration (request, nonce) '
+           'durably"',
     kept="a client that forgets its attempt only stops waiting for its confirmation: the "
          "fanned-out migration commit still moves it (member_switch) and a new attempt meets "
          "the source's lock; the record keeps the client's view of its own attempt true, as "
@@ -747,7 +748,7 @@ PENDING_DURABLE = switch(
 SEND_WHEN_DURABLE = check(
     "durable.before_send",
     "a DS sends a reply only once the state change it announces is durable",
-    clause="A DS never sends a reply before the state change it announces is durable",
+    clause='§8 "A DS never sends a reply before the state change it announces is durable"',
     options=("send_before_commit",))
 
 

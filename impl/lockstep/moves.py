@@ -35,7 +35,7 @@ from typing import Any
 from model import adversary
 from model import messages as mm
 from model import state as ms
-from model.actions import ACTIONS, ACTIONS_BY_NAME, Action, successors
+from model.actions import ACTIONS, ACTIONS_BY_NAME, Action, live, successors
 from model.checker import explore
 from model.config import Config
 from model.routing import deliveries, receiving_rules, relaxed
@@ -217,7 +217,7 @@ def _moves(ls: Lockstep, *, adversarial: bool = True) -> list[tuple[Pair, Move]]
         for m in _forged_sample(config, ms.SLOT[kind], state.network, state.nonces):
             for name in RECEIVERS[kind]:
                 spec = ACTIONS_BY_NAME[name]
-                if not spec.forged:
+                if not spec.forged or not live(config, spec.rule):
                     continue
                 assert spec.parties is not None and spec.accepts is not None
                 for args in spec.parties(config, state, m):
@@ -342,7 +342,7 @@ def run_example(
 ) -> None:
     counts = Counter() if counts is None else counts
     steering = steering or Steering(ls.config)
-    names = [s.name for s in ACTIONS]
+    names = [s.name for s in ACTIONS if live(ls.config, s.rule)]
     disabled = set(rng.sample(names, rng.randrange(len(names) // 3))) if swarm else set()
     adversarial = rng.random() < 0.8
     steering.visit(ls.state)

@@ -7,7 +7,7 @@ which first check that the GroupContext given decodes and matches the suite, gro
 epoch of the content; and `build_commit`, a member's signed commit for the project's
 simplified group (impl.group).  The project's group has no TreeKEM and no key schedule, so
 `confirmation_tag` (for commits) and `membership_tag` (for member senders) are computed by
-the caller with a stated simplification (docs/profile.md section 8); this module carries them
+the caller with a stated simplification (docs/profile.md section 9); this module carries them
 and never checks them.  The draft's own signatures (SignWithLabel under "MIMI Portability
 <struct>") are impl.signing, not this module.
 """
