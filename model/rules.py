@@ -732,12 +732,12 @@ LOCK_DURABLE = switch(
            'with its target)"',
     options=("volatile_lock",))
 NONCES_DURABLE = switch(
-    "restart.nonces_durable", "a restarted DS keeps every nonce record",
+    "restart_nonce.record_durable", "a restarted DS keeps every nonce record",
     clause='§8 "every nonce record (pending, consumed with its content hash, expired, '
            'rejected)"',
     options=("volatile_nonces",))
 PENDING_DURABLE = switch(
-    "restart.pending_durable",
+    "client_restart.pending_durable",
     "a restarted client keeps its outstanding request and pending migration",
     clause='§8 "A client keeps its memberships and its pending migration (request, nonce) '
            'durably"',
@@ -993,7 +993,8 @@ PREFIXES: dict[str, str] = {
     "retry": "source_retry", "unlock": "source_unlock_on_reject", "timeout": "source_timeout",
     "confirm": "client_confirm", "abort": "client_abort", "advance": "member_advance",
     "switch": "member_switch", "commit": "commit_at_current_ds", "forge": "adversary",
-    "restart": "ds_restart", "durable": "commit_sent_before_durable",
+    "restart": "ds_restart", "restart_nonce": "ds_restart_nonce",
+    "client_restart": "client_restart", "durable": "commit_sent_before_durable",
 }
 """A check id's prefix names the action that holds it ("adversary": the adversary's power;
 the target's import.* checks are also read by target_reacknowledge and target_reject)."""

@@ -1,7 +1,7 @@
 """Z3 verdicts per (design, property): an unbounded proof if the invariant is inductive,
 else bounded model checking with shortest, replayed, diagnosed counterexamples.
 
-This module owns how the proofs decide a design.  First the reference invariant (the eight
+This module owns how the proofs decide a design.  First the reference invariant (the nine
 safety properties with the lemmas of proofs/lemmas.py and proofs/ownership.py) is checked
 for induction under the design's options over the parametric universe, Houdini style
 (proofs/induction.houdini): lemmas with a failing obligation are dropped until what is left
