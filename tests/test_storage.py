@@ -328,12 +328,19 @@ def test_create_never_overwrites_and_open_never_creates(tmp_path: Path) -> None:
 def test_a_second_writer_is_told_the_store_is_busy(tmp_path: Path) -> None:
     path, ds = _store_file(tmp_path)
     driver = DurableDS.open_sqlite(_fresh_ds(ds), str(path), lambda _: None)
+    before = driver.role.snapshot()
     other = sqlite3.connect(path, isolation_level=None, timeout=0)
     other.execute("BEGIN IMMEDIATE")
     with pytest.raises(StoreBusy):
         driver.tick(1000.0)  # expires the pending nonce: a write
+    assert driver.role.snapshot() == before  # memory put back to what is committed
     other.execute("ROLLBACK")
     other.close()
+    driver.tick(1000.0)  # the writer is gone: the same tick now commits
+    assert NonceStatus.PENDING not in {r.status for r in driver.role.nonces.values()}
+    driver.close()
+    driver = DurableDS.open_sqlite(_fresh_ds(ds), str(path), lambda _: None)
+    assert NonceStatus.PENDING not in {r.status for r in driver.role.nonces.values()}
     driver.close()
 
 

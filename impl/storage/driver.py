@@ -51,13 +51,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Generic, Self, TypeVar
 
 from ..client import Client
 from ..codec import DecodeError
 from ..ds import DeliveryService
 from ..envelope import Envelope
-from ..errors import ProtocolError
+from ..errors import ProtocolError, RoleError
 from ..events import RoleEvent
 from . import records
 from .errors import TamperedRecord, WrongOwner
@@ -159,7 +159,7 @@ class Durable(Generic[R]):
     # -- creating and opening ------------------------------------------------------------------
 
     @classmethod
-    def create(cls, role: R, store: Store, send: Transport) -> Durable[R]:
+    def create(cls, role: R, store: Store, send: Transport) -> Self:
         """Adopt a role (with whatever set-up state it has: created groups, joined groups)
         into a new, empty store, in one first transaction."""
         contents = store.read()
@@ -174,24 +174,24 @@ class Durable(Generic[R]):
         return driver
 
     @classmethod
-    def open(cls, role: R, store: Store, send: Transport) -> Durable[R]:
+    def open(cls, role: R, store: Store, send: Transport) -> Self:
         """Restore a store's state into `role`, freshly built from configuration."""
         _restore(role, store.read(), store.path)
         return cls(role, store, send)
 
     @classmethod
-    def open_sqlite(cls, role: R, path: str, send: Transport) -> Durable[R]:
+    def open_sqlite(cls, role: R, path: str, send: Transport) -> Self:
         """Open the SQLite file at `path`: every check of impl/storage/sqlite.py, then every
         row decoded into `role`, before anything is written."""
         store = SQLiteStore.open(path, check=lambda c: _restore(role, c, path))
         return cls(role, store, send)
 
     @classmethod
-    def create_sqlite(cls, role: R, path: str, send: Transport) -> Durable[R]:
+    def create_sqlite(cls, role: R, path: str, send: Transport) -> Self:
         return cls.create(role, SQLiteStore.create(path, meta_of(role)), send)
 
     @classmethod
-    def create_memory(cls, role: R, send: Transport) -> Durable[R]:
+    def create_memory(cls, role: R, send: Transport) -> Self:
         return cls.create(role, MemoryStore(meta_of(role)), send)
 
     # -- the node ------------------------------------------------------------------------------
@@ -216,7 +216,7 @@ class Durable(Generic[R]):
         except Exception:
             self._reload()
             raise
-        self._persist(out, key, now)
+        self._persist_or_reload(out, key, now)
         return []
 
     def call(self, action: Callable[[R], Sequence[Envelope] | Envelope | None],
@@ -226,11 +226,13 @@ class Durable(Generic[R]):
         is not a peer that retries bytes)."""
         try:
             result = action(self.role)
+        except RoleError:
+            raise  # a LocalProtocolError: the role changed nothing
         except Exception:
             self._reload()
             raise
         out = [] if result is None else [result] if isinstance(result, Envelope) else list(result)
-        self._persist(out, None, now)
+        self._persist_or_reload(out, None, now)
 
     def resume(self) -> int:
         """Send what the outbox still holds (after `open`), then mark it; the count sent."""
@@ -248,6 +250,16 @@ class Durable(Generic[R]):
     def _point(self, point: CrashPoint) -> None:
         if self.crash_hook is not None:
             self.crash_hook(point, self.name)
+
+    def _persist_or_reload(self, out: list[Envelope], request: bytes | None, now: float) -> None:
+        """`_persist`; if the store fails (StoreBusy, a full disk), the role is put back to
+        what is committed, so memory never runs ahead of the store.  A Crash is not an
+        Exception and passes untouched: the process is gone."""
+        try:
+            self._persist(out, request, now)
+        except Exception:
+            self._reload()
+            raise
 
     def _persist(self, out: list[Envelope], request: bytes | None, now: float) -> None:
         after = _tables(self.role)
@@ -315,7 +327,7 @@ class DurableDS(Durable[DeliveryService]):
         except Exception:
             self._reload()
             raise
-        self._persist(out, None, now)
+        self._persist_or_reload(out, None, now)
         return []
 
 

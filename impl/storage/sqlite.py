@@ -224,11 +224,30 @@ class SQLiteStore:
         self, writes: Sequence[Write], before_commit: Callable[[], None] | None = None
     ) -> list[int]:
         self._contents = None
-        db, ids = self._db, []
+        db = self._db
         try:
             db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as err:
             raise StoreBusy(self.path, str(err)) from None
+        try:
+            ids = self._write(writes)
+        except Exception:
+            db.execute("ROLLBACK")  # a failed write (a full disk): nothing of it stays
+            raise
+        if before_commit is not None:
+            before_commit()  # a crash here leaves the transaction open; abandon() drops it
+        try:
+            db.execute("COMMIT")
+        except sqlite3.Error as err:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise StoreBusy(self.path, str(err)) from None
+        self.stats.transactions += 1
+        self.stats.rows_written += len(writes)
+        return ids
+
+    def _write(self, writes: Sequence[Write]) -> list[int]:
+        db, ids = self._db, []
         for write in writes:
             match write:
                 case Put(table, key, value):
@@ -248,11 +267,6 @@ class SQLiteStore:
                                 digest("answer", request, answer + _at(at))))
                 case MarkSent(sent):
                     db.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in sent])
-        if before_commit is not None:
-            before_commit()  # a crash here leaves the transaction open; abandon() drops it
-        db.execute("COMMIT")
-        self.stats.transactions += 1
-        self.stats.rows_written += len(writes)
         return ids
 
     def integrity(self) -> str:
