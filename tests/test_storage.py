@@ -11,14 +11,18 @@ leaves.  The crash matrix is tests/test_storage_crashes.py.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
+import shutil
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from impl.client import Client, Membership, PendingMigration
 from impl.codec import DecodeError
@@ -58,7 +62,7 @@ from impl.storage import (
     sqlite,
 )
 from impl.storage.driver import meta_of
-from impl.storage.world import build_durable_world
+from impl.storage.world import DurableWorld, build_durable_world
 from impl.world import GROUP_ID, SOURCE, TARGET, build_world
 
 REPO = Path(__file__).resolve().parent.parent
@@ -497,3 +501,90 @@ def test_a_killed_process_leaves_what_the_simulated_crash_leaves(point: CrashPoi
     assert [e.kind for e in sent] == [Kind.MigrationResponse] * committed
     assert driver.store.integrity() == "ok"
     driver.close()
+
+
+# -- bad input: nothing but a refusal, and nothing written ---------------------------------------
+
+
+_ROWS = [*records.ds_tables(_rich_ds()).items(), *records.client_tables(_rich_client()).items(),
+         ("event", {records.event_key(i): records.encode_event(e)
+                    for i, e in enumerate([*_rich_ds().events, *_rich_client().events])})]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_mangled_row_is_a_decode_error_or_a_valid_record(data: st.DataObject) -> None:
+    table, rows = data.draw(st.sampled_from(_ROWS))
+    value = data.draw(st.sampled_from(sorted(rows.values())))
+    mangled = bytearray(value)
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(0, len(mangled)))
+        choice = data.draw(st.sampled_from(["flip", "cut", "insert"]))
+        if choice == "flip" and at < len(mangled):
+            mangled[at] ^= data.draw(st.integers(1, 255))
+        elif choice == "cut":
+            del mangled[at:at + data.draw(st.integers(1, 8))]
+        else:
+            mangled[at:at] = data.draw(st.binary(min_size=1, max_size=8))
+    with contextlib.suppress(DecodeError):  # anything else escaping is the failure
+        records.DECODERS[table](bytes(mangled))
+
+
+def _world_at(step: int, folder: Path) -> DurableWorld:
+    """A durable world (SQLite in `folder`) after the start call and `step` deliveries."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    dw = build_durable_world(folder, members=2)
+    initiator = dw.drivers[dw.world.initiator.identity]
+    assert isinstance(initiator, DurableClient)
+    initiator.call(lambda c: c.start_migration(GROUP_ID, TARGET))
+    for _ in range(step):
+        dw.world.network.deliver(0.0)
+    return dw
+
+
+#: A commit's PublicMessage ends with confirmation_tag<V> and membership_tag<V>, 33 bytes
+#: each with suite 1: RefHashes nobody checks (docs/profile.md §8).
+_TAGS = 66
+
+
+def test_a_tampered_delivery_is_refused_and_writes_nothing(tmp_path: Path) -> None:
+    """Each envelope of a whole migration, with one byte flipped at a spread of offsets,
+    delivered to the durable party it was meant for (at the moment it was meant for it):
+    a refusal (never another exception) that changes and writes nothing; or accepted with
+    no change and nothing written (a MigrationConfirmation after the fan-out switched the
+    member already); or accepted with a change only where this profile checks nothing:
+    the MigrationRequest carries no signature (its sender is the transport's to
+    authenticate) and a commit's two tags are checked by nobody.  The world is then built
+    again up to that step."""
+    folder = tmp_path / "w"
+    dw = _world_at(0, folder)
+    refused = unchanged = changed = step = 0
+    while dw.world.network.in_flight:
+        envelope = dw.world.network.in_flight[0]
+        size = len(envelope.payload)
+        for offset in range(0, size, max(1, size // 12)):
+            data = bytearray(envelope.payload)
+            data[offset] ^= 0x5A
+            driver = dw.drivers[envelope.recipient]
+            before = (driver.role.snapshot(), driver.store.stats.transactions)
+            try:
+                driver.receive(dataclasses.replace(envelope, payload=bytes(data)), 0.0)
+            except ProtocolError:
+                refused += 1
+                assert (driver.role.snapshot(), driver.store.stats.transactions) == before
+                continue
+            if (driver.role.snapshot(), driver.store.stats.transactions) == before:
+                unchanged += 1
+                continue
+            changed += 1
+            assert envelope.kind is Kind.MigrationRequest or (
+                envelope.kind in (Kind.Fanout, Kind.MigrationInitWithCommit)
+                and offset >= size - _TAGS), (envelope.kind, offset, size)
+            dw.close()
+            dw = _world_at(step, folder)
+        dw.world.network.deliver(0.0)
+        step += 1
+    assert refused > 70 and unchanged and changed
+    assert dw.outcome() == "completed" and dw.problems() == []
+    dw.close()
