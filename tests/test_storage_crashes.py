@@ -2,11 +2,12 @@
 
 A migration with three members is crashed at every (party, protocol step, crash point) the
 durable drivers pass, each retry order of the crashed delivery, one crash per run, each run
-on its own SQLite files in tmp_path.  After every run: 0 groups lost, 0 forks, every
-store's integrity_check ok, and the migration completed or cleanly aborted (with the
-reference driver every one completes).  Each of four planted durability bugs
-(tests/storage_planted.py) is caught by the same matrix, and the check that catches it is
-named.  The counts are printed (run with -s) and recorded as JUnit properties.
+on its own SQLite files in tmp_path; once for a migration that completes and once for one
+the target rejects.  After every run: 0 groups lost, 0 forks, every store's integrity_check
+ok, and the migration completed (the first) or cleanly aborted (the second).  Each of four
+planted durability bugs (tests/storage_planted.py) is caught by the same matrix, and the
+check that catches it is named.  The counts are printed (run with -s) and recorded as
+JUnit properties.
 """
 
 from __future__ import annotations
@@ -39,18 +40,30 @@ def test_the_matrix_covers_every_party_step_and_point() -> None:
     assert len(cases) == len(set(cases))
 
 
+@pytest.mark.parametrize(("scenario", "outcome"), [("complete", "completed"),
+                                                   ("abort", "aborted")])
 def test_a_crash_at_every_step_and_point_loses_no_group_and_forks_none(
-        tmp_path: Path, record_property: Callable[[str, object], None]) -> None:
-    report = crashes.matrix(tmp_path, members=MEMBERS)
-    print("\ncrash matrix on SQLite:", report.summary())
+        scenario: str, outcome: str, tmp_path: Path,
+        record_property: Callable[[str, object], None]) -> None:
+    report = crashes.matrix(tmp_path, members=MEMBERS, scenario=scenario)
+    print(f"\ncrash matrix on SQLite, a migration that ends {outcome}:", report.summary())
     record_property("crashes", report.crashes)
     record_property("summary", report.summary())
-    assert report.crashes == len(report.results) == len(crashes.cases(MEMBERS)) > 50
+    assert report.crashes == len(report.results) == len(crashes.cases(MEMBERS, scenario)) > 40
     assert [r.case for r in report.failures] == []
     for r in report.results:
         assert r.crashed and r.problems == [] and r.integrity == ["ok"] * (2 + MEMBERS)
-        assert r.outcome == "completed", (r.case, r.outcome)
+        assert r.outcome == outcome, (r.case, r.outcome)
         assert r.restarts == 1
+
+
+def test_the_aborted_migration_s_matrix_crashes_the_rejection_at_both_ends() -> None:
+    cases = crashes.cases(MEMBERS, "abort")
+    assert {c.party for c in cases if c.handling == "TargetMigrationRejected"} == {
+        SOURCE, "member-0@client.example"}
+    assert {c.point for c in cases if c.party == SOURCE
+            and c.handling == "TargetMigrationRejected"} == set(CrashPoint) - {
+                CrashPoint.MID_SEND}
 
 
 def test_a_restart_of_every_party_after_every_step_changes_nothing(tmp_path: Path) -> None:

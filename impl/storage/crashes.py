@@ -5,7 +5,9 @@ crashing one party at one crash point of one step, deterministically.  A step is
 handling: step 0 is the initiator's `start_migration`, step k >= 1 the k-th delivery of
 the run (the same delivery as in the crash-free run, since the run is deterministic up to
 the crash).  `cases()` runs the migration once without a crash and records every
-(step, party, point) a driver passes: that list is the matrix.
+(step, party, point) a driver passes: that list is the matrix.  Two migrations are crashed
+(`SCENARIOS`): one that completes, and one the target rejects (its nonce expired), which
+must end cleanly aborted.
 
 A crash (`Crash` raised by the hook) abandons the party's memory; the party is re-opened
 from its store and resends its outbox; the envelope whose handling crashed is delivered
@@ -21,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from ..envelope import Kind
 from ..errors import MigrationInProgress
 from ..world import TARGET
 from .driver import Crash, CrashPoint, DurableClient
@@ -138,11 +139,18 @@ class _Run:
                 self.dw.restart(name)
 
 
+#: The migrations the matrix crashes: "complete" (the happy path) and "abort" (the target's
+#: nonces live 0 s, so the MigrationContent finds its nonce expired: a signed rejection, the
+#: source unlocks and forwards it, the initiator's pending migration ends).
+SCENARIOS = {"complete": 300.0, "abort": 0.0}
+
+
 def run(directory: Path | None, case: CrashCase | None = None, *, members: int = 3,
-        restart_all: bool = False, max_ticks: int = 4) -> tuple[RunResult, list[CrashCase]]:
+        scenario: str = "complete", restart_all: bool = False,
+        max_ticks: int = 4) -> tuple[RunResult, list[CrashCase]]:
     """One migration; `case` the crash to make (None: none).  `restart_all` restarts every
     party after every step.  Returns the result and every (step, party, point) passed."""
-    dw = build_durable_world(directory, members=members)
+    dw = build_durable_world(directory, members=members, nonce_lifetime=SCENARIOS[scenario])
     r = _Run(dw, case, restart_all)
     try:
         r.start()
@@ -161,11 +169,12 @@ def run(directory: Path | None, case: CrashCase | None = None, *, members: int =
     return result, r.reached
 
 
-def cases(members: int = 3) -> list[CrashCase]:
+def cases(members: int = 3, scenario: str = "complete") -> list[CrashCase]:
     """Every (step, party, point) the crash-free migration passes (in-memory stores), each
     delivery's with both retry orders."""
-    result, reached = run(None, members=members)
-    assert result.ok and result.outcome == "completed", result
+    result, reached = run(None, members=members, scenario=scenario)
+    expected = "completed" if scenario == "complete" else "aborted"
+    assert result.ok and result.outcome == expected, result
     out = []
     for case in reached:
         out.append(case)
@@ -199,18 +208,16 @@ class MatrixReport:
                 f"{lost}, with a fork {forks}, integrity not ok {bad}; outcomes {outcomes}")
 
 
-def matrix(directory: Path | None, *, members: int = 3, stop_at_first_failure: bool = False,
-           kinds: tuple[Kind | str, ...] | None = None) -> MatrixReport:
-    """Run every case of `cases(members)`, each in its own sub-folder of `directory`."""
+def matrix(directory: Path | None, *, members: int = 3, scenario: str = "complete",
+           stop_at_first_failure: bool = False) -> MatrixReport:
+    """Run every case of `cases(members, scenario)`, each in a sub-folder of `directory`."""
     results = []
-    for n, case in enumerate(cases(members)):
-        if kinds is not None and case.handling not in kinds:
-            continue
+    for n, case in enumerate(cases(members, scenario)):
         sub = None
         if directory is not None:
-            sub = directory / f"case-{n:03}"
+            sub = directory / f"{scenario}-{n:03}"
             sub.mkdir()
-        result, _ = run(sub, case, members=members)
+        result, _ = run(sub, case, members=members, scenario=scenario)
         results.append(result)
         if stop_at_first_failure and not result.ok:
             break

@@ -129,10 +129,12 @@ class DurableWorld:
 
 
 def build_durable_world(directory: Path | None, *, members: int = 3, seed: int = 0,
-                        epoch: int = 7, retry_interval: float = 5.0) -> DurableWorld:
+                        epoch: int = 7, retry_interval: float = 5.0,
+                        nonce_lifetime: float = 300.0) -> DurableWorld:
     """impl/world.py's world with every party durable: SQLite files in `directory`, or
     in-memory stores when it is None."""
-    world = build_world(members=members, seed=seed, epoch=epoch, retry_interval=retry_interval)
+    world = build_world(members=members, seed=seed, epoch=epoch, retry_interval=retry_interval,
+                        nonce_lifetime=nonce_lifetime)
     send = world.network.send
     builders: dict[str, Callable[[int], DeliveryService | Client]] = {}
     drivers: dict[str, Durable[DeliveryService] | Durable[Client]] = {}
