@@ -40,6 +40,7 @@ SLOW_MODULES: dict[str, str] = {
     "test_ietf_figures": "svgcheck on every SVG and xml2rfc on a draft of every figure",
     "test_mutate": "the explicit checker on mutants of the rules, and redundancy proofs",
     "test_ci_formats_runs": "--junit and --sarif from check --variant all, prove, verify --quick",
+    "test_storage_crashes": "a migration crashed at every step on SQLite, and four planted bugs",
 }
 
 MLS_VECTORS_ENV = "MLS_TEST_VECTORS"
