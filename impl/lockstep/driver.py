@@ -19,9 +19,14 @@ re-sends the lock's content (a model stutter: the same MigrationContent).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
+import shutil
+import tempfile
+import weakref
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from model import messages as mm
@@ -39,6 +44,7 @@ from ..errors import LocalProtocolError, ProtocolError
 from ..group import next_epoch
 from ..group_state import GroupState
 from ..messages import MigrationRequest, MigrationResponse
+from ..storage import Crash, CrashPoint, DurableClient, DurableDS
 from ..world import World, build_world
 from .abstraction import Decoder, ModelNonces, Observed, abstract, explain, nonce_bytes
 
@@ -75,6 +81,33 @@ def _copy_ds(ds: DeliveryService) -> DeliveryService:
     return new
 
 
+def _fresh_ds(ds: DeliveryService) -> DeliveryService:
+    """The DS as its configuration alone builds it: keys, trust store, policies, times and
+    its nonce source, no protocol state (a restart restores that from its file)."""
+    new = copy.copy(ds)
+    new.groups, new.tombstones, new.nonces, new.events = {}, {}, {}, []
+    return new
+
+
+def _fresh_client(client: Client) -> Client:
+    new = copy.copy(client)
+    new.groups, new.events = {}, []
+    return new
+
+
+def _reseed(ds: DeliveryService, index: int) -> None:
+    """A restarted DS draws fresh randomness.  A draw the crash lost (a nonce made for a
+    change never committed) is not in its file, so the model's k-th nonce of this DS is the
+    next draw: ModelNonces continues after the nonces the file holds."""
+    source = ModelNonces(index)
+    source.drawn = len(ds.nonces)
+    ds.random = source
+
+
+def _nowhere(envelopes: object) -> None:
+    """The transport of a driver that only writes or reads a file (the lockstep sends)."""
+
+
 def _copy_client(client: Client) -> Client:
     new = copy.copy(client)
     new.groups = {
@@ -82,6 +115,19 @@ def _copy_client(client: Client) -> Client:
     }
     new.events = list(client.events)
     return new
+
+
+def restart_actions(config: Config, party: tuple[str, int]) -> list[Action]:
+    """The model's actions of one restart of `party`: a restart is taken one record at a
+    time (model/rules.py, "crashes and restarts")."""
+    role, i = party
+    if role == "ds":
+        return [*(Action("ds_restart", (("source", i), ("group", g)))
+                  for g in range(config.groups)),
+                *(Action("ds_restart_nonce", (("target", i), ("index", j)))
+                  for j in range(config.attempts))]
+    return [Action("client_restart", (("client", i), ("group", g)))
+            for g in range(config.groups)]
 
 
 class Lockstep:
@@ -102,7 +148,12 @@ class Lockstep:
         self.table: dict[Any, Envelope] = {}
         self.check = check
         self.steps = 0
+        self.restarts = 0
         self.initial_group: GroupState = self.world.source.groups[self.world.group_id].state
+        self._files: Path | None = None
+        self._crash: CrashPoint | None = None
+        """While set, a delivery to a DS goes through its durable driver, which crashes
+        there (`apply_crashing`)."""
 
     # -- copying (the transition tour forks a run at every state) ----------------------------
 
@@ -262,7 +313,37 @@ class Lockstep:
     def _deliver(self, party: tuple[str, int], env: Envelope) -> list[Envelope]:
         node = self.node(party)
         now = float(self.clock[party[1]]) if party[0] == "ds" else 0.0
+        if self._crash is not None and isinstance(node, DeliveryService):
+            return self._deliver_crashing(party, node, env, now, self._crash)
         return node.receive(env, now)
+
+    def _deliver_crashing(self, party: tuple[str, int], node: DeliveryService, env: Envelope,
+                          now: float, point: CrashPoint) -> list[Envelope]:
+        """`env` handled by the DS behind its SQLite driver, which crashes at `point`; the DS
+        is re-opened from the file (a fresh role restored, its outbox resent) and takes the
+        old one's place.  Returns what left the DS, before the crash or resent, once each."""
+        path = str(self._folder() / f"{node.name}-{self.restarts}.sqlite")
+        self.restarts += 1
+        out: list[Envelope] = []
+
+        def crash_at(reached: CrashPoint, name: str) -> None:
+            if reached == point:
+                raise Crash(f"{name} at {point}")
+
+        driver = DurableDS.create_sqlite(node, path, out.extend)
+        driver.crash_hook = crash_at
+        with contextlib.suppress(Crash):
+            driver.receive(env, now)
+        driver.store.abandon()
+        fresh = _fresh_ds(node)
+        reopened = DurableDS.open_sqlite(fresh, path, out.extend)
+        _reseed(fresh, party[1])
+        reopened.resume()
+        reopened.close()
+        self._install(party, fresh)
+        # A crash between two sends resends the first: one copy here (re-deliveries of a
+        # message are the refusal moves' business, not this step's).
+        return list({(e.recipient, e.kind, e.payload): e for e in out}.values())
 
     def _impl(self, action: Action, before: ms.State) -> None:
         name = action.name
@@ -363,6 +444,90 @@ class Lockstep:
         self.steps += 1
         if self.check:
             self.verify(f"{action.name}{dict(action.args)}")
+
+    def restart(self, party: tuple[str, int]) -> None:
+        """Crash `party` and re-open it from an SQLite file (impl/storage): its state is
+        written as its driver keeps it, the role object is dropped, a fresh one built from
+        its configuration is restored from the file, and it takes the old one's place.  The
+        model takes the restart's actions (`ds_restart` per group and `ds_restart_nonce`
+        per nonce for a DS, `client_restart` per group for a client): the reference keeps
+        everything, so both sides must come back exactly as they were (the role's whole
+        protocol state is compared, not only its abstraction)."""
+        node = self.node(party)
+        before = node.snapshot()
+        path = str(self._folder() / f"{node.name}-{self.restarts}.sqlite")
+        self.restarts += 1
+        fresh: DeliveryService | Client
+        if isinstance(node, DeliveryService):
+            DurableDS.create_sqlite(node, path, _nowhere).close()
+            fresh = _fresh_ds(node)
+            DurableDS.open_sqlite(fresh, path, _nowhere).close()
+            _reseed(fresh, party[1])
+        else:
+            DurableClient.create_sqlite(node, path, _nowhere).close()
+            fresh = _fresh_client(node)
+            DurableClient.open_sqlite(fresh, path, _nowhere).close()
+        if fresh.snapshot() != before:
+            raise Divergence(f"restart of {node.name}: the state re-opened from its file "
+                             "differs from the state before the crash")
+        self._install(party, fresh)
+        for action in restart_actions(self.config, party):
+            self.state = step(self.config, self.state, action)
+        self.steps += 1
+        if self.check:
+            self.verify(f"restart of {node.name}")
+
+    def apply_crashing(self, action: Action, point: CrashPoint) -> None:
+        """`action` with the receiving DS crashing at `point` of handling its message and
+        re-opened from its file.  Before the commit the message was never received: the
+        model takes nothing and the DS must be exactly as it was.  After it, the change is
+        durable and the outbox is resent on re-opening: the model takes the action."""
+        if point == CrashPoint.BEFORE_COMMIT:
+            spec = ACTIONS_BY_NAME[action.name]
+            args = tuple(v for _, v in action.args)
+            party = self.receiver(action.name, args) if spec.receives else ("ds", -1)
+            if party[0] != "ds" or spec.receives is None:
+                raise Unsupported(f"{action.name}: no DS receives a message in it")
+            node = self.dss[party[1]]
+            before = node.snapshot()
+            self._crash = point
+            try:  # whatever left the DS before the crash is on the network now
+                self._emit(self._deliver(party, self.envelope(args[-1], party)))
+            finally:
+                self._crash = None
+            if self.dss[party[1]].snapshot() != before:
+                raise Divergence(f"{action.name}{dict(action.args)} crashed before its "
+                                 "commit: the re-opened DS is not as it was before")
+            self.steps += 1
+            if self.check:
+                self.verify(f"{action.name}{dict(action.args)}, crashed {point}")
+            return
+        self._crash = point
+        try:
+            self.apply(action)
+        finally:
+            self._crash = None
+
+    def _install(self, party: tuple[str, int], node: DeliveryService | Client) -> None:
+        i = party[1]
+        if isinstance(node, DeliveryService):
+            dss = list(self.dss)
+            dss[i] = node
+            self.dss = (dss[0], dss[1])
+            self.world.source, self.world.target = self.dss
+        else:
+            self.world.clients = [node if j == i else c for j, c in enumerate(self.world.clients)]
+        self.dec.world = self.world
+
+    def _folder(self) -> Path:
+        """A folder of this run's SQLite files, removed when the run is garbage: in memory
+        (/dev/shm) where the machine has it, since what a restart checks is what the file
+        holds, not how fast the disk syncs it."""
+        if self._files is None:
+            shm = "/dev/shm" if Path("/dev/shm").is_dir() else None
+            self._files = Path(tempfile.mkdtemp(prefix="mimi-lockstep-", dir=shm))
+            weakref.finalize(self, shutil.rmtree, self._files, True)
+        return self._files
 
     def expire_allowed(self, target: int, index: int) -> bool:
         """Only the oldest pending nonce of a DS can be expired alone (see the module doc)."""

@@ -41,6 +41,7 @@ from model.config import Config
 from model.routing import deliveries, receiving_rules, relaxed
 
 from ..envelope import Envelope
+from ..storage import CrashPoint
 from .driver import Divergence, Lockstep, Unsupported
 from .steering import Steering
 
@@ -101,7 +102,34 @@ class Tamper:
     offset: int
 
 
-Move = Act | RefuseCommit | Refuse | Misdeliver | Tamper
+@dataclass(frozen=True, slots=True)
+class Restart:
+    """An honest `party` crashes and is re-opened from its SQLite file (Lockstep.restart)."""
+
+    party: Party
+
+
+@dataclass(frozen=True, slots=True)
+class CrashAct:
+    """A model-enabled action whose receiving DS crashes at `point` while handling the
+    message and is re-opened from its SQLite file (Lockstep.apply_crashing)."""
+
+    action: Action
+    point: CrashPoint
+    after: ms.State = field(repr=False)
+
+
+Move = Act | RefuseCommit | Refuse | Misdeliver | Tamper | Restart | CrashAct
+
+CRASHING: frozenset[str] = frozenset(
+    name for name, role in ((s.name, s.role) for s in ACTIONS)
+    if role in ("source", "target") and ACTIONS_BY_NAME[name].receives is not None
+) | {"commit_at_current_ds"}
+"""The actions in which an honest DS handles a message, where a crash move can strike."""
+
+RESTART_PAIRS: dict[str, Pair] = {"ds": ("ds_restart", "accepted"),
+                                  "client": ("client_restart", "accepted")}
+"""The coverage pair of a restart of each kind of party: the model's restart action."""
 
 RECEIVERS: dict[type[Any], list[str]] = {
     kind: receiving_rules(kind) for kind in mm.MESSAGE_TYPES if receiving_rules(kind)
@@ -117,6 +145,9 @@ def reachable_pairs(config: Config) -> set[Pair]:
             pairs.add((action.name, "accepted"))
         for name, _, ok in deliveries(config, state):
             pairs.add((name, "accepted" if ok else "refused"))
+        pairs.update(RESTART_PAIRS.values())  # any party may crash in any state
+        if any(a.name in CRASHING for a, _ in successors(config, state)):
+            pairs.update(("crash", str(p)) for p in CrashPoint)
         big_config, big_state = relaxed(config, state)
         commit = ACTIONS_BY_NAME["commit_at_current_ds"].guard
         for client in range(config.clients):
@@ -206,6 +237,13 @@ def _moves(ls: Lockstep, *, adversarial: bool = True) -> list[tuple[Pair, Move]]
         ):
             continue
         out.append(((action.name, "accepted"), Act(action, after)))
+        if action.name in CRASHING:
+            for point in CrashPoint:
+                if point == CrashPoint.BEFORE_COMMIT and action.name == "commit_at_current_ds":
+                    continue  # the client's commit is no DS delivery the model can undo
+                out.append((("crash", str(point)), CrashAct(action, point, after)))
+    for party in honest_parties(config):
+        out.append((RESTART_PAIRS[party[0]], Restart(party)))
     if not adversarial:
         return out
     big_config, big_state = relaxed(config, state)
@@ -259,6 +297,10 @@ def perform(ls: Lockstep, move: Move, rng: random.Random | None = None) -> None:
             ls.refuse(party, ls.envelope(m, party), f"misdelivered {m} to {party}")
         case Tamper(_, party, m, offset):
             _tamper(ls, party, m, offset, rng)
+        case Restart(party):
+            ls.restart(party)
+        case CrashAct(action, point):
+            ls.apply_crashing(action, point)
 
 
 def _tamper(
@@ -293,7 +335,7 @@ class Report:
 
     def as_json(self, config: Config) -> dict[str, Any]:
         total = pairs_total(config)
-        actions_total = {name for name, _ in total}
+        actions_total = {name for name, outcome in total if outcome == "accepted"}
         return {
             "steps": self.steps,
             "seconds": round(self.seconds, 3),
