@@ -317,6 +317,16 @@ def enabled(config: Config, state: State) -> Iterator[tuple[ActionSpec, tuple[An
         yield ACTIONS[i], args
 
 
+def every_enabled(config: Config, state: State
+                  ) -> Iterator[tuple[ActionSpec, tuple[Any, ...]]]:
+    """Every enabled action instance, the actions the checker leaves out as inert in this
+    design (Rule.inert_unless) included: what the guards say, for comparing readings."""
+    for spec in ACTIONS:
+        for args in dict.fromkeys(spec.candidates(config, state)):
+            if spec.guard(config, state, *args):
+                yield spec, args
+
+
 def successors(config: Config, state: State) -> Iterator[tuple[Action, State]]:
     """(Action(name, args), next state) for every enabled action instance of `state`."""
     for spec, args in enabled(config, state):

@@ -747,7 +747,12 @@ PENDING_DURABLE = switch(
          "the abort.* checks do")
 SEND_WHEN_DURABLE = check(
     "durable.before_send",
-    "a DS sends a reply only once the state change it announces is durable",
+    "a DS fans a commit out only once the new epoch is durable",
+    clause='§8 "A DS never sends a reply before the state change it announces is durable"',
+    options=("send_before_commit",))
+ACK_WHEN_DURABLE = check(
+    "durable_ack.before_send",
+    "a target acknowledges a content only once its import is durable",
     clause='§8 "A DS never sends a reply before the state change it announces is durable"',
     options=("send_before_commit",))
 
@@ -814,7 +819,7 @@ def commit_sent_before_durable_effect(x: X, s: S, client: Any, group: Any) -> S:
 def ack_sent_before_durable_guard(x: X, s: S, target: Any, m: Any) -> Guard:
     """Variant send_before_commit only: the target acknowledges a content it would import,
     then crashes before the import is durable."""
-    yield SEND_WHEN_DURABLE, x.false
+    yield ACK_WHEN_DURABLE, x.false
     yield from target_import_guard(x, s, target, m)
 
 
@@ -980,7 +985,7 @@ RULES: tuple[Rule, ...] = (
     Rule("ack_sent_before_durable", "target", ("target", "content"), (HONEST_DS, MSG),
          ack_sent_before_durable_guard, ack_sent_before_durable_effect,
          (TargetMigrationComplete,), MigrationContent,
-         lambda m: {"target": m.response.request.target}, inert_unless=(SEND_WHEN_DURABLE,)),
+         lambda m: {"target": m.response.request.target}, inert_unless=(ACK_WHEN_DURABLE,)),
 )
 
 RULES_BY_NAME: dict[str, Rule] = {r.name: r for r in RULES}
@@ -995,6 +1000,7 @@ PREFIXES: dict[str, str] = {
     "switch": "member_switch", "commit": "commit_at_current_ds", "forge": "adversary",
     "restart": "ds_restart", "restart_nonce": "ds_restart_nonce",
     "client_restart": "client_restart", "durable": "commit_sent_before_durable",
+    "durable_ack": "ack_sent_before_durable",
 }
 """A check id's prefix names the action that holds it ("adversary": the adversary's power;
 the target's import.* checks are also read by target_reacknowledge and target_reject)."""

@@ -30,7 +30,7 @@ import z3  # type: ignore[import-untyped]
 
 from model import adversary
 from model import state as ms
-from model.actions import ACTIONS, enabled
+from model.actions import ACTIONS, every_enabled
 from model.config import Config
 
 from .context import Pool, Step, param_sort
@@ -80,7 +80,7 @@ class Checker:
         generator = adversary.GENERATOR
         adversary.GENERATOR = "exhaustive"  # can_forge's own reach, as the encoding reads it
         try:
-            for spec, args in enabled(cfg, state):
+            for spec, args in every_enabled(cfg, state):
                 model_instances[spec.name, args] = spec.effect(cfg, state, *args)
         finally:
             adversary.GENERATOR = generator

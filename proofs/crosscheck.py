@@ -33,6 +33,7 @@ SHORT = {
     "export_consent": "consent",
     "confirmation_matches": "confirm",
     "members_follow_owner": "members",
+    "no_group_lost": "lost",
 }
 
 
