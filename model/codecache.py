@@ -55,16 +55,27 @@ def _model_digest() -> str:
     return found
 
 
+def _entries() -> str | None:
+    """The folder of the entries as a string, computed once per value of the settings
+    (pathlib per look-up was a third of a small check's start)."""
+    key = (os.environ.get("MIMI_PORTABILITY_CACHE"), os.environ.get("XDG_CACHE_HOME"))
+    found: tuple[Any, str | None] | None = _STATE.get("entries")
+    if found is None or found[0] != key:
+        where = folder()
+        found = _STATE["entries"] = (key, None if where is None else str(where / "compiled"))
+    return found[1]
+
+
 def entry(f: Callable[..., Any], rewrite: str) -> Path | None:
     """The file that holds `f` rewritten as `rewrite`, or None (cache off, or `f` is not a
     function of model/)."""
-    where = folder()
+    where = _entries()
     code = getattr(f, "__code__", None)
     if where is None or code is None or os.path.dirname(code.co_filename) != _MODEL_DIR:
         return None
     h = hashlib.sha256(_model_digest().encode())
     h.update(f"{f.__module__}.{f.__qualname__}:{code.co_firstlineno}|{rewrite}".encode())
-    return where / "compiled" / f"{h.hexdigest()}.marshal"
+    return Path(os.path.join(where, f"{h.hexdigest()}.marshal"))
 
 
 def load(path: Path) -> tuple[CodeType, Aliases] | None:
