@@ -11,12 +11,15 @@ temporary folder.  Each measurement runs in its own interpreter, one after anoth
 trees alternating per configuration so that machine load affects both alike; the last
 column is the baseline's seconds over ours (above 1: this tree is faster; for a configuration
 both stop at the limit, our states over the baseline's).  With --repeat N each tree runs N
-times per configuration and its fastest run is shown.  A configuration
-still running after --limit seconds (default 60) is stopped and shown as such.  Prints
-figures only, never asserts on timings.
+times per configuration and its fastest run is shown.  Both trees check the same safety
+properties on every state, the baseline's (this tree has more: --all-properties checks them
+all), so the ratio is the engine's, not the price of a property the baseline lacks.  A
+configuration still running after --limit seconds (default 60) is stopped and shown as
+such.  Prints figures only, never asserts on timings.
 
     .venv/bin/python bench/check.py [--limit 60] [--baseline REV | --no-baseline]
-                                    [--repeat N] [--no-symmetry] [--no-liveness]
+                                    [--repeat N] [--all-properties] [--no-symmetry]
+                                    [--no-liveness]
 """
 
 from __future__ import annotations
@@ -58,13 +61,16 @@ class OutOfTime(Exception):
     pass
 
 
-def measure(bounds: dict[str, Any], limit: float, symmetry: bool, liveness: bool
-            ) -> dict[str, Any]:
-    """One exhaustive run of the tree on sys.path: its figures, or how far it got."""
+def measure(bounds: dict[str, Any], limit: float, symmetry: bool, liveness: bool,
+            only: list[str] | None = None) -> dict[str, Any]:
+    """One exhaustive run of the tree on sys.path: its figures, or how far it got; `only`:
+    the IDs of the safety properties checked on every state (default: all the tree has)."""
     from model.checker import Progress, doomed_state, explore
     from model.config import Config
+    from model.properties import PROPERTIES
 
     config = Config(**bounds)
+    properties = [p for p in PROPERTIES if only is None or p.id in only]
     start = time.perf_counter()
 
     def watch(p: Progress) -> None:
@@ -72,22 +78,26 @@ def measure(bounds: dict[str, Any], limit: float, symmetry: bool, liveness: bool
             raise OutOfTime(f"{p.states:,} states after {p.seconds:.0f}s")
 
     try:
-        ex = explore(config, symmetry=symmetry, keep_edges=liveness, progress=watch,
-                     progress_after=0.5)
+        ex = explore(config, properties=properties, symmetry=symmetry, keep_edges=liveness,
+                     progress=watch, progress_after=0.5)
         if liveness:
             doomed_state(ex)
     except OutOfTime as err:
         return {"summary": config.summary(), "stopped": str(err),
                 "reached": int(str(err).split()[0].replace(",", ""))}
-    return {"summary": config.summary(), "states": len(ex.states),
+    return {"summary": config.summary(), "properties": [p.id for p in properties],
+            "states": len(ex.states),
             "transitions": ex.transitions, "depth": ex.max_depth,
             "seconds": time.perf_counter() - start}
 
 
-def measure_in(root: Path, bounds: dict[str, int], args: argparse.Namespace) -> dict[str, Any]:
+def measure_in(root: Path, bounds: dict[str, int], args: argparse.Namespace,
+               only: list[str] | None = None) -> dict[str, Any]:
     """`measure` in a fresh interpreter importing the model of `root`."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--measure", json.dumps(bounds),
            "--limit", str(args.limit)]
+    if only is not None:
+        cmd += ["--only", ",".join(only)]
     cmd += ["--no-symmetry"] * args.no_symmetry + ["--no-liveness"] * args.no_liveness
     env = {**os.environ, "MIMI_BENCH_ROOT": str(root), "PYTHONPATH": str(root)}
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False,
@@ -96,6 +106,14 @@ def measure_in(root: Path, bounds: dict[str, int], args: argparse.Namespace) -> 
         raise RuntimeError(f"measurement in {root} failed: {done.stderr.strip()[-500:]}")
     result: dict[str, Any] = json.loads(done.stdout)
     return result
+
+
+def property_ids(root: Path) -> list[str]:
+    """The IDs of the safety properties of the model under `root`."""
+    code = "from model.properties import PROPERTIES; print(','.join(p.id for p in PROPERTIES))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+    return done.stdout.strip().split(",")
 
 
 def extract(rev: str, into: Path) -> Path:
@@ -137,11 +155,16 @@ def main() -> int:
                              "each tree's fastest run (default 1)")
     parser.add_argument("--no-symmetry", action="store_true")
     parser.add_argument("--no-liveness", action="store_true")
+    parser.add_argument("--all-properties", action="store_true",
+                        help="this tree checks every property it has (default: only those "
+                             "the baseline has too, so both do the same work)")
     parser.add_argument("--measure", metavar="JSON", help=argparse.SUPPRESS)
+    parser.add_argument("--only", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure is not None:
+        only = args.only.split(",") if args.only else None
         print(json.dumps(measure(json.loads(args.measure), args.limit, not args.no_symmetry,
-                                 not args.no_liveness)))
+                                 not args.no_liveness, only)))
         return 0
     print(f"reference design, symmetry {'off' if args.no_symmetry else 'on'}, liveness "
           f"{'off' if args.no_liveness else 'on'}, limit {args.limit:.0f}s per configuration")
@@ -150,10 +173,14 @@ def main() -> int:
     biggest: tuple[int, str] | None = None
     with tempfile.TemporaryDirectory() as tmp:
         base = None if args.no_baseline else extract(args.baseline, Path(tmp))
+        shared = None if base is None or args.all_properties else property_ids(base)
+        if shared is not None:
+            print(f"both trees check the {len(shared)} properties the baseline has: "
+                  f"{', '.join(shared)}")
         for bounds in LADDER:
             our_runs, their_runs = [], []
             for _ in range(max(1, args.repeat)):
-                our_runs.append(measure_in(REPO, bounds, args))
+                our_runs.append(measure_in(REPO, bounds, args, shared))
                 if base is not None:
                     their_runs.append(measure_in(base, bounds, args))
             ours = best(our_runs)
