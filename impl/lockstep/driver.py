@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import itertools
 import shutil
 import tempfile
 import weakref
@@ -49,6 +50,8 @@ from ..world import World, build_world
 from .abstraction import Decoder, ModelNonces, Observed, abstract, explain, nonce_bytes
 
 LIFETIME = 1 << 40
+
+_FILES = itertools.count()
 
 
 class Divergence(AssertionError):
@@ -174,6 +177,7 @@ class Lockstep:
         new.dec = copy.copy(self.dec)
         new.dec.world = w
         new.dec.contents = dict(self.dec.contents)
+        new._files = None  # its own folder: this run's is removed with this run
         return new
 
     # -- names ---------------------------------------------------------------------------------
@@ -322,8 +326,7 @@ class Lockstep:
         """`env` handled by the DS behind its SQLite driver, which crashes at `point`; the DS
         is re-opened from the file (a fresh role restored, its outbox resent) and takes the
         old one's place.  Returns what left the DS, before the crash or resent, once each."""
-        path = str(self._folder() / f"{node.name}-{self.restarts}.sqlite")
-        self.restarts += 1
+        path = self._file(node.name)
         out: list[Envelope] = []
 
         def crash_at(reached: CrashPoint, name: str) -> None:
@@ -455,8 +458,7 @@ class Lockstep:
         protocol state is compared, not only its abstraction)."""
         node = self.node(party)
         before = node.snapshot()
-        path = str(self._folder() / f"{node.name}-{self.restarts}.sqlite")
-        self.restarts += 1
+        path = self._file(node.name)
         fresh: DeliveryService | Client
         if isinstance(node, DeliveryService):
             DurableDS.create_sqlite(node, path, _nowhere).close()
@@ -518,6 +520,11 @@ class Lockstep:
         else:
             self.world.clients = [node if j == i else c for j, c in enumerate(self.world.clients)]
         self.dec.world = self.world
+
+    def _file(self, name: str) -> str:
+        """A new SQLite file name for party `name` (forks of a run share the folder)."""
+        self.restarts += 1
+        return str(self._folder() / f"{name}-{next(_FILES)}.sqlite")
 
     def _folder(self) -> Path:
         """A folder of this run's SQLite files, removed when the run is garbage: in memory

@@ -21,7 +21,18 @@ from model import state as ms
 from model.config import Config
 
 from .driver import Lockstep
-from .moves import Act, Pair, Refuse, RefuseCommit, Tamper, known_finding, moves, perform
+from .moves import (
+    Act,
+    CrashAct,
+    Pair,
+    Refuse,
+    RefuseCommit,
+    Restart,
+    Tamper,
+    known_finding,
+    moves,
+    perform,
+)
 
 
 @dataclass
@@ -56,6 +67,16 @@ def tour(
         ls = stack.pop()
         report.states += 1
         for pair, move in moves(ls, adversarial=refusals, known=True):
+            if isinstance(move, Restart | CrashAct):
+                # a crash is no edge of the graph: each kind is made once per chunk (the
+                # random sessions of `conform` make them everywhere), on a copy, since a
+                # crash after the commit takes the step
+                if pair not in report.pairs and counter % chunks == chunk:
+                    perform(ls.fork(), move)
+                    report.refusals += 1
+                    report.pairs.add(pair)
+                counter += 1
+                continue
             if not isinstance(move, Act):
                 match move:
                     case RefuseCommit():
