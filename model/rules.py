@@ -757,8 +757,9 @@ ACK_WHEN_DURABLE = check(
     options=("send_before_commit",))
 
 
-def ds_restart_guard(x: X, s: S, ds: Any, group: Any) -> Guard:
-    """An honest DS restarts (as it bears on one group): it may do so at any moment."""
+def restart_guard(x: X, s: S, party: Any, record: Any) -> Guard:
+    """An honest party restarts at any moment (as the restart bears on one of its records:
+    a group it hosts or belongs to, a nonce it issued)."""
     yield from ()
 
 
@@ -771,11 +772,6 @@ def ds_restart_effect(x: X, s: S, ds: Any, group: Any) -> S:
                        when=host.phase == LOCKED)
 
 
-def ds_restart_nonce_guard(x: X, s: S, ds: Any, index: Any) -> Guard:
-    """An honest DS restarts (as it bears on one nonce record): at any moment."""
-    yield from ()
-
-
 def ds_restart_nonce_effect(x: X, s: S, ds: Any, index: Any) -> S:
     """A nonce record kept in memory only is lost: the DS no longer knows the nonce (as for
     an expired one, it rejects content under it; nonces are random, so it never issues the
@@ -786,11 +782,6 @@ def ds_restart_nonce_effect(x: X, s: S, ds: Any, index: Any) -> S:
     return s.with_record(ds, index,
                          x.make(NonceRecord, EXPIRED, rec.request, x.none(MigrationContent)),
                          when=x.one_of(rec.phase, PENDING, CONSUMED))
-
-
-def client_restart_guard(x: X, s: S, client: Any, group: Any) -> Guard:
-    """An honest client restarts (as it bears on one group): at any moment."""
-    yield from ()
 
 
 def client_restart_effect(x: X, s: S, client: Any, group: Any) -> S:
@@ -974,11 +965,11 @@ RULES: tuple[Rule, ...] = (
     Rule("commit_at_current_ds", "client", CG, CG_DOMAINS,
          commit_at_current_ds_guard, commit_at_current_ds_effect, (CommitFanout,)),
     Rule("ds_restart", "source", ("source", "group"), (HONEST_DS, GROUPS),
-         ds_restart_guard, ds_restart_effect, (), inert_unless=(LOCK_DURABLE,)),
+         restart_guard, ds_restart_effect, (), inert_unless=(LOCK_DURABLE,)),
     Rule("ds_restart_nonce", "target", ("target", "index"), (HONEST_DS, INDICES),
-         ds_restart_nonce_guard, ds_restart_nonce_effect, (), inert_unless=(NONCES_DURABLE,)),
+         restart_guard, ds_restart_nonce_effect, (), inert_unless=(NONCES_DURABLE,)),
     Rule("client_restart", "client", CG, CG_DOMAINS,
-         client_restart_guard, client_restart_effect, (), inert_unless=(PENDING_DURABLE,)),
+         restart_guard, client_restart_effect, (), inert_unless=(PENDING_DURABLE,)),
     Rule("commit_sent_before_durable", "client", CG, CG_DOMAINS,
          commit_sent_before_durable_guard, commit_sent_before_durable_effect,
          (CommitFanout,), inert_unless=(SEND_WHEN_DURABLE,)),

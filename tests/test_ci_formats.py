@@ -22,6 +22,7 @@ from mimi_portability.sarif import document
 from model.checker import check, problems
 from model.config import REFERENCE, Config
 from model.properties import PROPERTY_IDS
+from model.rules import RULES_BY_NAME
 from tests.schemas import validate_junit, validate_sarif
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,8 +47,8 @@ def cases(root: Any) -> dict[str, Any]:
 
 
 def assert_code_flows_point_at_guards(log: dict[str, Any]) -> int:
-    """Every thread flow location is the `def <action>_guard` line of model/rules.py, with the
-    step's action first in its message.  Returns how many steps were seen."""
+    """Every thread flow location is the `def` line of the action's guard in model/rules.py,
+    with the step's action first in its message.  Returns how many steps were seen."""
     lines = (ROOT / "model" / "rules.py").read_text().splitlines()
     seen = 0
     for result in log["runs"][0]["results"]:
@@ -57,7 +58,8 @@ def assert_code_flows_point_at_guards(log: dict[str, Any]) -> int:
                 assert physical["artifactLocation"]["uri"] == "model/rules.py"
                 action = loc["location"]["message"]["text"].split()[1]
                 line = lines[physical["region"]["startLine"] - 1]
-                assert line.startswith(f"def {action}_guard("), (action, line)
+                guard = RULES_BY_NAME[action].guard.__name__
+                assert line.startswith(f"def {guard}("), (action, line)
                 seen += 1
     return seen
 
