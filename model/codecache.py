@@ -3,12 +3,13 @@ for modules.
 
 Rewriting a rule (parsing its module, transforming the syntax tree, compiling it) costs about
 a millisecond per function, which is most of a small check's time when a process starts
-cold.  This module owns keeping the compiled code objects between processes: one file per
-(function, rewrite) under the cache folder, holding the marshalled code and the helpers it
-calls by alias.  An entry's name is a SHA-256 over the Python version, the source of every
-module of model/ (the rules, the vocabulary, the rewriter itself) and the function and its
-rewrite, so any edit of model/ makes every entry unreachable; an entry that cannot be read
-or decoded is ignored and written anew.  The folder is $MIMI_PORTABILITY_CACHE, else
+cold.  This module owns keeping the compiled code objects between processes: one pack file
+per version of model/, holding per (function, rewrite) the marshalled code and the helpers
+it calls by alias.  The pack's name is a SHA-256 over the Python version and the source of
+every module of model/ (the rules, the vocabulary, the rewriter itself), so any edit of
+model/ makes a new pack; a pack that cannot be read or decoded is ignored and written anew,
+and one written by two processes at once keeps one of them (the other's functions are
+rewritten again next time).  The folder is $MIMI_PORTABILITY_CACHE, else
 $XDG_CACHE_HOME/mimi-portability (~/.cache/mimi-portability); MIMI_PORTABILITY_CACHE=off
 turns the cache off.
 """
@@ -28,13 +29,16 @@ from typing import Any
 Aliases = list[tuple[str, str]]
 """(name in the compiled code's namespace, name of the same-module helper it stands for)."""
 
-_MODEL = Path(__file__).parent
+Entry = tuple[Path, str]
+"""(the pack file, the key of one function's rewrite in it)."""
+
 _MODEL_DIR = os.path.dirname(__file__)
 _STATE: dict[str, Any] = {}
+_PACKS: dict[Path, dict[str, tuple[CodeType, Aliases]]] = {}
 
 
 def folder() -> Path | None:
-    """Where entries are kept, or None when the cache is off."""
+    """Where packs are kept, or None when the cache is off."""
     chosen = os.environ.get("MIMI_PORTABILITY_CACHE")
     if chosen == "off":
         return None
@@ -48,58 +52,87 @@ def _model_digest() -> str:
     found: str | None = _STATE.get("digest")
     if found is None:
         h = hashlib.sha256(sys.version.encode())
-        for path in sorted(_MODEL.glob("*.py")):
-            h.update(path.name.encode())
-            h.update(path.read_bytes())
+        for name in sorted(n for n in os.listdir(_MODEL_DIR) if n.endswith(".py")):
+            h.update(name.encode())
+            with open(os.path.join(_MODEL_DIR, name), "rb") as handle:
+                h.update(handle.read())
         found = _STATE["digest"] = h.hexdigest()
     return found
 
 
-def _entries() -> str | None:
-    """The folder of the entries as a string, computed once per value of the settings
-    (pathlib per look-up was a third of a small check's start)."""
+def _pack() -> Path | None:
+    """The pack of this version of model/ under the current settings (computed once per
+    value of the settings)."""
     key = (os.environ.get("MIMI_PORTABILITY_CACHE"), os.environ.get("XDG_CACHE_HOME"))
-    found: tuple[Any, str | None] | None = _STATE.get("entries")
+    found: tuple[Any, Path | None] | None = _STATE.get("pack")
     if found is None or found[0] != key:
         where = folder()
-        found = _STATE["entries"] = (key, None if where is None else str(where / "compiled"))
+        pack = None if where is None else where / "compiled" / f"{_model_digest()}.marshal"
+        found = _STATE["pack"] = (key, pack)
     return found[1]
 
 
-def entry(f: Callable[..., Any], rewrite: str) -> Path | None:
-    """The file that holds `f` rewritten as `rewrite`, or None (cache off, or `f` is not a
+def entry(f: Callable[..., Any], rewrite: str) -> Entry | None:
+    """Where `f` rewritten as `rewrite` is kept, or None (cache off, or `f` is not a
     function of model/)."""
-    where = _entries()
+    pack = _pack()
     code = getattr(f, "__code__", None)
-    if where is None or code is None or os.path.dirname(code.co_filename) != _MODEL_DIR:
+    if pack is None or code is None or os.path.dirname(code.co_filename) != _MODEL_DIR:
         return None
-    h = hashlib.sha256(_model_digest().encode())
-    h.update(f"{f.__module__}.{f.__qualname__}:{code.co_firstlineno}|{rewrite}".encode())
-    return Path(os.path.join(where, f"{h.hexdigest()}.marshal"))
+    return pack, f"{f.__module__}.{f.__qualname__}:{code.co_firstlineno}|{rewrite}"
 
 
-def load(path: Path) -> tuple[CodeType, Aliases] | None:
-    """The code and aliases kept in `path`; None when it is absent or unreadable."""
-    try:
-        data = marshal.loads(path.read_bytes())
-    except (OSError, EOFError, ValueError, TypeError):
-        return None
-    if not (isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], CodeType)
-            and isinstance(data[1], list)
+def _read(pack: Path) -> dict[str, tuple[CodeType, Aliases]]:
+    found = _PACKS.get(pack)
+    if found is None:
+        found = {}
+        try:
+            data = marshal.loads(pack.read_bytes())
+        except (OSError, EOFError, ValueError, TypeError):
+            data = None
+        if isinstance(data, dict):
+            found = {k: (v[0], list(v[1])) for k, v in data.items() if _well_formed(k, v)}
+        _PACKS[pack] = found
+    return found
+
+
+def _well_formed(key: Any, value: Any) -> bool:
+    return (isinstance(key, str) and isinstance(value, tuple) and len(value) == 2
+            and isinstance(value[0], CodeType) and isinstance(value[1], list)
             and all(isinstance(a, tuple) and len(a) == 2 and all(isinstance(n, str) for n in a)
-                    for a in data[1])):
-        return None
-    return data[0], list(data[1])
+                    for a in value[1]))
 
 
-def store(path: Path, code: CodeType, aliases: Aliases) -> None:
-    """Keep `code` in `path` (written whole or not at all; a folder that cannot be written
-    leaves the cache empty, never fails the caller)."""
+def load(where: Entry) -> tuple[CodeType, Aliases] | None:
+    """The code and aliases kept for `where`; None when they are absent or unreadable."""
+    pack, key = where
+    return _read(pack).get(key)
+
+
+def store(where: Entry, code: CodeType, aliases: Aliases) -> None:
+    """Keep `code` for `where` (the pack is written whole or not at all; a folder that cannot
+    be written leaves the cache as it was, never fails the caller)."""
+    pack, key = where
+    entries = _read(pack)
+    entries[key] = (code, aliases)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        pack.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=pack.parent, suffix=".tmp")
         with os.fdopen(fd, "wb") as handle:
-            handle.write(marshal.dumps((code, aliases)))
-        os.replace(tmp, path)
+            handle.write(marshal.dumps(entries))
+        os.replace(tmp, pack)
+        _prune(pack)
     except OSError:
         return
+
+
+KEEP = 8
+"""Packs kept: those of the most recent versions of model/ (a checkout switching branches
+finds its own again); older ones are removed when a pack is written."""
+
+
+def _prune(current: Path) -> None:
+    packs = sorted((p for p in current.parent.glob("*.marshal") if p != current),
+                   key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in packs[KEEP - 1:]:
+        old.unlink(missing_ok=True)

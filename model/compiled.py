@@ -36,7 +36,6 @@ import ast
 import inspect
 import textwrap
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from . import codecache
@@ -104,7 +103,8 @@ def _rewritten(f: Callable[..., Any], dropped: frozenset[str], *, design_free: b
     return _define(f, fn, namespace, rewrite.aliases, entry)
 
 
-def _kept(f: Callable[..., Any], entry: Path | None, extra: dict[str, Any]) -> Compiled | None:
+def _kept(f: Callable[..., Any], entry: codecache.Entry | None, extra: dict[str, Any]
+          ) -> Compiled | None:
     """`f` as rewritten by an earlier process (model/codecache.py), or None."""
     found = codecache.load(entry) if entry is not None else None
     if found is None:
@@ -156,7 +156,7 @@ def _parse(f: Callable[..., Any]) -> tuple[ast.FunctionDef, dict[str, Any]]:
 
 
 def _define(f: Callable[..., Any], fn: ast.FunctionDef, namespace: dict[str, Any],
-            aliases: codecache.Aliases, entry: Path | None) -> Compiled:
+            aliases: codecache.Aliases, entry: codecache.Entry | None) -> Compiled:
     fn.name = f"{f.__name__}__compiled"
     module = ast.fix_missing_locations(ast.Module([fn], []))
     code = compile(module, f"<compiled {f.__module__}.{f.__name__}>", "exec")

@@ -1,6 +1,6 @@
 """The on-disk cache of rewritten rules (model/codecache.py): a second process reads what the
-first wrote and gets the same functions; a damaged entry is ignored and written anew; off
-means nothing is written."""
+first wrote and gets the same functions; a damaged pack is ignored and written anew; old
+packs are pruned; off means nothing is written."""
 
 from __future__ import annotations
 
@@ -47,23 +47,24 @@ def run(folder: str) -> dict[str, object]:
 
 def test_a_second_process_reads_the_cache_and_gets_the_same_functions(tmp_path: Path) -> None:
     cold = run(str(tmp_path))
-    entries = list((tmp_path / "compiled").glob("*.marshal"))
-    assert cold["compiled"] and len(entries) == cold["compiled"]
+    packs = list((tmp_path / "compiled").glob("*.marshal"))
+    assert cold["compiled"] and len(packs) == 1
     warm = run(str(tmp_path))
     assert warm["compiled"] == 0  # nothing rewritten: every function came from the cache
     assert (warm["states"], warm["violations"], warm["codes"]) == (
         cold["states"], cold["violations"], cold["codes"])
 
 
-def test_a_damaged_entry_is_ignored_and_written_anew(tmp_path: Path) -> None:
+@pytest.mark.parametrize("damage", [b"not marshal", b"\xfb\x00", None])
+def test_a_damaged_pack_is_ignored_and_written_anew(tmp_path: Path,
+                                                    damage: bytes | None) -> None:
     cold = run(str(tmp_path))
-    entries = sorted((tmp_path / "compiled").glob("*.marshal"))
-    entries[0].write_bytes(b"not marshal")
-    entries[1].write_bytes(entries[1].read_bytes()[:7])
+    (pack,) = (tmp_path / "compiled").glob("*.marshal")
+    pack.write_bytes(pack.read_bytes()[:40] if damage is None else damage)
     again = run(str(tmp_path))
-    assert again["compiled"] == 2
+    assert again["compiled"] == cold["compiled"]  # nothing trusted from the damaged pack
     assert (again["states"], again["codes"]) == (cold["states"], cold["codes"])
-    assert codecache.load(entries[0]) is not None
+    assert run(str(tmp_path))["compiled"] == 0  # and the pack written anew serves
 
 
 def test_off_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -81,4 +82,20 @@ def test_the_entry_name_follows_the_rewrite_and_the_function(
              codecache.entry(b, "guard []")}
     assert len(names) == 3 and None not in names
     assert codecache.entry(json.dumps, "guard []") is None  # not a function of model/
-    assert codecache.load(tmp_path / "absent.marshal") is None
+    assert codecache.load((tmp_path / "absent.marshal", "k")) is None
+
+
+def test_old_packs_are_pruned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MIMI_PORTABILITY_CACHE", str(tmp_path))
+    where = tmp_path / "compiled"
+    where.mkdir()
+    for i in range(12):
+        old = where / f"{i:064x}.marshal"
+        old.write_bytes(b"")
+        os.utime(old, (i, i))
+    found = codecache.entry(RULES[0].guard, "guard []")
+    assert found is not None
+    codecache.store(found, compile("0", "<t>", "eval"), [])
+    left = sorted(p.name for p in where.glob("*.marshal"))
+    assert len(left) == codecache.KEEP and found[0].name in left
+    assert f"{11:064x}.marshal" in left and f"{0:064x}.marshal" not in left
