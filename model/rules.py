@@ -345,11 +345,7 @@ LOCK_COMMIT = check("lock.commit_for_request",
                     "request's target",
                     clause='§4 "The client sends the migration commit together with its '
                            'MigrationInit, in one request"',
-                    options=("commit_beside_init",),
-                    kept="honest clients send the commit for their request (client_init), "
-                         "and the source refuses the rogue client's Inits "
-                         "(lock.member_signature), so no modelled Init carries another "
-                         "commit; the check is what ties the two, wherever they travel")
+                    options=("commit_beside_init",))
 LOCK_HOSTED = check("lock.group_hosted", "the source hosts the group (active or locked)")
 LOCK_NOT_SAME = check("lock.not_same_lock", "the group is not already locked on this content",
                       kept="re-locking on the same content changes nothing on a set network")
