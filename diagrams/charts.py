@@ -20,10 +20,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from model import routing
+from model import routing, witness
 from model.actions import ACTIONS_BY_NAME, Action, ActionNotEnabled, replay
 from model.checker import VIOLATED, check
-from model.config import NONE, VARIANTS, Config, DesignOptions, Variant, client_name, ds_name
+from model.config import (
+    NONE,
+    VARIANTS,
+    Config,
+    DesignOptions,
+    Variant,
+    client_name,
+    ds_name,
+    variant,
+)
 from model.messages import (
     MESSAGE_TYPES,
     CommitFanout,
@@ -38,7 +47,7 @@ from model.messages import (
     describe,
 )
 from model.properties import LIVENESS_ID, PROPERTIES
-from model.state import ACTIVE, MOVED, State, describe_host, sent
+from model.state import ACTIVE, LOCKED, MOVED, State, describe_host, sent
 
 from .extract import GROUP, SOURCE, actor, explicit_graph, nonce_pool_label
 from .forms import LOCAL, DiagramError, Participant, SequenceChart, Step
@@ -164,6 +173,9 @@ def addressees(config: Config, before: State, after: State, m: Any) -> list[str]
     for the kinds every member of a group receives, to the ones it concerns."""
     if isinstance(m, MigrationConfirmation | MigrationAborted):
         return _initiator(config, after, m)
+    if isinstance(m, MigrationResponse):
+        # Any member may be handed it (client_init's routing); it answers its requester.
+        return [_client(config, m.request.client)]
     if isinstance(m, CommitFanout):
         members = [
             c
@@ -369,8 +381,11 @@ def _participants(config: Config, steps: Sequence[Step], trace: Sequence[Action]
 
 
 def chart_from_trace(config: Config, trace: Sequence[Action], *, name: str, title: str,
-                     highlight_last: bool, draft_names: bool) -> SequenceChart:
-    steps, final = _steps(config, trace, highlight_last, draft_names)
+                     highlight_last: bool, draft_names: bool,
+                     short_notes: bool = False) -> SequenceChart:
+    """`short_notes`: a local step's note without its action's name (the legend lists
+    every action), as with `draft_names`."""
+    steps, final = _steps(config, trace, highlight_last, draft_names or short_notes)
     legend = () if draft_names else tuple(
         f"{k:>2}. {format_action(config, a)}" for k, a in enumerate(trace, start=1)
     )
@@ -408,3 +423,87 @@ def counterexample_chart(cx: Counterexample) -> SequenceChart:
     return chart_from_trace(cx.config, cx.trace, name=f"counterexample-{cx.variant.name}",
                             title=title, highlight_last=True, draft_names=False)
 
+
+
+# ---------------------------------------------------------------- the findings' figures
+
+FINDING_CONFIG = Config(clients=1)
+"""F6's witness: one member (its own earlier attempt's abort ends its newer one; with two,
+the chart is wider than an Internet-Draft takes), two nonces per target (the aborted
+attempt and the newer one), the rogue DS and client."""
+
+
+@dataclass(frozen=True)
+class FindingTrace:
+    """A figure of docs/findings.md beyond the variants' counterexamples: a finding's bug
+    (a step the unfixed design takes) or its fix (the fixed design on the same run)."""
+
+    name: str
+    finding: str
+    design: str
+    config: Config
+    trace: tuple[Action, ...]
+    title: str
+    highlight_last: bool
+    states: int = 0
+    """States the search saw (a bug's witness search), 0 where no search ran."""
+
+
+def _fixed(config: Config) -> Config:
+    return dataclasses.replace(config, options=DesignOptions())
+
+
+def finding_traces() -> list[FindingTrace]:
+    """F4's fix, F6's bug and F6's fix, computed from the model.  (F4's bug is the
+    counterexample of the variant response_names_no_client.)  A fix is the bug's run in the
+    reference design: its longest accepted prefix, then a shortest run to the group having
+    moved with every member (the step the unfixed design took is refused)."""
+    out: list[FindingTrace] = []
+    f4 = counterexample(variant("response_names_no_client"))
+    # One more nonce than the counterexample's configuration: the nonce the adversary's
+    # request took stays pending, so the client's own request needs another.
+    config = dataclasses.replace(_fixed(f4.config), attempts=f4.config.attempts + 1)
+    fix = witness.continuation(config, f4.trace,
+                               lambda s: s.hosts[SOURCE][GROUP].phase == LOCKED)
+    out.append(FindingTrace(
+        "finding-f4-fix", "F4", "reference", config, fix,
+        "Finding F4 fixed: the response names its client (init.own_request)\n"
+        f"reference design: the first {_kept(config, f4.trace)} steps of the F4 trace, then "
+        f"a shortest run to the source's lock on the client's own response\n"
+        f"{len(fix)} steps, {config.summary()}", False))
+    bug_design = variant("abort_names_no_nonce")
+    bug_config = FINDING_CONFIG.with_options(bug_design.options)
+    found = witness.step_witness(bug_config, witness.abort_of_another_attempt)
+    if found.trace is None:
+        raise DiagramError("abort_names_no_nonce: no client ends an attempt on another's abort")
+    out.append(FindingTrace(
+        "finding-f6-bug", "F6", bug_design.name, bug_config, found.trace,
+        "Finding F6: a forwarded rejection ends a newer attempt\n"
+        f"design {bug_design.name}: the client takes an abort of another nonce\n"
+        f"shortest trace: {len(found.trace)} steps, {bug_config.summary()}", True,
+        found.states))
+    config = _fixed(bug_config)
+    fix = witness.continuation(config, found.trace, lambda s: migrated(config, s))
+    out.append(FindingTrace(
+        "finding-f6-fix", "F6", "reference", config, fix,
+        "Finding F6 fixed: the abort names its nonce (abort.own_nonce)\n"
+        f"reference design: the first {_kept(config, found.trace)} steps of the F6 trace, "
+        f"then a shortest run to the move\n{len(fix)} steps, {config.summary()}", False))
+    return out
+
+
+def _kept(config: Config, trace: Sequence[Action]) -> int:
+    """How many steps of `trace` `config`'s design accepts before it refuses one."""
+    for k in range(len(trace), -1, -1):
+        try:
+            replay(config, trace[:k])
+        except ActionNotEnabled:
+            continue
+        return k
+    return 0
+
+
+def finding_chart(f: FindingTrace) -> SequenceChart:
+    return chart_from_trace(f.config, f.trace, name=f.name, title=f.title,
+                            highlight_last=f.highlight_last, draft_names=False,
+                            short_notes=True)

@@ -2,7 +2,9 @@
 
 This module owns the list of figures (`build`), their file names (docs/figures/<name>.<ext>:
 role-client, role-source-ds, role-target-ds, happy-path, counterexample-<variant>,
-state-graph, state-graph-<variant>; the xml2rfc snippet is <name>.artset.xml), writing a
+counterexample-drop_<ids>__<property> for the ad-hoc designs of FINDING_DROPS,
+finding-<f>-bug and finding-<f>-fix for the findings report's bugs and fixes, state-graph,
+state-graph-<variant>; the xml2rfc snippet is <name>.artset.xml), writing a
 folder of them (`write`: only files whose bytes change are touched, and figure files of
 ours that are no longer generated are removed) and telling whether a folder is current
 (`problems`).  DOT and TXT depend only on the model; SVG, PNG and the artset snippet (which
@@ -36,7 +38,11 @@ EXTENSIONS = {"artset": "artset.xml"}
 STATE_GRAPH_VARIANT = "fanout_before_ack"
 """The variant whose state graph is drawn with its violating states marked."""
 INDEX = "README.md"
-OURS = re.compile(r"^(role-[a-z-]+|happy-path|counterexample-[a-z_]+|state-graph(-[a-z_]+)?)"
+FINDING_DROPS: tuple[frozenset[str], ...] = (frozenset({"respond.tombstone_kept"}),)
+"""Ad-hoc designs docs/findings.md reports whose counterexamples are committed figures too
+(the tombstone rule: docs/profile.md §5)."""
+OURS = re.compile(r"^(role-[a-z-]+|happy-path|counterexample-[a-z_]+|finding-[a-z0-9-]+|"
+                  r"state-graph(-[a-z_]+)?)"
                   r"\.(svg|png|dot|txt|artset\.xml)$")
 
 
@@ -78,6 +84,11 @@ def build() -> list[Figure]:
     for cx in charts.counterexamples():
         chart = charts.counterexample_chart(cx)
         out.append(Figure(chart.name, chart, sequence_dot(chart), render_ascii.render(chart)))
+    for drop in FINDING_DROPS:
+        out += build_design(drop, text_optional=True)
+    for finding in charts.finding_traces():
+        chart = charts.finding_chart(finding)
+        out.append(Figure(chart.name, chart, sequence_dot(chart), render_ascii.render(chart)))
     reference = extract.explicit_graph(extract.ROLE_CONFIG)
     graph = extract.state_graph(reference, name="state-graph", design="reference")
     out.append(Figure(graph.name, graph, graph_dot(graph, left_justify=True)))
@@ -95,9 +106,11 @@ def design_slug(drop: frozenset[str]) -> str:
     return "drop_" + "__".join(c.replace(".", "_") for c in sorted(drop))
 
 
-def build_design(drop: frozenset[str]) -> list[Figure]:
+def build_design(drop: frozenset[str], *, text_optional: bool = False) -> list[Figure]:
     """The figures of an ad-hoc design (the reference with the checks `drop` names dropped):
-    for every property it violates, the shortest counterexample as a sequence chart."""
+    for every property it violates, the shortest counterexample as a sequence chart.
+    `text_optional`: a chart whose ASCII art cannot fit an Internet-Draft is drawn as SVG,
+    PNG and DOT only (else that is an error)."""
     config = Config(drop=drop)
     name = config.design_name()
     report = check(config, liveness=True)
@@ -111,7 +124,13 @@ def build_design(drop: frozenset[str]) -> list[Figure]:
         chart = charts.counterexample_chart(cx)
         chart = dataclasses.replace(
             chart, name=f"counterexample-{design_slug(drop)}__{result.property}")
-        out.append(Figure(chart.name, chart, sequence_dot(chart), render_ascii.render(chart)))
+        try:
+            text: str | None = render_ascii.render(chart)
+        except DiagramError:
+            if not text_optional:
+                raise
+            text = None
+        out.append(Figure(chart.name, chart, sequence_dot(chart), text))
     if not out:
         raise DiagramError(f"{name} violates no property in {config.summary()}: nothing to "
                            "draw")

@@ -238,7 +238,8 @@ def render(chart: SequenceChart, width: int = WIDTH) -> str:
     if chart.numbered:
         top = [line for part in chart.title.split("\n") for line in _fill(part, width)]
         legend = [line for entry in chart.legend for line in _fill(entry, width, LEGEND_INDENT)]
-        bottom = ["", "== marks the violating step.", "Model trace:", *legend]
+        marked = ["== marks the violating step."] * any(s.highlight for s in chart.steps)
+        bottom = ["", *marked, "Model trace:", *legend]
         body = [*top, "", *body, *bottom]
     too_wide = [(i, line) for i, line in enumerate(body, start=1) if len(line) > width]
     if too_wide:

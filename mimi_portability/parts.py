@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from .args import Check, Subparsers
-from .commands import diagrams, impl, lockstep, model, proofs
+from .commands import diagrams, findings, impl, lockstep, model, proofs
 
 
 class VerifyChecks(Protocol):
@@ -36,4 +36,5 @@ PARTS: tuple[Part, ...] = (
     Part("proofs", proofs.register, proofs.verify_checks, proofs.verify_summary),
     Part("diagrams", diagrams.register, diagrams.verify_checks),
     Part("lockstep", lockstep.register, lockstep.verify_checks),
+    Part("findings", findings.register, findings.verify_checks),
 )

@@ -7,7 +7,7 @@ as a pass.
 
 `--quick` runs a documented subset in well under a minute: the implementation's checks (RFC
 9420 vectors, test vectors, demo migrations), the model's reference design and negative
-control (not the fifteen variants), whether the committed figures are current (writing
+control (not the sixteen variants), whether the committed figures are current (writing
 nothing), and the short lockstep run; none of the Z3 proofs.
 
 `--junit` and `--sarif` write one record per check (mimi_portability.verdicts.from_verify):

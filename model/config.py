@@ -78,6 +78,17 @@ class DesignOptions:
     send_before_commit: bool = False
     """A DS sends its reply before its state change is durable: a crash in between loses
     the change but not the message (a commit fanned out, an ack sent, then the crash)."""
+    response_names_no_client: bool = False
+    """The draft's MigrationRequest (so its MigrationResponse) names no client (finding F4):
+    a member holding another member's response for the same group, epoch and DSs cannot
+    tell it from its own, and the source cannot check the MigrationInit's signer asked."""
+    abort_names_no_nonce: bool = False
+    """The client cannot tell which attempt a forwarded rejection ends (finding F6): it
+    takes any abort its DS signed for the group as the end of its pending migration."""
+    commit_beside_init: bool = False
+    """The Commit is sent beside the MigrationInit, not inside it (the draft's PR #1 open
+    question): the source cannot check that the commit it locks with is the one the request
+    is for (its epoch and its AAD's target)."""
 
     def enabled(self) -> tuple[str, ...]:
         """Names of the options that are switched on."""
@@ -154,7 +165,8 @@ class Config:
 
     def design_name(self) -> str:
         """The variant whose options these are, with any ad-hoc drops appended."""
-        base = next((v.name for v in ALL_DESIGNS if v.options == self.options), "custom")
+        base = next((v.name for v in (*ALL_DESIGNS, *EXPLORED) if v.options == self.options),
+                    "custom")
         if not self.drop:
             return base
         drops = "drop:" + ",".join(sorted(self.drop))
@@ -309,17 +321,43 @@ VARIANTS: tuple[Variant, ...] = (
         "no_group_lost",
         "a DS sends its reply before its state change is durable (an ack, then the crash)",
     ),
+    Variant(
+        "response_names_no_client",
+        DesignOptions(response_names_no_client=True),
+        "authorized_migration",
+        "the draft's MigrationResponse names no client: another member uses it (F4)",
+    ),
 )
+
+EXPLORED: tuple[Variant, ...] = (
+    Variant(
+        "abort_names_no_nonce",
+        DesignOptions(abort_names_no_nonce=True),
+        None,
+        "a forwarded rejection does not name the attempt it ends (F6)",
+        exploratory=True,
+    ),
+    Variant(
+        "commit_beside_init",
+        DesignOptions(commit_beside_init=True),
+        None,
+        "the Commit travels beside the MigrationInit, not inside it (PR #1's open question)",
+        exploratory=True,
+    ),
+)
+"""Designs the findings report (docs/findings.md) checks that no safety property is expected
+to separate from the reference: each one's verdicts are reported, none is expected, so they
+are not in `VARIANTS` (whose every member must break its property)."""
 
 ALL_DESIGNS: tuple[Variant, ...] = (REFERENCE, *VARIANTS)
 
 
 def variant(name: str) -> Variant:
-    """The design called `name` ("reference" or a variant name)."""
-    for v in ALL_DESIGNS:
+    """The design called `name` ("reference", a variant or an explored design's name)."""
+    for v in (*ALL_DESIGNS, *EXPLORED):
         if v.name == name:
             return v
-    known = ", ".join(v.name for v in ALL_DESIGNS)
+    known = ", ".join(v.name for v in (*ALL_DESIGNS, *EXPLORED))
     raise KeyError(f"unknown variant {name!r}; known: {known}")
 
 

@@ -179,6 +179,14 @@ INIT_MATCHES = check("init.matches_request",
                           "its own starts only a migration it asked for, and the source "
                           "refuses it unless it is for the group's current epoch "
                           "(lock.commit_for_request, lock.current_epoch)")
+INIT_OWN_REQUEST = check(
+    "init.own_request", "the response answers the client's own request (it names the client)",
+    clause='§5 "a client acts only on a response to its own request"',
+    options=("response_names_no_client",),
+    kept="defence in depth: the source accepts the Init only from the client the response "
+         "names (lock.signed_by_requester), so a member acting on another's response starts "
+         "nothing; dropping both is the response_names_no_client variant (finding F4), which "
+         "breaks authorized_migration")
 INIT_RESPONSE_SIGNED = check(
     "init.response_signed", "the MigrationResponse is signed by the request's target",
     clause='§2 signers: MigrationResponse by the "Target DS (its key for the suite)"',
@@ -194,6 +202,7 @@ def client_init_guard(x: X, s: S, client: Any, group: Any, response: Any) -> Gua
     v = s.view(client, group)
     yield INIT_OUTSTANDING, v.target != NONE
     yield INIT_OUTSTANDING, x.no(_pending(x, v))
+    yield INIT_OWN_REQUEST, r.client == client
     yield INIT_MATCHES, r.target == v.target
     yield INIT_MATCHES, r.source == v.ds
     yield INIT_MATCHES, r.epoch == v.epoch
@@ -245,7 +254,9 @@ ABORT_PENDING = check("abort.pending", "the client has a pending migration", kep
 ABORT_SIGNER = check("abort.signed_by_own_ds", "the abort is signed by the client's DS",
                      kept=ABORT_KEPT)
 ABORT_OWN_NONCE = check("abort.own_nonce", "the abort names the client's pending nonce",
-                        kept=ABORT_KEPT)
+                        clause='§5 "a client ends its pending migration only on a notice '
+                               'for its own pending nonce"',
+                        options=("abort_names_no_nonce",), kept=ABORT_KEPT)
 
 
 def client_abort_guard(x: X, s: S, client: Any, group: Any, m: Any) -> Guard:
@@ -336,7 +347,10 @@ LOCK_OTHER_TARGET = check("lock.other_target", "the request names another DS as 
 LOCK_EPOCH_BOUND = check("lock.below_max_epoch", "below max_epoch", kept=BOUND)
 LOCK_COMMIT = check("lock.commit_for_request",
                     "the migration commit is for the request's epoch, its AAD naming the "
-                    "request's target")
+                    "request's target",
+                    clause='§4 "The client sends the migration commit together with its '
+                           'MigrationInit, in one request"',
+                    options=("commit_beside_init",))
 LOCK_HOSTED = check("lock.group_hosted", "the source hosts the group (active or locked)")
 LOCK_NOT_SAME = check("lock.not_same_lock", "the group is not already locked on this content",
                       kept="re-locking on the same content changes nothing on a set network")
@@ -345,7 +359,10 @@ LOCK_CURRENT_EPOCH = check(
     clause='§5 "The Source DS accepts a MigrationInit only with a migration commit for the '
            'group\'s current epoch e"',
     options=("no_epoch_check",))
-LOCK_REQUESTER = check("lock.signed_by_requester", "the Init is signed by the requesting client")
+LOCK_REQUESTER = check(
+    "lock.signed_by_requester", "the Init is signed by the requesting client",
+    clause='§5 "the Source DS accepts a MigrationInit only signed by that client"',
+    options=("response_names_no_client",))
 LOCK_MEMBER = check(
     "lock.member_signature", "the Init is signed by a current member",
     clause='§2 signers: MigrationInit by "the requesting client\'s MLS leaf signature key" '
@@ -509,9 +526,15 @@ RESPOND_EPOCH = check("respond.below_max_epoch", "below max_epoch", kept=BOUND)
 RESPOND_POLICY = check("respond.target_policy", "the target policy allows the client")
 RESPOND_UNIQUE = check(
     "respond.group_id_unique",
-    "the group id is neither hosted, pending nor tombstoned (for another DS) at the target",
+    "the group id is neither hosted nor pending at the target",
     clause='§5 "Group ids are unique per DS: the Target DS refuses a request for a group id '
-           'it already hosts or has pending, or holds a tombstone for"',
+           'it already hosts or has pending"',
+    options=("no_group_id_uniqueness",))
+RESPOND_TOMBSTONE = check(
+    "respond.tombstone_kept",
+    "a tombstone at the target yields only to a request from the DS it names",
+    clause='§5 "or holds a tombstone for, unless the request comes from the DS the tombstone '
+           'names"',
     options=("no_group_id_uniqueness",))
 RESPOND_FRESH = check("respond.fresh_nonce", "a fresh nonce is left (the first unused)",
                       kept=BOUND)
@@ -537,7 +560,7 @@ def target_respond_guard(x: X, s: S, target: Any, m: Any) -> Guard:
     # must never find another group of that id here.  Only the DS the tombstone names can
     # bring the group back.  (Without this, the model found a fork at epoch 2.)
     yield RESPOND_UNIQUE, x.no(x.one_of(host.phase, ACTIVE, LOCKED))
-    yield RESPOND_UNIQUE, x.implies(host.phase == MOVED, host.target == m.source)
+    yield RESPOND_TOMBSTONE, x.implies(host.phase == MOVED, host.target == m.source)
     yield RESPOND_UNIQUE, x.no(_pending_for_group(x, s, target, m.group))
     _, fresh = _fresh_nonce(x, s, target)
     yield RESPOND_FRESH, fresh
@@ -924,9 +947,11 @@ RULES: tuple[Rule, ...] = (
     Rule("target_respond", "target", ("target", "request"), (HONEST_DS, MSG),
          target_respond_guard, target_respond_effect, (MigrationResponse,),
          MigrationRequest, lambda m: {"target": m.target}),
+    # Any member may be handed a response (it is a bearer token the adversary can relay):
+    # init.own_request keeps only the requester's.
     Rule("client_init", "client", (*CG, "response"), (*CG_DOMAINS, MSG),
          client_init_guard, client_init_effect, (MigrationInit,), MigrationResponse,
-         lambda m: {"client": m.request.client, "group": m.request.group}),
+         lambda m: {"group": m.request.group}),
     Rule("source_lock_and_export", "source", ("source", "init"), (HONEST_DS, MSG),
          source_lock_and_export_guard, source_lock_and_export_effect,
          (MigrationContent, CommitFanout), MigrationInit,

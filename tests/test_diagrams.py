@@ -260,10 +260,15 @@ def contains_run(haystack: list[str], needle: list[str], start: int = 0) -> int:
 
 
 def test_ascii_charts_show_every_message_in_order(built: list[figures.Figure]) -> None:
-    """Every label (wrapped or not) is there, word for word, in the order of the steps."""
+    """Every label (wrapped or not) is there, word for word, in the order of the steps.
+    (Only a chart of figures.FINDING_DROPS may have no ASCII art: too wide for a draft.)"""
+    drops = tuple(f"counterexample-{figures.design_slug(d)}__" for d in figures.FINDING_DROPS)
     for figure in charts_of(built):
         chart = figure.form
-        assert isinstance(chart, SequenceChart) and figure.ascii is not None
+        if figure.ascii is None:
+            assert figure.name.startswith(drops), figure.name
+            continue
+        assert isinstance(chart, SequenceChart)
         words = tokens(render_ascii.chart_body(chart))
         at = 0
         for step in chart.steps:

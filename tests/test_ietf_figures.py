@@ -67,7 +67,11 @@ def too_wide(text: str, width: int = render_ascii.WIDTH) -> list[str]:
 def test_every_ascii_figure_fits_an_internet_draft(built: list[figures.Figure]) -> None:
     assert render_ascii.WIDTH + render_ascii.FIGURE_INDENT == render_ascii.RFC_LINE == 72
     texts = {f.name: f.ascii for f in charts_of(built)}
-    assert len(texts) == 1 + len(VARIANTS)  # the happy path and one chart per variant
+    # the happy path, one chart per variant, and the findings' bugs and fixes (the
+    # tombstone drop's chart has no ASCII art: charts_of leaves it out)
+    findings = [f for f in built if f.name.startswith("finding-")]
+    assert len(findings) == 3
+    assert len(texts) == 1 + len(VARIANTS) + len(findings)
     for name, text in texts.items():
         assert text is not None and too_wide(text) == [], name
         committed = (COMMITTED / f"{name}.txt").read_text(encoding="utf-8")
@@ -136,9 +140,9 @@ def svgcheck(path: Path) -> tuple[bool, str]:
 def test_every_svg_passes_svgcheck(drawn: Path) -> None:
     fresh = sorted(drawn.glob("*.svg"))
     committed = sorted(COMMITTED.glob("*.svg"))
-    # the state graph and the three role machines, the happy path and the reference's state
-    # graph of one variant, and one counterexample per variant
-    assert len(fresh) == len(committed) == 6 + len(VARIANTS)
+    # 3 role machines, 2 state graphs, the happy path, one counterexample per variant, the
+    # tombstone drop's, and the findings' 3
+    assert len(fresh) == len(committed) == 3 + 2 + 1 + len(VARIANTS) + 1 + 3
     for path in [*fresh, *committed]:
         ok, out = svgcheck(path)
         assert ok, f"{path.name}: {out}"

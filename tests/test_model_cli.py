@@ -12,7 +12,7 @@ import pytest
 
 from mimi_portability.commands.model import register, verify_checks
 from model.actions import replay
-from model.config import VARIANTS, Config, variant
+from model.config import EXPLORED, VARIANTS, Config, variant
 from model.properties import PROPERTY_IDS
 from tests.subcommands import run_subcommand
 
@@ -27,9 +27,11 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def test_variants_lists_one_line_each(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "variants")
     lines = out.strip().splitlines()
-    assert code == 0 and len(lines) == len(VARIANTS)
-    for line, v in zip(lines, VARIANTS, strict=True):
+    assert code == 0 and len(lines) == len(VARIANTS) + len(EXPLORED)
+    for line, v in zip(lines, VARIANTS, strict=False):
         assert line.startswith(v.name) and f"breaks {v.expected}" in line
+    for line, v in zip(lines[len(VARIANTS):], EXPLORED, strict=True):
+        assert line.startswith(v.name) and "explored" in line and "breaks" not in line
 
 
 def test_check_reference_json(capsys: pytest.CaptureFixture[str]) -> None:

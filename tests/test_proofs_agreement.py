@@ -17,7 +17,7 @@ import z3
 from model import state as ms
 from model.actions import successors
 from model.checker import explore
-from model.config import ALL_DESIGNS, Config, variant
+from model.config import ALL_DESIGNS, EXPLORED, Config, variant
 from model.state import initial_state
 from proofs.agreement import Checker, check_states
 from proofs.symstate import Abstraction
@@ -43,7 +43,7 @@ def test_every_reference_state_agrees(representation: str) -> None:
     assert check_states(SMALL, _states("reference"), representation) == []
 
 
-@pytest.mark.parametrize("design", [d.name for d in ALL_DESIGNS[1:]])
+@pytest.mark.parametrize("design", [d.name for d in (*ALL_DESIGNS[1:], *EXPLORED)])
 def test_variants_agree(design: str) -> None:
     config = SMALL.with_options(variant(design).options)
     assert check_states(config, _sample(design, 25), "array") == []

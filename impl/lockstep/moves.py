@@ -176,7 +176,8 @@ def honest_parties(config: Config) -> list[tuple[str, int]]:
 def known_finding(ls: Lockstep, move: Move) -> str | None:
     """The reported model/implementation disagreement a move would run into, if any.
 
-    F4: a MigrationResponse misdelivered to another honest client whose own pending request
+    F4: a MigrationResponse handed to another honest client (a Refuse of client_init, or a
+        Misdeliver) whose own pending request
         has the same (source, target, group, epoch): the implementation's MigrationResponse
         does not name the requesting client (the draft's struct has no such field), so that
         client accepts it and uses the other client's nonce; the model's request names the
@@ -198,6 +199,13 @@ def known_finding(ls: Lockstep, move: Move) -> str | None:
         case Misdeliver(party=("client", c), message=mm.MigrationResponse() as m):
             pending = w.clients[c].groups[w.group_id].pending
             if pending is not None and pending.request == ls._impl_request(m.request):
+                return "F4"
+        case Refuse(action="client_init", args=(c, _, mm.MigrationResponse() as m)):
+            # Any member may be handed a response (client_init's routing): the model's
+            # init.own_request refuses another's; the implementation cannot tell.
+            pending = w.clients[c].groups[w.group_id].pending
+            if (m.request.client != c and pending is not None
+                    and pending.request == ls._impl_request(m.request)):
                 return "F4"
     return None
 

@@ -28,6 +28,7 @@ from model.checker import (
 )
 from model.config import (
     ALL_DESIGNS,
+    EXPLORED,
     REFERENCE,
     VARIANTS,
     Config,
@@ -137,21 +138,25 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_variants(args: argparse.Namespace) -> int:
     del args
-    width = max(len(v.name) for v in VARIANTS)
+    width = max(len(v.name) for v in (*VARIANTS, *EXPLORED))
     pwidth = max(len(v.expected or "") for v in VARIANTS)
     for v in VARIANTS:
         print(f"{v.name:{width}}  breaks {v.expected:{pwidth}}  {v.description}")
+    for v in EXPLORED:
+        print(f"{v.name:{width}}  {'explored':{pwidth + 7}}  {v.description}")
     return 0
 
 
 def register(subparsers: Subparsers) -> None:
     """Add `check` and `variants` to an argparse subparsers object."""
     names = ", ".join(v.name for v in ALL_DESIGNS)
+    explored = ", ".join(v.name for v in EXPLORED)
     p = subparsers.add_parser(
         "check",
         help="exhaust the model for the reference design and its variants",
         description="Breadth-first explicit-state check of the MIMI Portability model. "
-        f"Designs: {names}.",
+        f"Designs: {names}; explored (nothing expected of them, docs/findings.md): "
+        f"{explored}.",
     )
     p.add_argument("--variant", action="append", metavar="NAME",
                    help="a design to check (repeatable), or 'all' (default)")
@@ -168,7 +173,8 @@ def register(subparsers: Subparsers) -> None:
                    help=f"skip {LIVENESS_ID} (saves the graph's memory)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(handler=cmd_check)
-    p = subparsers.add_parser("variants", help="list the design variants and what each breaks")
+    p = subparsers.add_parser("variants", help="list the design variants and what each breaks "
+                              "(then the explored designs, of which nothing is expected)")
     p.set_defaults(handler=cmd_variants)
     p = subparsers.add_parser(
         "checks", help="list every check of the rules: id, action, text, clause, options",
