@@ -178,6 +178,22 @@ DECISIONS: tuple[Decision, ...] = (
         "and names the nonce, the Target DS and the group of its own pending migration.",
     ),
     Decision(
+        "D10", "What a DS keeps across a crash, and when it may send",
+        "§2 (silent on crashes: the migration spans three machines)",
+        "Once the MLS group state has been imported into the Target Delivery Service, the "
+        "Source Delivery Service no longer has any responsibility for the MLS group.",
+        ("volatile_lock", "volatile_nonces", "send_before_commit"),
+        "A Delivery Service MUST keep durably, across a restart, the hosting status of every "
+        "group (active; locked with the MigrationContent it exported; moved, with the Target "
+        "DS), every nonce it issued with its state, and its tombstones. It MUST make the state "
+        "change a received message causes durable, together with the messages it sends in "
+        "answer, before it sends any of them, and resend those messages after a restart.",
+        "docs/profile.md §8. The model restarts any honest party at any moment; the reference "
+        "design keeps everything, so its restarts change nothing and no_group_lost is proved "
+        "with the rest. A client's pending migration need not be durable for safety "
+        "(`--drop client_restart.pending_durable` holds every property).",
+    ),
+    Decision(
         "F4", "The MigrationResponse binds the requesting client",
         "§3.1",
         "struct { opaque source_domain_name<V>; opaque target_domain_name<V>; opaque "
