@@ -312,7 +312,8 @@ def honest_ds(config: Config, ds: int) -> bool:
 
 
 def enabled(config: Config, state: State) -> Iterator[tuple[ActionSpec, tuple[Any, ...]]]:
-    """Every enabled action instance of `state`, in table order."""
+    """Every enabled action instance of `state` that can change it, in table order (the
+    rules inert in the design are left out, Rule.inert_unless; every_enabled has them)."""
     for i, args, _ in instances(config, state):
         yield ACTIONS[i], args
 
