@@ -40,7 +40,8 @@ from ..verdicts import from_mutate, from_prove
 if TYPE_CHECKING:
     from proofs.prove import DesignProof, Verdict
 
-DEFAULT_DEPTH = 8
+DEFAULT_DEPTH = 9
+"""Deep enough for every variant's shortest counterexample (volatile_nonces needs 9 steps)."""
 
 
 def _seconds(text: str) -> float:
