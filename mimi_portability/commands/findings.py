@@ -4,8 +4,9 @@ This module owns its command line: `register(subparsers)` adds
 `findings [--output FILE] [--check] [--quiet]` to the front (mimi_portability/cli.py).  The
 report itself is mimi_portability/findings.py's.  `--check` writes nothing and exits 1 when
 the file differs from what the code gives now (as `diagrams` keeps docs/figures current).
-`verify` runs no check of its own for it: building the report runs every design again (a
-few minutes), so the slow tier of the tests checks it is current (tests/test_findings.py).
+`verify` checks it is current (not with --quick: building the report runs every design and
+spec mutation again, six to ten minutes); so does tests/test_findings_current.py with
+MIMI_FINDINGS_CURRENT=1.
 """
 
 from __future__ import annotations
@@ -73,7 +74,18 @@ def register(subparsers: Subparsers) -> None:
     p.set_defaults(handler=cmd_findings)
 
 
+def _current() -> tuple[str, str]:
+    from .. import findings
+
+    path = Path(__file__).resolve().parents[2] / "docs" / "findings.md"
+    text = findings.build()
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        return "fail", "docs/findings.md is not what `mimi-portability findings` writes now"
+    return "pass", f"docs/findings.md is current ({len(text.splitlines())} lines)"
+
+
 def verify_checks(*, quick: bool = False) -> list[tuple[str, Check]]:
-    """None: the report's currency is the slow tier's (tests/test_findings.py)."""
-    del quick
-    return []
+    """Whether docs/findings.md is current (not quick: building it runs every design)."""
+    if quick:
+        return []
+    return [("findings: docs/findings.md is current", _current)]
