@@ -1,7 +1,9 @@
 """The Hypothesis RuleBasedStateMachine driving implementation and model in lockstep.
 
 One rule per model action (its enabled instances, model-guided preconditions), plus rules for
-refused deliveries, misdeliveries, tampered copies, rogue forgeries and refused commits.
+refused deliveries, misdeliveries, tampered copies, rogue forgeries, refused commits, restarts
+of an honest party and crashes inside a delivery (every kind of move in impl/lockstep/moves.py
+belongs to one rule: `group_of` is exhaustive).
 Swarm testing: an initialize rule disables a random subset of the rules for the example.
 Steering, kept a function of the drawn data alone (Hypothesis replays and shrinks examples):
 each rule sorts its protocol steps by the model state they lead to, those not yet visited in
@@ -15,7 +17,7 @@ own safety check (Lockstep.verify).
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Any, assert_never
 
 from hypothesis import note, target
 from hypothesis import strategies as st
@@ -24,11 +26,13 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from impl.lockstep.driver import Lockstep
 from impl.lockstep.moves import (
     Act,
+    CrashAct,
     Misdeliver,
     Move,
     Pair,
     Refuse,
     RefuseCommit,
+    Restart,
     Tamper,
     moves,
     perform,
@@ -46,6 +50,8 @@ GROUPS: tuple[str, ...] = (
     "tamper",
     "forge",
     "commit",
+    "restart",
+    "crash",
 )
 
 
@@ -63,6 +69,12 @@ def group_of(pair: Pair, move: Move) -> str:
             return "misdeliver"
         case Tamper():
             return "tamper"
+        case Restart():
+            return "restart"
+        case CrashAct():
+            return "crash"
+        case _:
+            assert_never(move)
 
 
 class LockstepMachine(RuleBasedStateMachine):
