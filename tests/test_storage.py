@@ -253,6 +253,13 @@ def _refused(tmp_path: Path, path: Path, error: type[Exception], match: str | No
     assert _digest(path) == before and _files(tmp_path) == files
 
 
+def _edit(path: Path, statement: str, parameters: tuple[object, ...] = ()) -> None:
+    """One statement on the store's file behind the store's back, committed."""
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute(statement, parameters)
+        db.commit()
+
+
 def test_a_file_that_is_not_sqlite_is_refused_unchanged(tmp_path: Path) -> None:
     for name, data in (("text", b"group state, surely\n" * 10), ("empty", b""),
                        ("short", b"SQLite format")):
@@ -263,18 +270,13 @@ def test_a_file_that_is_not_sqlite_is_refused_unchanged(tmp_path: Path) -> None:
 
 def test_an_sqlite_file_of_another_application_is_refused_unchanged(tmp_path: Path) -> None:
     path = tmp_path / "other.db"
-    db = sqlite3.connect(path)
-    db.execute("CREATE TABLE t (x)")
-    db.commit()
-    db.close()
+    _edit(path, "CREATE TABLE t (x)")
     _refused(tmp_path, path, ForeignDatabase, "application_id 0x0")
 
 
 def test_a_store_of_a_newer_schema_is_refused_unchanged(tmp_path: Path) -> None:
     path, _ = _store_file(tmp_path)
-    db = sqlite3.connect(path)
-    db.execute(f"PRAGMA user_version = {sqlite.SCHEMA_VERSION + 1}")
-    db.close()
+    _edit(path, f"PRAGMA user_version = {sqlite.SCHEMA_VERSION + 1}")
     _refused(tmp_path, path, UnsupportedSchema, "schema version 2")
 
 
@@ -290,23 +292,18 @@ def test_a_corrupt_page_is_refused_unchanged(tmp_path: Path) -> None:
 
 def test_a_tampered_row_is_refused_unchanged(tmp_path: Path) -> None:
     path, _ = _store_file(tmp_path)
-    db = sqlite3.connect(path)
-    db.execute("UPDATE record SET value = value || x'00' WHERE tab = 'nonce'")
-    db.commit()
-    db.close()
+    _edit(path, "UPDATE record SET value = value || x'00' WHERE tab = 'nonce'")
     _refused(tmp_path, path, TamperedRecord, "digest does not match")
 
 
 def test_a_tampered_row_with_a_matching_digest_is_still_refused_unchanged(tmp_path: Path) -> None:
     path, _ = _store_file(tmp_path)
-    db = sqlite3.connect(path)
-    tab, key, value = db.execute("SELECT tab, key, value FROM record WHERE tab = 'group'"
-                                 ).fetchone()
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        tab, key, value = db.execute("SELECT tab, key, value FROM record WHERE tab = 'group'"
+                                     ).fetchone()
     bad = bytes(value)[:-3]
-    db.execute("UPDATE record SET value = ?, digest = ? WHERE tab = ? AND key = ?",
-               (bad, sqlite.digest(tab, bytes(key), bad), tab, key))
-    db.commit()
-    db.close()
+    _edit(path, "UPDATE record SET value = ?, digest = ? WHERE tab = ? AND key = ?",
+          (bad, sqlite.digest(tab, bytes(key), bad), tab, key))
     _refused(tmp_path, path, TamperedRecord, "does not decode")
 
 

@@ -26,7 +26,7 @@ import itertools
 import shutil
 import tempfile
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -98,13 +98,21 @@ def _fresh_client(client: Client) -> Client:
     return new
 
 
-def _reseed(ds: DeliveryService, index: int) -> None:
-    """A restarted DS draws fresh randomness.  A draw the crash lost (a nonce made for a
-    change never committed) is not in its file, so the model's k-th nonce of this DS is the
-    next draw: ModelNonces continues after the nonces the file holds."""
+def _reopen_ds(ds: DeliveryService, index: int, path: str,
+               send: Callable[[list[Envelope]], None]) -> DeliveryService:
+    """DS `index` as a restart brings it back: a fresh role (`_fresh_ds`) restored from
+    its SQLite file at `path`, whose outbox it then resends through `send`.  It draws fresh
+    randomness: a draw the crash lost (a nonce made for a change never committed) is not in
+    its file, so the model's k-th nonce of this DS is the next draw (ModelNonces continues
+    after the nonces the file holds)."""
+    fresh = _fresh_ds(ds)
+    driver = DurableDS.open_sqlite(fresh, path, send)
     source = ModelNonces(index)
-    source.drawn = len(ds.nonces)
-    ds.random = source
+    source.drawn = len(fresh.nonces)
+    fresh.random = source
+    driver.resume()
+    driver.close()
+    return fresh
 
 
 def _nowhere(envelopes: object) -> None:
@@ -338,12 +346,7 @@ class Lockstep:
         with contextlib.suppress(Crash):
             driver.receive(env, now)
         driver.store.abandon()
-        fresh = _fresh_ds(node)
-        reopened = DurableDS.open_sqlite(fresh, path, out.extend)
-        _reseed(fresh, party[1])
-        reopened.resume()
-        reopened.close()
-        self._install(party, fresh)
+        self._install(party, _reopen_ds(node, party[1], path, out.extend))
         # A crash between two sends resends the first: one copy here (re-deliveries of a
         # message are the refusal moves' business, not this step's).
         return list({(e.recipient, e.kind, e.payload): e for e in out}.values())
@@ -462,9 +465,7 @@ class Lockstep:
         fresh: DeliveryService | Client
         if isinstance(node, DeliveryService):
             DurableDS.create_sqlite(node, path, _nowhere).close()
-            fresh = _fresh_ds(node)
-            DurableDS.open_sqlite(fresh, path, _nowhere).close()
-            _reseed(fresh, party[1])
+            fresh = _reopen_ds(node, party[1], path, _nowhere)
         else:
             DurableClient.create_sqlite(node, path, _nowhere).close()
             fresh = _fresh_client(node)

@@ -181,6 +181,10 @@ def request_hash(envelope: Envelope) -> bytes:
 # -- events ----------------------------------------------------------------------------------
 
 
+_HANDOVER_TAGS = (Exported, Imported, Acknowledged)
+"""The events of one shape (group_id, nonce, content_hash), tags 2, 3 and 4 in this order."""
+
+
 def encode_event(event: RoleEvent) -> bytes:
     def push(w: Writer) -> None:
         match event:
@@ -189,18 +193,10 @@ def encode_event(event: RoleEvent) -> bytes:
                 w.push_opaque(group_id)
                 w.push_uint64(epoch)
                 w.push_opaque(commit)
-            case Exported(group_id, nonce, content_hash):
-                w.push_uint8(2)
-                w.push_opaque(group_id)
-                w.push_opaque(nonce)
-                w.push_opaque(content_hash)
-            case Imported(group_id, nonce, content_hash):
-                w.push_uint8(3)
-                w.push_opaque(group_id)
-                w.push_opaque(nonce)
-                w.push_opaque(content_hash)
-            case Acknowledged(group_id, nonce, content_hash):
-                w.push_uint8(4)
+            case (Exported(group_id, nonce, content_hash)
+                  | Imported(group_id, nonce, content_hash)
+                  | Acknowledged(group_id, nonce, content_hash)):
+                w.push_uint8(_HANDOVER_TAGS.index(type(event)) + 2)
                 w.push_opaque(group_id)
                 w.push_opaque(nonce)
                 w.push_opaque(content_hash)
@@ -239,7 +235,7 @@ def _pull_event(r: Reader) -> RoleEvent:
     if tag == 1:
         return Sequenced(gid, r.pull_uint64("Sequenced.epoch"), r.pull_opaque("Sequenced.commit"))
     if tag in (2, 3, 4):
-        cls = (Exported, Imported, Acknowledged)[tag - 2]
+        cls = _HANDOVER_TAGS[tag - 2]
         return cls(gid, r.pull_opaque("Event.nonce"), r.pull_opaque("Event.content_hash"))
     if tag == 5:
         return Fanout(gid, r.pull_uint64("Fanout.epoch"), _pull_str(r, "Fanout.target"))
