@@ -27,6 +27,7 @@ import z3  # type: ignore[import-untyped]
 from model.actions import ACTIONS, Action, ActionNotEnabled, replay
 from model.config import Config
 
+from .budget import limit
 from .context import Pool, param_sort
 from .encoding import Expr, FiniteUniverse
 from .properties import SymProperty
@@ -67,7 +68,7 @@ class Unrolling:
         self.selectors: list[Expr] = []
         self.solver = z3.Solver()
         if timeout_ms is not None:
-            self.solver.set(timeout=timeout_ms)
+            limit(self.solver, timeout_ms)
 
     @property
     def depth(self) -> int:

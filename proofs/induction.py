@@ -23,8 +23,9 @@ the invariant, so it stands whatever the hint: a stale hint costs time, never so
 
 Over the parametric universe (proofs/encoding.py) the numbers of clients, DSs, groups,
 nonces per DS and epochs are symbolic and the policies arbitrary predicates, so a proof
-holds for every value of them.  An `unknown` answer (a timeout included) is reported as
-such, never as a pass.
+holds for every value of them.  A query's budget is counted in Z3's resource units
+(proofs/budget.py), so a verdict does not depend on the machine's load.  An `unknown`
+answer (a spent budget included) is reported as such, never as a pass.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from typing import Any
 
 import z3  # type: ignore[import-untyped]
 
+from .budget import limit
 from .context import Pool
 from .encoding import Expr, Universe
 from .properties import Clause, SymProperty
@@ -173,7 +175,7 @@ def _solve(query: _Query, timeout_ms: int) -> Answer:
 
 def _ask(query: _Query, lemmas: Sequence[str], timeout_ms: int) -> tuple[str, float, str]:
     solver = z3.Solver()
-    solver.set(timeout=timeout_ms)
+    limit(solver, timeout_ms)
     solver.add(*query.base)
     for lemma in lemmas:
         solver.add(*query.hypotheses[lemma])
@@ -191,7 +193,7 @@ def core(query: _Query, timeout_ms: int) -> tuple[str, ...] | None:
     """The lemmas a proof of `query` from the whole invariant used (an unsat core), or
     None if the whole invariant does not prove it."""
     solver = z3.Solver()
-    solver.set(timeout=timeout_ms)
+    limit(solver, timeout_ms)
     solver.set("unsat_core", True)
     solver.add(*query.base)
     for lemma, clauses in query.hypotheses.items():

@@ -38,6 +38,7 @@ from model.config import Config
 from model.rules import BOUND, CHECKS, RULES, action_of
 from model.vocabulary import Check
 
+from .budget import limit
 from .context import Pool
 from .encoding import ParametricUniverse
 from .induction import _holds
@@ -187,7 +188,7 @@ def redundancy(c: Check, timeout_ms: int = REDUNDANCY_TIMEOUT_MS) -> str:
 
 def _answer(facts: list[Any], timeout_ms: int) -> Any:
     solver = z3.Solver()
-    solver.set("timeout", timeout_ms)
+    limit(solver, timeout_ms)
     solver.add(*facts)
     return solver.check()
 

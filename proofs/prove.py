@@ -116,10 +116,11 @@ def prove_design(design: Variant, config: Config | None = None, *, depth: int = 
                  timeout_ms: int | None = None, bmc_timeout_ms: int | None = None,
                  fallback: bool | None = None) -> DesignProof:
     """The Z3 verdict on every property of `design`; BMC runs on `config` (default
-    Config()) to `depth` steps, giving up after `deadline` seconds.  `timeout_ms` bounds
-    each induction query (one that takes longer counts as failed: its lemma is dropped;
-    default REFERENCE_TIMEOUT_MS, or HINT_ONLY_TIMEOUT_MS without the fallback),
-    `bmc_timeout_ms` each bounded model checking query (None: no limit).  `fallback`: an
+    Config()) to `depth` steps, giving up after `deadline` seconds.  `timeout_ms` is the
+    nominal timeout of each induction query, a budget of Z3 resource units
+    (proofs/budget.py; one that spends it counts as failed: its lemma is dropped; default
+    REFERENCE_TIMEOUT_MS, or HINT_ONLY_TIMEOUT_MS without the fallback), `bmc_timeout_ms`
+    that of each bounded model checking query (None: no limit).  `fallback`: an
     obligation its hint does not prove is asked again assuming the whole invariant (default:
     for the reference design only; a variant's lemmas that lose their proof are dropped
     at once, which is what Houdini would do after waiting for the timeout)."""

@@ -14,6 +14,7 @@ from model import state as ms
 from model.checker import explore
 from model.config import Config, DesignOptions, variant
 from proofs import hints
+from proofs.budget import limit
 from proofs.encoding import ParametricUniverse
 from proofs.induction import (
     FAILED,
@@ -21,6 +22,7 @@ from proofs.induction import (
     INITIAL,
     PROVED,
     SOLVER,
+    UNKNOWN,
     InductionReport,
     Lemma,
     check,
@@ -168,3 +170,36 @@ def test_a_variant_breaks_its_property_obligation(name: str) -> None:
     report = check(UNIVERSE, design.options, INVARIANT, goals=[design.expected],
                    hints=hints.load(), timeout_ms=REFUTE_MS, jobs=2)
     assert not report.proved, f"{name}: {design.expected} proved"
+
+
+def test_a_spent_budget_is_unknown_never_proved() -> None:
+    """A query's budget is Z3 resource units (proofs/budget.py): one too small to prove an
+    obligation leaves it unknown, named as a spent budget, and the invariant unproved."""
+    report = check(UNIVERSE, DesignOptions(), INVARIANT, goals=["single_owner"],
+                   actions=["source_fanout_and_confirm"], timeout_ms=1)
+    spent = [o for o in report.obligations if o.answer == UNKNOWN]
+    assert spent and not report.proved
+    assert all("resource limit" in o.detail for o in spent), {o.detail for o in spent}
+
+
+def test_a_budget_decides_the_same_whatever_the_load() -> None:
+    """The same query with the same budget spends the same resource units each time,
+    whatever the wall clock did meanwhile: its answer is a function of the query."""
+    def spent() -> tuple[str, int]:
+        x = z3.Int("x")
+        solver = z3.Solver()
+        limit(solver, 1)
+        solver.add(x * x * x - 3 * x * x + 2 == x + 7 * x * x * x, x > 0)
+        before = _units()
+        answer = solver.check()
+        return str(answer), _units() - before
+
+    first = spent()
+    assert first[1] > 0
+    assert spent() == first
+
+
+def _units() -> int:
+    probe = z3.Solver()
+    probe.check()
+    return int(probe.statistics().get_key_value("rlimit count"))

@@ -255,9 +255,11 @@ def register(subparsers: Subparsers) -> None:
     p.add_argument("--jobs", type=positive, default=min(2, os.cpu_count() or 1),
                    help="processes for the induction queries (default: 2, or 1 on one core)")
     p.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
-                   help="limit per induction query; longer counts as not proved (default "
-                   "5 for the reference design, 1 for a variant, whose queries assume only "
-                   "their hints)")
+                   help="budget per induction query, as Z3 resource units worth SECONDS "
+                   "unloaded (proofs/budget.py: the verdict does not depend on load); a "
+                   "query that spends it counts as not proved (default 5 for the reference "
+                   "and explored designs, 1 for a variant, whose queries assume only their "
+                   "hints)")
     p.add_argument("--deadline", type=_seconds, default=None, metavar="SECONDS",
                    help="stop deepening bounded model checking after this long per design")
     p.add_argument("--no-induction", action="store_true",
