@@ -16,7 +16,8 @@ import pytest
 from mimi_portability import findings
 from mimi_portability.cli import main
 from mimi_portability.commands import model as model_commands
-from mimi_portability.findings import DECISIONS, design_config
+from mimi_portability.decisions import DECISIONS
+from mimi_portability.findings import design_config
 from model import witness
 from model.checker import HOLDS, VIOLATED, check
 from model.config import EXPLORED, OPTION_NAMES, REFERENCE, VARIANTS, Config, variant
