@@ -43,6 +43,7 @@ from ..args import Check, Subparsers, add_bounds, config_from, with_drops
 from ..reports import add_report_options, write_reports
 from ..traces import format_trace
 from ..verdicts import from_check
+from .itf import add_itf_option, model_trace, write_itf
 
 
 def _lengths(reports: Sequence[DesignReport]) -> dict[tuple[str, str], int]:
@@ -108,6 +109,14 @@ def cmd_check(args: argparse.Namespace) -> int:
                   max_states=None if design.expected is None else budget)
         )
     found = problems(reports, vacuity=all_designs)
+    if args.itf is not None:
+        for r in reports:
+            for result in r.results:
+                if result.trace is not None:
+                    write_itf(args.itf, f"check-{r.design.name}-{result.property}",
+                              model_trace(r.config, result.trace, command="check",
+                                          design=r.design.name, prop=result.property,
+                                          verdict=result.verdict))
     if args.json:
         doc: dict[str, Any] = {
             "config": config_json(config),
@@ -168,6 +177,7 @@ def register(subparsers: Subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     add_report_options(p)
     p.add_argument("--traces", action="store_true", help="print every counterexample")
+    add_itf_option(p)
     p.add_argument("--no-symmetry", action="store_true", help="no symmetry reduction")
     p.add_argument("--no-liveness", action="store_true",
                    help=f"skip {LIVENESS_ID} (saves the graph's memory)")

@@ -36,6 +36,7 @@ from ..args import (
 from ..reports import add_report_options, write_reports
 from ..traces import format_trace
 from ..verdicts import from_mutate, from_prove
+from .itf import add_itf_option, model_trace, write_itf
 
 if TYPE_CHECKING:
     from proofs.prove import DesignProof, Verdict
@@ -183,6 +184,14 @@ def cmd_prove(args: argparse.Namespace) -> int:
             print("ok: every verdict decided; the reference design proved, every variant "
                   "caught, the negative controls refuted")
     code = 1 if found else 0
+    if args.itf is not None:
+        for proof in proofs:
+            for v in proof.verdicts:
+                if v.trace is not None:
+                    write_itf(args.itf, f"prove-{v.design}-{v.property}",
+                              model_trace(proof.config, v.trace, command="prove",
+                                          design=v.design, prop=v.property,
+                                          verdict=v.verdict))
     write_reports(args, from_prove(proofs, negatives, config), code, name="prove")
     return code
 
@@ -266,6 +275,7 @@ def register(subparsers: Subparsers) -> None:
                    help="bounded model checking only")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     add_report_options(p)
+    add_itf_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.add_argument("--refresh-hints", action="store_true",
                    help="recompute proofs/hints.json from the reference proof's unsat cores")
