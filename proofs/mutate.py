@@ -33,6 +33,7 @@ from typing import Any
 
 import z3  # type: ignore[import-untyped]
 
+from model.actions import Action
 from model.checker import UNKNOWN, VIOLATED, check
 from model.config import Config
 from model.rules import BOUND, CHECKS, RULES, action_of
@@ -68,6 +69,10 @@ class Mutant:
     detail: str = ""
     states: int = 0
     seconds: float = 0.0
+    config: Config | None = None
+    """The configuration the killing counterexamples are runs of (the mutant's design)."""
+    counterexamples: tuple[tuple[str, tuple[Action, ...]], ...] = ()
+    """(property, shortest counterexample) for each property in `killed_by`."""
 
     def as_json(self) -> dict[str, Any]:
         return {"check": self.check, "kind": self.kind, "action": self.action,
@@ -120,7 +125,7 @@ def run_one(c: Check, config: Config, *, prove: bool = True,
     if c.kept == BOUND:
         return Mutant(c.id, c.kind, action, KEPT, detail=c.kept)
     mutated = dataclasses.replace(config, drop=config.drop | {c.id})
-    report = check(mutated, max_states=budget)
+    report = killer = check(mutated, max_states=budget)
     killed = tuple((p.property, p.length or 0) for p in report.results
                    if p.verdict == VIOLATED)
     unknown = [p.property for p in report.results if p.verdict == UNKNOWN]
@@ -130,33 +135,35 @@ def run_one(c: Check, config: Config, *, prove: bool = True,
         if killed or other is None:
             continue
         where = named
-        again = check(other, max_states=budget)
+        again = killer = check(other, max_states=budget)
         killed = tuple((p.property, p.length or 0) for p in again.results
                        if p.verdict == VIOLATED)
         unknown += [p.property for p in again.results
                     if p.verdict == UNKNOWN and p.property not in unknown]
     seconds = time.perf_counter() - started
-    base = {"states": report.states}
+    states = report.states
     if killed:
         wrong = (f"the reason beside it is wrong: {c.kept}" if c.kept else "")
+        traces = tuple((p.property, tuple(p.trace)) for p in killer.results
+                       if p.verdict == VIOLATED and p.trace is not None)
         return Mutant(c.id, c.kind, action, KILLED, killed, wrong or where, seconds=seconds,
-                      **base)
+                      config=killer.config, counterexamples=traces, states=states)
     if unknown:
         return Mutant(c.id, c.kind, action, SURVIVED, (),
                       f"undecided within {budget:,} states: {', '.join(unknown)}",
-                      seconds=seconds, **base)
+                      seconds=seconds, states=states)
     if c.kept:
-        return Mutant(c.id, c.kind, action, KEPT, (), c.kept, seconds=seconds, **base)
+        return Mutant(c.id, c.kind, action, KEPT, (), c.kept, seconds=seconds, states=states)
     if prove and c.kind == "check":
         answer = redundancy(c)
         seconds = time.perf_counter() - started
         if answer == "proved":
-            return Mutant(c.id, c.kind, action, REDUNDANT, (), "", seconds=seconds, **base)
+            return Mutant(c.id, c.kind, action, REDUNDANT, (), "", seconds=seconds, states=states)
         return Mutant(c.id, c.kind, action, SURVIVED, (),
                       f"no property kills it and its redundancy is {answer}",
-                      seconds=seconds, **base)
+                      seconds=seconds, states=states)
     return Mutant(c.id, c.kind, action, SURVIVED, (), "no property kills it",
-                  seconds=seconds, **base)
+                  seconds=seconds, states=states)
 
 
 def redundancy(c: Check, timeout_ms: int = REDUNDANCY_TIMEOUT_MS) -> str:

@@ -263,3 +263,17 @@ def test_prove_itf_writes_z3_counterexamples_that_replay(tmp_path: Path) -> None
     done = _cli("replay", *map(str, files))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "(as the file claims: single_owner)" in done.stdout
+
+
+def test_mutate_itf_writes_the_killing_counterexamples(tmp_path: Path) -> None:
+    out = tmp_path / "itf"
+    done = _cli("mutate", "--only", "lock.current_epoch", "--no-proofs", "--quiet", "--itf",
+                str(out))
+    assert done.returncode == 0, done.stdout + done.stderr
+    files = sorted(out.glob("mutate-*.itf.json"))
+    assert files, "no counterexample written"
+    done = _cli("replay", "--json", *map(str, files))
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = json.loads(done.stdout)["traces"]
+    assert {r["design"] for r in rows} == {"drop:lock.current_epoch"}
+    assert all(r["confirmed"] for r in rows)

@@ -1,7 +1,7 @@
 """ITF traces on the command line: `--itf DIR` of the trace-giving commands, and `replay`.
 
 This module owns the option every command that produces traces has (`check`, `prove`,
-`mutate`, `demo`: `add_itf_option`), how their files are named and written (`write_itf`:
+`mutate`: `add_itf_option`), how their files are named and written (`write_itf`:
 DIR/<command>-<design>-<property>.itf.json, each written whole, a temporary file beside it
 then renamed), and `mimi-portability replay FILE...`, which reads ITF traces of the model
 (model/itf.py) and says, for each, whether it is a behaviour of the model and where it

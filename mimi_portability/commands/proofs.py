@@ -243,6 +243,13 @@ def cmd_mutate(args: argparse.Namespace) -> int:
               f"{counts['survived']} survived, in {seconds:.0f}s ({config.summary()})")
         for p in found:
             print(f"error: {p}")
+    if args.itf is not None:
+        for m in results:
+            for prop, trace in m.counterexamples:
+                assert m.config is not None
+                write_itf(args.itf, f"mutate-drop:{m.check}-{prop}",
+                          model_trace(m.config, trace, command="mutate",
+                                      design=f"drop:{m.check}", prop=prop, verdict="violated"))
     code = 1 if found else 0
     write_reports(args, from_mutate(results), code, name="mutate")
     return code
@@ -294,6 +301,7 @@ def register(subparsers: Subparsers) -> None:
                    help="no redundancy proofs: a mutant no property kills survives")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     add_report_options(p)
+    add_itf_option(p)
     p.add_argument("--quiet", action="store_true", help="no line per mutant")
     p.set_defaults(handler=cmd_mutate)
 
