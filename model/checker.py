@@ -15,6 +15,7 @@ path, so traces replay through `actions.replay` exactly as printed.
 from __future__ import annotations
 
 import builtins
+import enum
 import sys
 import time
 from array import array
@@ -30,7 +31,18 @@ from .properties import LIVENESS_ID, PROPERTIES, Property, migrations_open
 from .state import State, initial_state
 from .symmetry import Symmetry
 
-HOLDS, VIOLATED, UNKNOWN = "holds", "violated", "unknown"
+
+class Verdict(enum.StrEnum):
+    """The explicit checker's verdict on one property of one design: it holds in every
+    reachable state (the search was exhaustive), a reachable state violates it (with a
+    shortest trace), or the state budget ran out first."""
+
+    HOLDS = "holds"
+    VIOLATED = "violated"
+    UNKNOWN = "unknown"
+
+
+HOLDS, VIOLATED, UNKNOWN = Verdict
 
 
 
@@ -257,7 +269,7 @@ def doomed_state(exploration: Exploration) -> int | None:
 @dataclass(frozen=True)
 class PropertyResult:
     property: str
-    verdict: str
+    verdict: Verdict
     trace: list[Action] | None
 
     @builtins.property  # the field `property` shadows the builtin in this class body

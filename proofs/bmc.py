@@ -18,6 +18,7 @@ A clean run to depth k proves nothing beyond k steps; callers say so
 from __future__ import annotations
 
 import dataclasses
+import enum
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -34,7 +35,17 @@ from .properties import SymProperty
 from .reading import expanded_relation
 from .symstate import Abstraction, ExpandedState, initial_expanded_state
 
-VIOLATED, CLEAN, UNKNOWN = "violated", "clean", "unknown"
+
+class BmcVerdict(enum.StrEnum):
+    """Bounded model checking's answer for one property: a counterexample of some depth, no
+    violation in any run up to the depth, or the solver or the deadline gave up."""
+
+    VIOLATED = "violated"
+    CLEAN = "clean"
+    UNKNOWN = "unknown"
+
+
+VIOLATED, CLEAN, UNKNOWN = BmcVerdict
 
 
 class ReplayMismatch(Exception):
@@ -49,7 +60,7 @@ class BmcResult:
     run of at most `depth` steps) or "unknown" (the solver gave up at `depth`)."""
 
     property: str
-    verdict: str
+    verdict: BmcVerdict
     depth: int
     trace: tuple[Action, ...] | None
     seconds: float

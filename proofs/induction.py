@@ -31,6 +31,7 @@ answer (a spent budget included) is reported as such, never as a pass.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import multiprocessing
 import time
 from collections.abc import Mapping, Sequence
@@ -46,7 +47,16 @@ from .reading import Design, steps
 from .symstate import FunctionState, free_function_state, initial_function_state
 
 INITIAL = "(initial state)"
-PROVED, FAILED, UNKNOWN = "proved", "failed", "unknown"
+class ObligationAnswer(enum.StrEnum):
+    """The solver's answer to one obligation: proved (unsat), failed (a counterexample to
+    induction) or unknown (the budget spent, or the solver gave up)."""
+
+    PROVED = "proved"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
+PROVED, FAILED, UNKNOWN = ObligationAnswer
 SOLVER, FRAME = "solver", "frame"
 
 
@@ -71,7 +81,7 @@ class Obligation:
 
     action: str
     lemma: str
-    answer: str
+    answer: ObligationAnswer
     """"proved" (unsat), "failed" (a counterexample to induction) or "unknown"."""
     seconds: float
     how: str = SOLVER
@@ -154,7 +164,7 @@ class _Query:
     invariant (else it is decided on the hint's lemmas still in the invariant)."""
 
 
-Answer = tuple[str, float, str, tuple[str, ...]]
+Answer = tuple[ObligationAnswer, float, str, tuple[str, ...]]
 HINT_TIMEOUT_MS = 5_000
 
 
@@ -173,7 +183,8 @@ def _solve(query: _Query, timeout_ms: int) -> Answer:
     return answer, spent + seconds, detail, tuple(query.hypotheses)
 
 
-def _ask(query: _Query, lemmas: Sequence[str], timeout_ms: int) -> tuple[str, float, str]:
+def _ask(query: _Query, lemmas: Sequence[str], timeout_ms: int
+         ) -> tuple[ObligationAnswer, float, str]:
     solver = z3.Solver()
     limit(solver, timeout_ms)
     solver.add(*query.base)

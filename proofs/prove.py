@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
+import enum
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -33,7 +34,17 @@ from .lemmas import BASIC
 from .ownership import OWNERSHIP
 from .properties import NEGATIVE_CONTROLS, PROPERTIES, SymProperty
 
-PROVED, VIOLATED, UNKNOWN = "proved", "violated", "unknown"
+
+class ProofVerdict(enum.StrEnum):
+    """Z3's verdict on one property of one design: proved (by induction, unbounded, or by
+    bounded model checking to a depth), violated (a replayed counterexample), or unknown."""
+
+    PROVED = "proved"
+    VIOLATED = "violated"
+    UNKNOWN = "unknown"
+
+
+PROVED, VIOLATED, UNKNOWN = ProofVerdict
 INDUCTION, BMC = "induction", "bmc"
 
 INVARIANT: tuple[Invariantish, ...] = (*PROPERTIES, *BASIC, *OWNERSHIP)
@@ -49,7 +60,7 @@ HINT_ONLY_TIMEOUT_MS = 1_000
 class Verdict:
     design: str
     property: str
-    verdict: str
+    verdict: ProofVerdict
     """"proved" | "violated" | "unknown"."""
     method: str
     """"induction" (an inductive invariant) or "bmc" (bounded model checking)."""
