@@ -16,6 +16,14 @@ nominal time).  The largest obligation the reference and explored designs prove 
 about 0.4 million units, a quarter of the smallest budget (1,000 ms, 1.5 million).  The
 wall-clock timeout stays as a guard against a query that spends little and runs long,
 WALL_FACTOR times the nominal one; a query it stops is `unknown`, as ever, never a pass.
+
+A count is the same for the same query in the same context history: what the solver's
+context met before (the terms of earlier queries in the process) steers its heuristics, so
+one obligation can take 0.4 million units in a fresh process and more than 45 million after
+another design's proof (seen for abort_names_no_nonce's no_group_lost after the reference).
+A verdict is therefore a function of the command that asks, not of the machine's load; the
+findings report proves each design in an interpreter of its own (mimi_portability/
+findings.py `prove_apart`), as `prove --variant NAME` does.
 """
 
 from __future__ import annotations
