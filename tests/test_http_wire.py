@@ -164,3 +164,18 @@ def test_crash_at_parser() -> None:
             crash_hook_from_env(bad)
     assert {p.value for p in CrashPoint} == {"before_commit", "after_commit", "mid_send",
                                             "after_send", "after_mark"}
+
+
+def test_serve_refuses_a_broken_state_file_and_writes_nothing(tmp_path: Path) -> None:
+    world = init_world(tmp_path / "w", domains=["ds1.example"], clients=[], tls=False)
+    state = tmp_path / "w" / "state"
+    (state / "ds1.example.sqlite").write_text("not a database")
+    before = sorted(p.name for p in state.iterdir())
+    done = subprocess.run([sys.executable, "-m", "mimi_portability", "serve", "--config",
+                           str(world.configs["ds1.example"])], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"error: {state / 'ds1.example.sqlite'}: the file does not start with the SQLite 3 "
+        "header"]
+    assert sorted(p.name for p in state.iterdir()) == before  # no relay file either

@@ -105,12 +105,17 @@ class DSNode:
         self.lock = threading.Lock()
         self.wakeup: Callable[[], None] = lambda: None
         self.trust = config.trust()
-        self.relay = RelayStore(config.relay)
         role = self._role()
+        # the state file first: one that does not open leaves the folder as it was
         if config.state.exists():
             self.durable = DurableDS.open_sqlite(role, str(config.state), self._transport)
         else:
             self.durable = DurableDS.create_sqlite(role, str(config.state), self._transport)
+        try:
+            self.relay = RelayStore(config.relay)
+        except BaseException:
+            self.durable.close()
+            raise
         self.durable.crash_hook = crash_hook
         self._log = config.log.open("a", encoding="utf-8") if config.log else None
         self._closed = False
@@ -168,7 +173,9 @@ class DSNode:
         sender, kind = "?", "?"
         try:
             envelope = wire.decode_envelope(body, self.config.limits.max_body)
-            sender, kind = envelope.sender.decode(), envelope.type.name
+            sender = envelope.sender.decode()
+            kind = wire.TYPE_KIND[envelope.type].value if envelope.type in wire.TYPE_KIND \
+                else envelope.type.name
             with self.lock:
                 status, answer = self._handle(path, envelope, now)
             self._record(now, envelope, len(body), None)
