@@ -179,3 +179,24 @@ def test_serve_refuses_a_broken_state_file_and_writes_nothing(tmp_path: Path) ->
         f"error: {state / 'ds1.example.sqlite'}: the file does not start with the SQLite 3 "
         "header"]
     assert sorted(p.name for p in state.iterdir()) == before  # no relay file either
+
+
+def test_world_init_command(tmp_path: Path) -> None:
+    folder = tmp_path / "mimi"
+    argv = [sys.executable, "-m", "mimi_portability", "world", "init", str(folder), "--ds",
+            "3", "--clients", "2", "--suite", "5"]
+    done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert f"serve --config {folder}/ds3.example.toml" in done.stdout
+    configs = [load_ds_config(folder / f"ds{i}.example.toml") for i in (1, 2, 3)]
+    assert len({c.port for c in configs}) == 3 and all(c.scheme == "https" for c in configs)
+    assert {c.suite for c in configs[0].clients.values()} == {5}
+    for name in ("keys/ds1.example.suite1.key", "tls/ds1.example.key",
+                 "clients/member-0@client.example.key"):
+        assert (folder / name).stat().st_mode & 0o077 == 0, name  # private: owner only
+    again = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 1
+    assert again.stderr.strip() == f"error: {folder}: exists and is not an empty folder"
+    bad = subprocess.run([*argv[:-1], "9"], cwd=REPO, capture_output=True, text=True,
+                         timeout=60)
+    assert bad.returncode == 2 and "ciphersuite must be 1..7" in bad.stderr
