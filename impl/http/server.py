@@ -176,8 +176,9 @@ class DSNode:
             sender = envelope.sender.decode()
             kind = wire.TYPE_KIND[envelope.type].value if envelope.type in wire.TYPE_KIND \
                 else envelope.type.name
+            self._authenticate(path, envelope)  # configuration only: outside the lock
             with self.lock:
-                status, answer = self._handle(path, envelope, now)
+                status, answer = self._act(envelope, now)
             self._record(now, envelope, len(body), None)
             return status, answer, "accepted"
         except ProtocolError as err:
@@ -189,7 +190,9 @@ class DSNode:
             return err.status, wire.refusal_envelope(err.refusal(), self.domain, sender), \
                 wire.one_line(err.reason)
 
-    def _handle(self, path: str, env: TransactionEnvelope, now: float) -> tuple[int, bytes]:
+    def _authenticate(self, path: str, env: TransactionEnvelope) -> None:
+        """The type fits the path, the sender is a known party whose transport signature
+        verifies, and the envelope is for this DS (docs/wire.md, "Who is the sender")."""
         sender = env.sender.decode()
         if path == wire.DS_PATH:
             allowed = wire.DS_TYPES
@@ -210,6 +213,10 @@ class DSNode:
                                  "does not verify")
         if env.recipient.decode() != self.domain:
             raise WrongRecipient(expected=self.domain, named=env.recipient.decode())
+
+    def _act(self, env: TransactionEnvelope, now: float) -> tuple[int, bytes]:
+        """An authenticated request, under the lock: the role's answer."""
+        sender = env.sender.decode()
         if env.type is WireType.queue_request:
             return 200, self._fetch(sender, env, now)
         if env.type is WireType.group_creation:
