@@ -13,6 +13,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,6 +22,7 @@ from impl.codec import DecodeError
 from impl.crypto import CipherSuite, SigningKey
 from impl.errors import ERRORS
 from impl.http import wire
+from impl.http.client import post_sync
 from impl.http.config import ConfigError, load_ds_config
 from impl.http.server import crash_hook_from_env
 from impl.http.wire import QueueBatch, QueueEntry, QueueRequest, TransactionEnvelope, WireType
@@ -200,3 +202,26 @@ def test_world_init_command(tmp_path: Path) -> None:
     bad = subprocess.run([*argv[:-1], "9"], cwd=REPO, capture_output=True, text=True,
                          timeout=60)
     assert bad.returncode == 2 and "ciphersuite must be 1..7" in bad.stderr
+
+
+def test_retries_send_the_same_bytes_until_a_definitive_answer() -> None:
+    seen: list[bytes] = []
+    answers = iter([httpx.ConnectError("refused"), httpx.Response(503),
+                    httpx.Response(408), httpx.Response(202, content=b"ok")])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.content)
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+        assert post_sync(client, "http://ds/x", b"same", attempts=4, backoff=0) == (202, b"ok")
+        assert seen == [b"same"] * 4
+        seen.clear()
+        answers = iter([httpx.Response(409, content=b"no")])
+        assert post_sync(client, "http://ds/x", b"b", attempts=4, backoff=0) == (409, b"no")
+        assert len(seen) == 1  # a refusal is definitive: not retried
+        answers = iter([httpx.ReadTimeout("lost")] * 3)
+        assert post_sync(client, "http://ds/x", b"c", attempts=3, backoff=0) is None
