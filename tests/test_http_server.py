@@ -35,6 +35,7 @@ from impl.http.config import WorldFile, load_ds_config
 from impl.http.server import DSNode
 from impl.http.wire import TransactionEnvelope, WireType
 from impl.http.world import ServerProcess, init_world
+from impl.messages import MigrationRequest
 from tests.http_world import (
     client_key,
     envelope,
@@ -419,10 +420,28 @@ def test_the_lock_is_what_serialises(tmp_path: Path, monkeypatch: pytest.MonkeyP
 @pytest.fixture(scope="module")
 def limited(tmp_path_factory: pytest.TempPathFactory
             ) -> Iterator[tuple[WorldFile, dict[str, ServerProcess]]]:
-    settings = {"limits": {"max_body": 65536, "body_timeout": 2.0}}
+    settings = {"limits": {"max_body": 65536, "body_timeout": 2.0}, "nonce_lifetime": 0.5,
+                "tick_interval": 0.1}
     with running_world(tmp_path_factory.mktemp("limits") / "w", ds=1, clients=1, tls=False,
                        settings=settings) as w:
         yield w
+
+
+def test_the_background_tick_expires_nonces(limited: tuple[WorldFile, Any]) -> None:
+    """No request after the MigrationRequest: only the server's own tick can expire it."""
+    world, servers = limited
+    request = MigrationRequest(source_domain_name=b"elsewhere.example",
+                               target_domain_name=DS1.encode(), group_id=b"ticked", epoch=0)
+    with http(world) as client:
+        answer = post(client, world, DS1, wire.CLIENT_PATH, envelope(
+            WireType.migration_request, M0, DS1, request.encode(), client_key(world, M0),
+            cipher_suite=world.suite))
+    assert answer.status_code == 202
+    deadline = time.monotonic() + 10
+    while servers[DS1].status()["nonces"]["expired"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert servers[DS1].status()["nonces"] == {"pending": 0, "consumed": 0, "expired": 1,
+                                               "rejected": 0}
 
 
 def test_a_streamed_body_over_the_limit_is_refused(limited: tuple[WorldFile, Any]) -> None:
