@@ -303,7 +303,9 @@ def _race(world: WorldFile, servers: dict[str, ServerProcess],
     for name, target in ((M0, DS2), (M1, DS3)):
         members[name].call(lambda c, t=target: c.start_migration(gid, t))
         assert members[name].flush() == 1
+        deadline = time.monotonic() + 10
         while _nonce(members[name], gid) is None:
+            assert time.monotonic() < deadline, "no MigrationResponse"
             members[name].poll(target)
         (row,) = members[name].relay.pending()  # the MigrationInitWithCommit
         members[name].relay.done(row.id)
