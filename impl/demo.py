@@ -26,6 +26,7 @@ import dataclasses
 from typing import Any
 
 from . import signing
+from .ds import GroupPhase
 from .envelope import Envelope, Kind
 from .messages import MigrationContent
 from .network import Delivery
@@ -48,7 +49,7 @@ class DemoResult:
             view = client.groups[self.world.group_id]
             if view.ds != TARGET or view.state.epoch != self.world.initial_epoch + 1:
                 problems.append(f"{client.identity} is at {view.ds} epoch {view.state.epoch}")
-        if self.world.source.status(self.world.group_id) != "moved":
+        if self.world.source.status(self.world.group_id) != GroupPhase.MOVED:
             problems.append("the source does not hold a tombstone")
         return problems
 

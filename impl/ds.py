@@ -84,6 +84,17 @@ class Lock:
     sent_at: float
 
 
+class GroupPhase(enum.StrEnum):
+    """Where a group stands at this DS: served (active), served and locked while its
+    MigrationContent is out (locked), handed over (moved: a tombstone), or unknown here
+    (absent).  A `str` enum: it prints and serialises as its value (GET /status)."""
+
+    ACTIVE = "active"
+    LOCKED = "locked"
+    MOVED = "moved"
+    ABSENT = "absent"
+
+
 @dataclasses.dataclass
 class Hosted:
     """A group this DS serves; `lock` is set while a migration is in flight; `source` is
@@ -92,6 +103,10 @@ class Hosted:
     state: GroupState
     lock: Lock | None = None
     source: str | None = None
+
+    @property
+    def phase(self) -> GroupPhase:
+        return GroupPhase.LOCKED if self.lock else GroupPhase.ACTIVE
 
 
 @dataclasses.dataclass(frozen=True)
@@ -167,11 +182,11 @@ class DeliveryService:
         """A deep copy of all protocol state (tests compare it before and after a refusal)."""
         return copy.deepcopy((self.groups, self.tombstones, self.nonces, self.events))
 
-    def status(self, group_id: bytes) -> str:
+    def status(self, group_id: bytes) -> GroupPhase:
         hosted = self.groups.get(group_id)
         if hosted is not None:
-            return "locked" if hosted.lock else "active"
-        return "moved" if group_id in self.tombstones else "absent"
+            return hosted.phase
+        return GroupPhase.MOVED if group_id in self.tombstones else GroupPhase.ABSENT
 
     # -- the Sans-IO entry points ------------------------------------------------------------
 

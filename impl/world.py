@@ -14,7 +14,7 @@ from typing import Any
 from .adversary import RogueClient, RogueDS
 from .client import Client
 from .crypto import CipherSuite, SigningKey
-from .ds import DeliveryService, NonceStatus
+from .ds import DeliveryService, GroupPhase, NonceStatus
 from .envelope import SeededRandom, TrustStore
 from .events import Acknowledged, Exported, Fanout, Imported, Sequenced
 from .group_state import GroupState, Member
@@ -128,7 +128,8 @@ def check_safety(world: World) -> list[str]:
     serving = [
         d.domain
         for d in dss
-        if d.status(world.group_id) in ("active", "locked") and not _foreign(world, d)
+        if d.status(world.group_id) in (GroupPhase.ACTIVE, GroupPhase.LOCKED)
+        and not _foreign(world, d)
     ]
     if len(serving) > 1 and not any(_acked_pending(world, s, t) for s, t in directions):
         problems.append(f"single_owner: the group is served by {serving}")
@@ -202,7 +203,7 @@ def _acked_pending(world: World, exporter: DeliveryService, importer: DeliverySe
     return (
         hosted is not None
         and hosted.lock is not None
-        and importer.status(world.group_id) == "active"
+        and importer.status(world.group_id) == GroupPhase.ACTIVE
         and any(
             isinstance(ev, Imported) and ev.content_hash == hosted.lock.content_hash
             for ev in importer.events

@@ -42,7 +42,7 @@ import httpx
 import uvicorn
 
 from ..crypto import SigningKey
-from ..ds import DeliveryService, NonceStatus
+from ..ds import DeliveryService, GroupPhase, NonceStatus
 from ..envelope import Envelope, Refusal, SystemRandom, decode_payload
 from ..errors import (
     GroupExists,
@@ -303,13 +303,13 @@ class DSNode:
             groups: list[dict[str, Any]] = []
             for gid, hosted in ds.groups.items():
                 groups.append({"group_id": gid.hex(),
-                               "phase": "locked" if hosted.lock else "active",
+                               "phase": hosted.phase,
                                "epoch": hosted.state.epoch,
                                "target": hosted.lock.target if hosted.lock else None})
             for gid, tomb in ds.tombstones.items():
                 if gid in ds.groups:
                     continue
-                groups.append({"group_id": gid.hex(), "phase": "moved",
+                groups.append({"group_id": gid.hex(), "phase": GroupPhase.MOVED,
                                "epoch": _commit_epoch(tomb.commit), "target": tomb.target})
             nonces = {s.value: 0 for s in NonceStatus}
             for record in ds.nonces.values():

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..client import Client
-from ..ds import DeliveryService, NonceStatus
+from ..ds import DeliveryService, GroupPhase, NonceStatus
 from ..envelope import SeededRandom
 from ..events import Switched
 from ..world import SOURCE, TARGET, World, build_world, check_safety
@@ -83,7 +83,8 @@ class DurableWorld:
         """0 groups lost, 0 forks (check_safety; every member's history one line)."""
         w, gid = self.world, self.group_id
         found = []
-        if not any(d.status(gid) in ("active", "locked") for d in (w.source, w.target)):
+        if not any(d.status(gid) in (GroupPhase.ACTIVE, GroupPhase.LOCKED)
+                   for d in (w.source, w.target)):
             found.append("no_group_lost: no DS serves the group")
         found += check_safety(w)
         line: dict[int, str] = {w.initial_epoch: SOURCE}
@@ -119,7 +120,7 @@ class DurableWorld:
         pending_nonce = any(r.status is NonceStatus.PENDING and r.request.group_id == gid
                             for r in w.target.nonces.values())
         if (at_source is not None and at_source.lock is None and at_source.state.epoch == e
-                and w.target.status(gid) == "absent" and not pending_nonce
+                and w.target.status(gid) == GroupPhase.ABSENT and not pending_nonce
                 and all(v.ds == SOURCE and v.state.epoch == e and v.pending is None
                         for v in views)):
             return "aborted"
