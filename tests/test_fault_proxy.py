@@ -179,3 +179,23 @@ def test_a_dead_upstream_is_a_dropped_answer_not_a_proxy_crash() -> None:
         with httpx.Client(timeout=5) as client, pytest.raises(httpx.TransportError):
             _post(client, proxy, b"x")
         assert [(s.status, s.forwarded) for s in proxy.log] == [(None, 0)]
+
+
+def test_an_answer_predicate_drops_only_the_answer_it_names(
+        proxy: Proxy, upstream: tuple[object, type[_Counter]]) -> None:
+    _, handler = upstream
+    proxy.arm(Fault(Mode.DROP_RESPONSE, answer=lambda r: r.body == b"echo:B"))
+    outcomes = []
+    with httpx.Client(timeout=5) as client:
+        for body in (b"A", b"B", b"B"):
+            try:
+                outcomes.append(_post(client, proxy, body).content)
+            except httpx.TransportError:
+                outcomes.append(None)
+    assert outcomes == [b"echo:A", None, b"echo:B"]
+    assert handler.bodies == [b"A", b"B", b"B"]
+
+
+def test_an_answer_predicate_on_a_mode_that_acts_before_the_answer_is_refused() -> None:
+    with pytest.raises(ValueError, match="before the answer"):
+        Fault(Mode.DROP_REQUEST, answer=lambda r: True)

@@ -90,6 +90,9 @@ class Response:
 
 
 Match = Callable[[Request], bool]
+AnswerMatch = Callable[[Response], bool]
+#: The modes that can wait for the upstream's answer before deciding (`Fault.answer`).
+AFTER_ANSWER = frozenset({"drop_response", "cut_response", "duplicate"})
 
 
 def everything(_request: Request) -> bool:
@@ -99,19 +102,30 @@ def everything(_request: Request) -> bool:
 @dataclasses.dataclass
 class Fault:
     """Apply `mode` to the `skip`+1-th request `match` accepts, and to the `count`-1 matching
-    requests after it."""
+    requests after it.  With `answer` (drop_response, cut_response, duplicate only), a
+    request matches only if the upstream's answer to it also satisfies `answer` (to hit the
+    queue fetch whose answer carries a given message)."""
 
     mode: Mode
     match: Match = everything
+    answer: AnswerMatch | None = None
     count: int = 1
     skip: int = 0
     seconds: float = 0.0  # for DELAY
     fired: int = 0
     seen: int = 0
 
-    def take(self, request: Request) -> bool:
-        """Whether this fault fires on `request` (and count it)."""
+    def __post_init__(self) -> None:
+        if self.answer is not None and self.mode not in AFTER_ANSWER:
+            raise ValueError(f"{self.mode} acts before the answer exists; `answer` is for "
+                             f"{sorted(AFTER_ANSWER)}")
+
+    def take(self, request: Request, response: Response | None = None) -> bool:
+        """Whether this fault fires on `request` (answered `response`, for a fault with an
+        `answer` predicate), and count it."""
         if self.fired >= self.count or not self.match(request):
+            return False
+        if self.answer is not None and (response is None or not self.answer(response)):
             return False
         self.seen += 1
         if self.seen <= self.skip:
@@ -270,10 +284,13 @@ class Proxy:
     def address(self) -> str:
         return f"{self.listen[0]}:{self.port}"
 
-    def _choose(self, request: Request) -> Fault | None:
+    def _choose(self, request: Request, response: Response | None = None) -> Fault | None:
+        """The first armed fault that fires: before the answer (`response` None) those
+        without an `answer` predicate, after it those with one."""
         with self._lock:
             for fault in self._faults:
-                if fault.take(request):
+                if (fault.answer is None) == (response is None) and fault.take(request,
+                                                                               response):
                     return fault
         return None
 
@@ -355,6 +372,9 @@ class Proxy:
             await asyncio.sleep(fault.seconds)
         response = await upstream.exchange(request)
         forwarded = 1 if response is not None else 0
+        if fault is None and response is not None:
+            fault = self._choose(request, response)
+            mode = fault.mode if fault is not None else None
         if mode is Mode.DUPLICATE:
             again = _Upstream(*self.upstream)
             second = await again.exchange(request)
