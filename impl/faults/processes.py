@@ -43,8 +43,11 @@ class ServerProcess:
     """One DS server child process (see the module docstring)."""
 
     def __init__(self, name: str, config: Path, address: str, *,
-                 env: dict[str, str] | None = None, log: Path | None = None) -> None:
+                 env: dict[str, str] | None = None, log: Path | None = None,
+                 launcher: list[str] | None = None) -> None:
         self.name = name
+        #: what runs before `serve --config FILE` (a test may plant a bug through its own)
+        self.launcher = launcher or [sys.executable, "-m", "mimi_portability"]
         self.config = config
         self.address = address  # HOST:PORT it listens on
         self.env = dict(env or {})
@@ -59,7 +62,7 @@ class ServerProcess:
 
     @property
     def argv(self) -> list[str]:
-        return [sys.executable, "-m", "mimi_portability", "serve", "--config", str(self.config)]
+        return [*self.launcher, "serve", "--config", str(self.config)]
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
