@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from .args import Check, Subparsers
-from .commands import diagrams, findings, impl, lockstep, model, proofs
+from .commands import diagrams, findings, impl, lockstep, model, proofs, serve
 
 
 class VerifyChecks(Protocol):
@@ -37,4 +37,5 @@ PARTS: tuple[Part, ...] = (
     Part("diagrams", diagrams.register, diagrams.verify_checks),
     Part("lockstep", lockstep.register, lockstep.verify_checks),
     Part("findings", findings.register, findings.verify_checks),
+    Part("serve", serve.register, serve.verify_checks),
 )

@@ -75,7 +75,7 @@ def test_the_front_has_every_part_s_subcommands() -> None:
     (sub,) = (a for a in parser._actions if a.dest == "command")
     assert list(sub.choices) == [  # type: ignore[attr-defined]
         "verify", "vectors", "decode", "demo", "check", "variants", "checks", "prove", "mutate",
-        "diagrams", "conform", "findings"]
+        "diagrams", "conform", "findings", "serve", "world", "workload"]
 
 
 def test_help_does_not_import_z3() -> None:

@@ -102,7 +102,11 @@ def _at(at: float) -> bytes:
 
 
 class SQLiteStore:
-    """A store in one SQLite file (`create` a new one, `open` an existing one)."""
+    """A store in one SQLite file (`create` a new one, `open` an existing one).
+
+    The connection may be used from any thread, one thread at a time: a caller that uses
+    it from several serialises them (impl/http/server.py runs every request under one
+    lock, in worker threads)."""
 
     def __init__(self, path: str, db: sqlite3.Connection, meta: Meta) -> None:
         self.path = path
@@ -119,7 +123,8 @@ class SQLiteStore:
         p = str(path)
         if Path(p).exists():
             raise StoreExists(p, "a file is already there; create never overwrites")
-        db = sqlite3.connect(f"file:{p}?mode=rwc", uri=True, isolation_level=None, timeout=1.0)
+        db = sqlite3.connect(f"file:{p}?mode=rwc", uri=True, isolation_level=None, timeout=1.0,
+                             check_same_thread=False)
         try:
             _configure(db)
             db.execute("BEGIN IMMEDIATE")
@@ -149,7 +154,8 @@ class SQLiteStore:
             header = f.read(len(SQLITE_HEADER))
         if header != SQLITE_HEADER:
             raise NotSQLite(p, "the file does not start with the SQLite 3 header")
-        db = sqlite3.connect(f"file:{p}?mode=rw", uri=True, isolation_level=None, timeout=1.0)
+        db = sqlite3.connect(f"file:{p}?mode=rw", uri=True, isolation_level=None, timeout=1.0,
+                             check_same_thread=False)
         try:
             return cls._checked(p, db, check)
         except BaseException:

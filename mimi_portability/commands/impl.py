@@ -1,4 +1,5 @@
-"""The implementation's subcommands (`vectors`, `decode`, `demo`) and its checks for `verify`.
+"""The implementation's subcommands (`vectors`, `decode`, `demo`, `demo --http`) and its checks
+for `verify`.
 
 This module owns how impl/ is driven from the command line: the test-vector folders, one
 message decoded to JSON (and its signature checked), a whole migration over the in-memory
@@ -18,6 +19,7 @@ from pathlib import Path
 from impl import demo, signing, vectors
 from impl.codec import DecodeError
 from impl.crypto import CipherSuite
+from impl.http import demo as http_demo
 from impl.messages import SignedStruct, message_type, to_json
 from impl.mls import interop
 
@@ -88,10 +90,21 @@ def cmd_vectors(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     if not 1 <= args.members <= 100_000:
         raise CliError(f"--members must be 1..100000, got {args.members}")
-    try:
-        result = demo.run_demo(members=args.members, suite=args.suite, fault=args.fault)
-    except ValueError as err:
-        raise CliError(str(err)) from None
+    result: demo.DemoResult
+    if args.http:
+        if args.fault is not None:
+            raise CliError("--fault runs over the in-memory network only (not with --http)")
+        if args.members > 50:
+            raise CliError(f"--http: --members must be 1..50, got {args.members}")
+        try:
+            result = http_demo.run_http_demo(members=args.members, suite=args.suite)
+        except (ValueError, RuntimeError) as err:
+            raise CliError(str(err)) from None
+    else:
+        try:
+            result = demo.run_demo(members=args.members, suite=args.suite, fault=args.fault)
+        except ValueError as err:
+            raise CliError(str(err)) from None
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
     else:
@@ -124,6 +137,8 @@ def register(subparsers: Subparsers) -> None:
     p.add_argument("--members", type=int, default=5, help="group size (default 5)")
     p.add_argument("--suite", type=_suite, default=1, help="ciphersuite 1..7 (default 1)")
     p.add_argument("--fault", choices=demo.FAULTS, help="let the adversary act")
+    p.add_argument("--http", action="store_true",
+                   help="over two real servers (HTTPS on free loopback ports), stopped at the end")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=cmd_demo)
 
