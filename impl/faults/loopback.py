@@ -1,99 +1,174 @@
-"""A world folder (`mimi-portability world init DIR`) run as real servers behind fault proxies.
+"""A loopback world (impl/http/world.py `init_world`) run as real servers behind fault proxies.
 
-This module owns the wiring of a faulted loopback world: one `Proxy` (impl/faults/proxy.py)
-in front of each DS, and every party configured to reach that DS through it, so every
-request addressed to a DS (a member's POST or queue fetch, a peer DS's POST) passes the
-DS's proxy.  It rewrites, in the folder it is given (a test's copy):
-
-* each DS config's `listen` to a free loopback port (so tests can run side by side);
-* each DS config's `[peers.<domain>] url` to that peer's proxy;
-* world.toml's `[ds.<domain>] url` (what the workload and the members read) to the proxy.
-
-It starts, kills and restarts the servers (impl/faults/processes.py), reads every DS's
-`/status`, and judges the world (impl/faults/checks.py).  Nothing here knows a protocol
-message; the tests name the messages.
+This module owns the wiring of a faulted world: one `Proxy` (impl/faults/proxy.py) in front
+of each DS, and every party configured to reach that DS through it, so every request
+addressed to a DS (a member's POST or queue fetch, a peer DS's POST) passes that DS's
+proxy.  After `init_world` (plain HTTP on loopback: the proxies speak HTTP/1.1 in the
+clear) it rewrites each DS config's `[peers.<domain>] url` and world.toml's
+`[ds.<domain>] url` to the proxy; a server still listens where `init_world` put it, and
+`/status` is read there directly.  It starts, kills (SIGKILL, counted) and restarts the
+servers (impl/http/world.py `ServerProcess`), waits until a world has settled, and reads
+what must hold (impl/faults/checks.py): from every DS's `/status`, and from every member's
+own state file.  Nothing here knows a protocol message; impl/faults/matrix.py does.
 """
 
 from __future__ import annotations
 
+import contextlib
+import time
 import tomllib
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
-from .processes import ServerProcess, free_port
+from ..client import Client
+from ..http.config import WorldFile, load_world
+from ..http.server import CRASH_ENV
+from ..http.world import ServerProcess, client_names, ds_names, init_world
+from ..storage.driver import DurableClient
+from .checks import Placement, member_problems, placements
 from .proxy import Proxy, ProxyThread
 
-HOST = "127.0.0.1"
+#: Every DS config of a faulted world: quick resends and ticks, so a lost message costs
+#: a fraction of a second rather than the defaults' seconds.
+SETTINGS: dict[str, Any] = {"retry_interval": 0.25, "tick_interval": 0.05}
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _rewrite(path: Path, edit: Any) -> None:
     with path.open("rb") as f:
-        return tomllib.load(f)
-
-
-def _write(path: Path, data: dict[str, Any]) -> None:
-    path.write_bytes(tomli_w.dumps(data).encode())
+        data = tomllib.load(f)
+    edit(data)
+    path.write_text(tomli_w.dumps(data))
 
 
 class LoopbackWorld:
     """The servers and proxies of one world folder (see the module docstring)."""
 
-    def __init__(self, folder: Path, proxies: ProxyThread, *,
-                 launcher: list[str] | None = None,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(self, folder: Path, proxies: ProxyThread, *, ds: int = 2, clients: int = 3,
+                 env: Mapping[str, str] | None = None,
+                 settings: Mapping[str, Any] | None = None) -> None:
         self.folder = folder
-        self.world_file = folder / "world.toml"
-        world = _read(self.world_file)
-        self.configs: dict[str, Path] = {}
-        for name, entry in world["ds"].items():
-            where = Path(entry["config"])
-            self.configs[name] = where if where.is_absolute() else folder / where
-        self.domains = sorted(self.configs)
-        listen = {name: f"{HOST}:{free_port()}" for name in self.domains}
+        self.env = dict(env or {})  # every start's extra environment (a planted bug's)
+        direct = init_world(folder, domains=ds_names(ds), clients=client_names(clients),
+                            tls=False, settings={**SETTINGS, **(settings or {})})
+        self.domains = sorted(direct.ds)
         self.proxy: dict[str, Proxy] = {}
         for name in self.domains:
-            host, port = listen[name].rsplit(":", 1)
+            host, port = direct.ds[name].url.removeprefix("http://").rsplit(":", 1)
             self.proxy[name] = proxies.add((host, int(port)), name=name)
         urls = {name: f"http://{self.proxy[name].address}" for name in self.domains}
-        for name, path in self.configs.items():
-            config = _read(path)
-            config["listen"] = listen[name]
+
+        def peers(config: dict[str, Any]) -> None:
             for peer, table in config.get("peers", {}).items():
-                if peer in urls:
-                    table["url"] = urls[peer]
-            _write(path, config)
-        for name, entry in world["ds"].items():
-            entry["url"] = urls[name]
-        _write(self.world_file, world)
+                table["url"] = urls[peer]
+
+        def world_urls(world: dict[str, Any]) -> None:
+            for name, entry in world["ds"].items():
+                entry["url"] = urls[name]
+
+        for name in self.domains:
+            _rewrite(direct.configs[name], peers)
+        _rewrite(folder / "world.toml", world_urls)
+        self.world: WorldFile = load_world(folder)
         self.server: dict[str, ServerProcess] = {
-            name: ServerProcess(name, self.configs[name], listen[name], env=env,
-                                launcher=launcher)
+            name: ServerProcess(name, direct.configs[name], direct.ds[name].url, None, self.env)
             for name in self.domains
         }
+        self.kills = 0
+        self.groups: list[str] = []  # hex ids of every group a driver created here
+
+    # -- processes ---------------------------------------------------------------------------
 
     def start(self) -> None:
         for server in self.server.values():
             server.start()
 
     def stop(self) -> dict[str, int | None]:
-        """SIGTERM every server; their exit codes."""
+        """SIGTERM every server (the graceful stop); their exit codes."""
         return {name: server.stop() for name, server in self.server.items()}
 
-    def kill_all(self) -> None:
-        for server in self.server.values():
+    def kill(self, name: str) -> None:
+        """SIGKILL from outside, counted."""
+        server = self.server[name]
+        if server.alive():
             server.kill()
+            self.kills += 1
+
+    def restart(self, name: str, crash_at: str | None = None) -> None:
+        """Kill (if alive) and start again on the same files, with MIMI_CRASH_AT set to
+        `crash_at` for this run (None: unset)."""
+        self.kill(name)
+        server = self.server[name]
+        server.env = {**self.env, **({CRASH_ENV: crash_at} if crash_at else {})}
+        server.start()
+
+    def rss_kib(self, name: str) -> int:
+        process = self.server[name].process
+        if process is None:
+            return 0
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    # -- what must hold ----------------------------------------------------------------------
 
     def statuses(self) -> dict[str, dict[str, Any]]:
         return {name: server.status() for name, server in self.server.items()}
 
-    @property
-    def kills(self) -> int:
-        return sum(s.kills for s in self.server.values())
+    def settle(self, timeout: float = 10.0) -> dict[str, dict[str, Any]]:
+        """Wait until no DS has anything left to POST to a peer and no group is locked;
+        the last statuses read (the caller judges them, settled or not)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            statuses = self.statuses()
+            busy = any(s["relay"]["pending"] or any(g["phase"] == "locked" for g in s["groups"])
+                       for s in statuses.values())
+            if not busy or time.monotonic() > deadline:
+                return statuses
+            time.sleep(0.05)
 
-    def log_tails(self) -> str:
-        return "\n".join(f"== {n}\n{s.log_tail()}" for n, s in self.server.items())
+    def member_views(self) -> dict[str, dict[str, tuple[str, int]]]:
+        """Every member's own view (its DS and epoch per group), read from its state file;
+        nothing is sent."""
+        views: dict[str, dict[str, tuple[str, int]]] = {}
+        trust = self.world.trust()
+        for c in self.world.clients.values():
+            if not c.state.exists():
+                continue
+            driver = DurableClient.open_sqlite(Client(c.identity, key=c.key, trust=trust),
+                                               str(c.state), lambda envelopes: None)
+            try:
+                views[c.identity] = {gid.hex(): (m.ds, m.state.epoch)
+                                     for gid, m in driver.role.groups.items()}
+            finally:
+                driver.close()
+        return views
+
+    def problems(self, statuses: Mapping[str, Mapping[str, Any]] | None = None
+                 ) -> tuple[dict[str, Placement], list[str]]:
+        statuses = self.settle() if statuses is None else statuses
+        placed, found = placements(statuses, self.groups)
+        return placed, found + member_problems(placed, self.member_views())
+
+    def log_tails(self, chars: int = 3000) -> str:
+        return "\n".join(f"== {n}\n{s.stderr()[-chars:]}" for n, s in self.server.items())
 
 
-__all__ = ["HOST", "LoopbackWorld"]
+@contextlib.contextmanager
+def loopback_world(folder: Path, **kwargs: Any) -> Iterator[LoopbackWorld]:
+    """A started LoopbackWorld on its own proxy thread; every server stopped, every proxy
+    closed on the way out."""
+    with ProxyThread() as proxies:
+        world = LoopbackWorld(folder, proxies, **kwargs)
+        try:
+            world.start()
+            yield world
+        finally:
+            world.stop()
+
+
+__all__ = ["SETTINGS", "LoopbackWorld", "loopback_world"]

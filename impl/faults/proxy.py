@@ -28,8 +28,9 @@ Modes (`Mode`):
 
 A `Fault` fires on the `skip`+1-th request it matches and then `count` times in all
 (default: once, "the next request"); faults are tried in the order armed, the first that
-fires wins.  Every request is logged (`Proxy.log`: method, target, body, the mode applied,
-the status relayed), so a test can check that a fault actually happened.
+fires wins.  Every request is logged as it arrives (`Proxy.arrivals`) and once dealt with
+(`Proxy.log`: the request, the mode applied, the status relayed, the copies forwarded), so
+a test can check that a fault actually happened.
 
 The proxies of a test run on one asyncio loop in a background thread (`ProxyThread`), so a
 synchronous test, its server subprocesses and its HTTP clients need no event loop of
@@ -249,9 +250,11 @@ class Proxy:
         self.upstream = upstream
         self.listen = listen
         self.name = name or f"proxy->{upstream[0]}:{upstream[1]}"
-        self._lock = threading.Lock()
+        # reentrant: a `match` predicate may read this proxy's own log
+        self._lock = threading.RLock()
         self._faults: list[Fault] = []
         self._log: list[Seen] = []
+        self._arrivals: list[Request] = []
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.port = 0
@@ -272,9 +275,17 @@ class Proxy:
         with self._lock:
             return list(self._log)
 
+    @property
+    def arrivals(self) -> list[Request]:
+        """Every request as it arrived, before anything was done with it (`log` has it
+        once it was dealt with)."""
+        with self._lock:
+            return list(self._arrivals)
+
     def clear(self) -> None:
         with self._lock:
             self._log.clear()
+            self._arrivals.clear()
 
     def retarget(self, upstream: tuple[str, int]) -> None:
         """Relay new connections to another upstream (a server restarted on another port)."""
@@ -358,6 +369,8 @@ class Proxy:
     async def _relay(self, request: Request, conn: h11.Connection,
                      writer: asyncio.StreamWriter, upstream: _Upstream) -> bool:
         """Relay one request and its answer; False when the client's connection must end."""
+        with self._lock:
+            self._arrivals.append(request)
         fault = self._choose(request)
         mode = fault.mode if fault is not None else None
         if mode is Mode.DROP_REQUEST:
