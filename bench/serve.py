@@ -11,15 +11,22 @@ member follows the group at the target.  Two drivers do the same work:
   files (WAL, synchronous=FULL), the envelopes carried by impl.network in FIFO order, in
   this process: what the protocol and durability cost with no wire;
 * http: `mimi-portability serve` twice (source and target, each its own process on a free
-  loopback port, state in SQLite), the members driven by `mimi-portability workload`.
+  loopback port, state in SQLite; a world of impl/http/world.py `init_world`, plain HTTP
+  unless --tls), the members impl/http/client.py `HttpMember`s in this process (each with
+  its SQLite state and relay files, as `workload` runs them): every migration is started,
+  then every member flushes its relay and fetches its queues at both DSs, round after
+  round, until every group is at the target.
 
 Printed, for G in --groups (default 1, 10, 100): migrations/s and p50/p99 latency of each
-driver and the http/inprocess ratios; then the resident set size of a server process
-holding each of --rss-groups (default up to 10,000) groups, and how time and memory grow
-with the number of groups.  Figures only: nothing here asserts a time.
+driver and the http/inprocess ratios.  Then growth with the number of groups a DS holds,
+for N in --held (default 0, 100, 1,000, 10,000): the source's state file is written with N
+groups besides the migrated ones (in process, one transaction, before the server starts),
+and the source server's resident set size (VmRSS) after it opened the file, the latency of
+--growth-migrations migrations one after the other, and the in-process latency of the same
+migrations beside the same N groups.  Figures only: nothing here asserts a time.
 
     python3 bench/serve.py
-    python3 bench/serve.py --groups 1 10 --members 3 --rss-groups 100 1000
+    python3 bench/serve.py --groups 1 10 --members 3 --held 0 1000
 """
 
 from __future__ import annotations
@@ -38,11 +45,20 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from impl.client import Client  # noqa: E402
-from impl.envelope import Envelope  # noqa: E402
+from impl.ds import DeliveryService  # noqa: E402
+from impl.envelope import Envelope, SystemRandom  # noqa: E402
 from impl.events import Switched  # noqa: E402
+from impl.group_state import GroupState, Member  # noqa: E402
+from impl.http.client import HttpMember, http_client  # noqa: E402
+from impl.http.config import WorldFile, load_ds_config  # noqa: E402
+from impl.http.world import ServerProcess, client_names, init_world, start_server  # noqa: E402
 from impl.network import Network  # noqa: E402
 from impl.storage.driver import DurableClient, DurableDS  # noqa: E402
 from impl.world import TARGET, build_world  # noqa: E402
+
+HTTP_SOURCE, HTTP_TARGET = "source.example", "target.example"
+#: Give up on a run after this long (a figure is then missing, and the reason printed).
+TIMEOUT = 600.0
 
 
 @dataclasses.dataclass
@@ -67,13 +83,24 @@ def group_ids(groups: int) -> list[bytes]:
     return [f"bench group {i:06d}".encode() for i in range(groups)]
 
 
-def inprocess(groups: int, members: int, folder: Path) -> Figures:
-    """G groups at one source, all migrated at once to the target (module docstring)."""
+def held_states(suite: int, n: int) -> list[GroupState]:
+    """N groups of one member each that nobody migrates (what a DS holds besides)."""
+    return [GroupState(group_id=f"held group {i:06d}".encode(), epoch=0, cipher_suite=suite,
+                       members=(Member(leaf_index=0, identity=b"bystander@client.example",
+                                       signature_key=b"\x01" * 32),))
+            for i in range(n)]
+
+
+def inprocess(groups: int, members: int, folder: Path, held: int = 0) -> Figures:
+    """G groups at one source, all migrated at once to the target (module docstring);
+    `held` more groups at the source that stay."""
     world = build_world(members=members, epoch=7)
     state = world.source.groups[world.group_id].state
     del world.source.groups[world.group_id]
     for client in world.clients:
         del client.groups[world.group_id]
+    for extra in held_states(int(state.cipher_suite), held):
+        world.source.create_group(extra)
     gids = group_ids(groups)
     for gid in gids:
         world.source.create_group(dataclasses.replace(state, group_id=gid))
@@ -124,6 +151,88 @@ def inprocess(groups: int, members: int, folder: Path) -> Figures:
     return Figures(groups, seconds, [done[g] - began[g] for g in gids])
 
 
+def http_world(folder: Path, members: int, tls: bool, held: int = 0
+               ) -> tuple[WorldFile, dict[str, ServerProcess]]:
+    """A world of two DSs and `members` clients; `held` groups written into the source's
+    state file before its server starts; both servers started."""
+    world = init_world(folder, domains=[HTTP_SOURCE, HTTP_TARGET],
+                       clients=client_names(members), tls=tls)
+    if held:
+        config = load_ds_config(world.configs[HTTP_SOURCE])
+        role = DeliveryService(config.domain, keys=config.keys, trust=config.trust(),
+                               random=SystemRandom())
+        for extra in held_states(world.suite, held):
+            role.create_group(extra)
+        DurableDS.create_sqlite(role, str(config.state), lambda envelopes: None).close()
+    servers: dict[str, ServerProcess] = {}
+    try:
+        for domain in (HTTP_SOURCE, HTTP_TARGET):
+            servers[domain] = start_server(world, domain)
+    except BaseException:
+        for server in servers.values():
+            server.stop()
+        raise
+    return world, servers
+
+
+def http_migrations(world: WorldFile, groups: int, *, sequential: bool = False) -> Figures:
+    """G groups created at the source by the world's members, then migrated to the target:
+    all at once, or one after the other (`sequential`)."""
+    with http_client(world.ca, timeout=30.0) as http:
+        members = [HttpMember(c, world, http) for c in world.clients.values()]
+        try:
+            gids = group_ids(groups)
+            roster = tuple(Member(leaf_index=i, identity=m.identity.encode(),
+                                  signature_key=m.key.public_bytes())
+                           for i, m in enumerate(members))
+            for gid in gids:
+                state = GroupState(group_id=gid, epoch=7, cipher_suite=world.suite,
+                                   members=roster)
+                status, _ = members[0].create_group(state, HTTP_SOURCE)
+                if status != 202:
+                    raise SystemExit(f"http: the source refused a group creation ({status})")
+                for i, m in enumerate(members):
+                    m.call(lambda c, i=i, state=state: c.join(state, HTTP_SOURCE, i))
+            began: dict[bytes, float] = {}
+            done: dict[bytes, float] = {}
+            start = time.perf_counter()
+            batches = [[g] for g in gids] if sequential else [gids]
+            for batch in batches:
+                for gid in batch:
+                    began[gid] = time.perf_counter()
+                    members[0].call(lambda c, gid=gid: c.start_migration(gid, HTTP_TARGET))
+                waiting = set(batch)
+                deadline = time.monotonic() + TIMEOUT
+                while waiting:
+                    if time.monotonic() > deadline:
+                        raise SystemExit(f"http: {len(waiting)} migrations unfinished after "
+                                         f"{TIMEOUT:g} s")
+                    for m in members:
+                        m.flush()
+                        m.poll(HTTP_SOURCE)
+                        m.poll(HTTP_TARGET)
+                        m.flush()
+                    for gid in list(waiting):
+                        if all(m.role.groups[gid].ds == HTTP_TARGET
+                               and m.role.groups[gid].pending is None for m in members):
+                            done[gid] = time.perf_counter()
+                            waiting.discard(gid)
+            seconds = time.perf_counter() - start
+        finally:
+            for m in members:
+                m.close()
+    return Figures(groups, seconds, [done[g] - began[g] for g in gids])
+
+
+def rss_kib(server: ServerProcess) -> int:
+    if server.process is None:
+        return 0
+    for line in Path(f"/proc/{server.process.pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
 def _print_row(name: str, f: Figures) -> None:
     print(f"  {name:<10} {f.per_second:>10.1f} {f.quantile(50) * 1e3:>10.1f} "
           f"{f.quantile(99) * 1e3:>10.1f} {f.seconds:>9.2f}")
@@ -133,17 +242,53 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--groups", type=int, nargs="+", default=[1, 10, 100])
     parser.add_argument("--members", type=int, default=3)
+    parser.add_argument("--held", type=int, nargs="+", default=[0, 100, 1000, 10000])
+    parser.add_argument("--growth-migrations", type=int, default=5)
+    parser.add_argument("--tls", action="store_true", help="HTTPS between every party")
     parser.add_argument("--dir", help="where the SQLite files go (default: a temporary folder)")
     args = parser.parse_args(argv)
     base = Path(tempfile.mkdtemp(prefix="bench-serve-", dir=args.dir))
+    wire = "HTTPS" if args.tls else "plain HTTP"
     try:
-        print(f"{args.members} members per group; all of a run's migrations in flight at once")
+        print(f"{args.members} members per group; all of a run's migrations in flight at "
+              f"once; {wire} on loopback; SQLite files under {base.parent}")
         print(f"  {'driver':<10} {'migr/s':>10} {'p50 ms':>10} {'p99 ms':>10} {'total s':>9}")
         for g in args.groups:
+            print(f"{g} concurrent groups")
             folder = base / f"inprocess-{g}"
             folder.mkdir()
-            print(f"{g} concurrent groups")
-            _print_row("inprocess", inprocess(g, args.members, folder))
+            local = inprocess(g, args.members, folder)
+            _print_row("inprocess", local)
+            world, servers = http_world(base / f"http-{g}", args.members, args.tls)
+            try:
+                remote = http_migrations(world, g)
+            finally:
+                for server in servers.values():
+                    server.stop()
+            _print_row("http", remote)
+            print(f"  {'http/inproc':<10} {local.per_second / remote.per_second:>9.1f}x "
+                  f"{remote.quantile(50) / local.quantile(50):>9.1f}x "
+                  f"{remote.quantile(99) / local.quantile(99):>9.1f}x  (slower by)")
+        print(f"\ngrowth with the groups a DS holds ({args.growth_migrations} migrations of "
+              f"one group after the other, beside N held groups at the source)")
+        print(f"  {'N held':>8} {'source RSS':>11} {'http p50':>10} {'inproc p50':>11} "
+              f"{'ratio':>7}")
+        for n in args.held:
+            world, servers = http_world(base / f"held-{n}", args.members, args.tls, held=n)
+            try:
+                rss = rss_kib(servers[HTTP_SOURCE])
+                remote = http_migrations(world, args.growth_migrations, sequential=True)
+            finally:
+                for server in servers.values():
+                    server.stop()
+            times = []
+            for i in range(args.growth_migrations):
+                folder = base / f"held-inprocess-{n}-{i}"
+                folder.mkdir()
+                times += inprocess(1, args.members, folder, held=n).latencies
+            local_p50 = statistics.median(times)
+            print(f"  {n:>8} {rss / 1024:>8.1f} MiB {remote.quantile(50) * 1e3:>7.1f} ms "
+                  f"{local_p50 * 1e3:>8.1f} ms {remote.quantile(50) / local_p50:>6.1f}x")
     finally:
         shutil.rmtree(base, ignore_errors=True)
     return 0
