@@ -8,10 +8,13 @@ This module owns how requests leave a party (docs/wire.md, "Retries"):
   result is then indeterminate, never taken for a failure or a success; the caller keeps
   the bytes and tries again later.  Retried: connection and read errors, timeouts, 408, 429
   and any 5xx; every other status is definitive.  Why a loop of our own: httpx's
-  `retries=` (HTTPTransport) retries connection failures only, never a request whose answer
-  was lost or a 503, and the retry libraries (tenacity, urllib3's Retry) either add a
-  dependency for ten lines or do not speak httpx.  The loop is bounded (`attempts`), so a
-  dead peer costs a known time per round.
+  `retries=` (HTTPTransport, used underneath as well) retries failed connects only, never a
+  request whose answer was lost or a 503.  httpx-retries (a maintained RetryTransport with a
+  urllib3-style Retry policy) would do the rest, but like urllib3 it retries POST only once
+  told that POST is safe, which is this binding's idempotency rule (docs/wire.md), and it
+  ends in an exception where the callers here need a third outcome, "no answer: keep the
+  bytes for the next round" (a relay row stays).  The loop is a dozen lines, bounded by
+  `attempts`, so a dead peer costs a known time per round.
 - `HttpMember`: a Client role behind its DurableClient (impl/storage/driver.py) on a SQLite
   file, whose transport writes signed TransactionEnvelopes into its relay file
   (impl/http/relay.py) before it returns; `flush` POSTs them, feeding a refusal back to the

@@ -502,8 +502,8 @@ async def _answer(send: Send, status: int, body: bytes, content_type: str, *,
                   extra: list[tuple[bytes, bytes]] | None = None) -> None:
     headers = [(b"content-type", content_type.encode()),
                (b"content-length", str(len(body)).encode())]
-    if reason is not None:
-        headers.append((b"mimi-reason", reason.encode("ascii", "replace")))
+    if reason is not None:  # a reason may quote the request (a path): made header-safe
+        headers.append((b"mimi-reason", wire.one_line(reason).encode("ascii")))
     headers += extra or []
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": b"" if head else body})

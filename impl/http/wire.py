@@ -305,7 +305,7 @@ def status_of(error: ProtocolError) -> int:
 def one_line(text: str, limit: int = 300) -> str:
     """A reason fit for a header: one line, printable ASCII, bounded."""
     flat = " ".join(text.split())
-    flat = flat.encode("ascii", "backslashreplace").decode("ascii")
+    flat = "".join(c if c.isprintable() and c.isascii() else ascii(c)[1:-1] for c in flat)
     return flat[:limit]
 
 

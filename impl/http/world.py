@@ -40,7 +40,7 @@ from cryptography.x509.oid import NameOID
 from ..crypto import CipherSuite, SigningKey
 from . import wire
 from .client import tls_verify
-from .config import WorldFile, load_world
+from .config import WorldFile, load_ds_config, load_world
 
 SUITES = tuple(int(s) for s in CipherSuite)
 
@@ -119,9 +119,12 @@ def client_names(n: int) -> list[str]:
 
 def init_world(folder: Path, *, domains: Sequence[str], clients: Sequence[str], suite: int = 1,
                tls: bool = True, ports: Mapping[str, int] | None = None,
+               urls: Mapping[str, str] | None = None,
                settings: Mapping[str, Any] | None = None) -> WorldFile:
     """Write a world (the module docstring says what); ValueError if `folder` is not empty
-    or an argument is bad.  `settings`: extra top-level keys of every DS config
+    or an argument is bad.  `ports`: the port each DS listens on (default: a free one);
+    `urls`: the URL its peers and the clients reach it at (default: its listen address; a
+    test puts a proxy there); `settings`: extra top-level keys of every DS config
     (nonce_lifetime, retry_interval, tick_interval, limits, policy)."""
     cs = CipherSuite.parse(suite)
     if len(set(domains)) != len(domains) or not domains:
@@ -135,7 +138,7 @@ def init_world(folder: Path, *, domains: Sequence[str], clients: Sequence[str], 
     for d in domains:
         ports.setdefault(d, free_port())
     scheme = "https" if tls else "http"
-    url = {d: f"{scheme}://127.0.0.1:{ports[d]}" for d in domains}
+    url = {d: (urls or {}).get(d) or f"{scheme}://127.0.0.1:{ports[d]}" for d in domains}
     ds_public: dict[str, dict[str, str]] = {}
     for d in domains:
         ds_public[d] = {}
@@ -181,7 +184,8 @@ def init_world(folder: Path, *, domains: Sequence[str], clients: Sequence[str], 
 
 
 class ServerProcess:
-    """`mimi-portability serve --config FILE` as a child process."""
+    """`mimi-portability serve --config FILE` as a child process; `url` is its own listen
+    address (what `start` polls and `status` reads), whatever URL the world gives peers."""
 
     def __init__(self, domain: str, config: Path, url: str, ca: Path | None,
                  env: Mapping[str, str] | None = None) -> None:
@@ -245,7 +249,11 @@ class ServerProcess:
 
 def start_server(world: WorldFile, domain: str, env: Mapping[str, str] | None = None,
                  ) -> ServerProcess:
-    server = ServerProcess(domain, world.configs[domain], world.ds[domain].url, world.ca, env)
+    """Start DS `domain` of `world` and wait until it answers on its listen address."""
+    config = load_ds_config(world.configs[domain])
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    server = ServerProcess(domain, config.path, f"{config.scheme}://{host}:{config.port}",
+                           world.ca, env)
     server.start()
     return server
 
@@ -254,12 +262,13 @@ def start_server(world: WorldFile, domain: str, env: Mapping[str, str] | None = 
 def running_world(folder: Path, *, ds: int | Sequence[str] = 2, clients: int = 3,
                   suite: int = 1, tls: bool = True, settings: Mapping[str, Any] | None = None,
                   env: Mapping[str, Mapping[str, str]] | None = None,
+                  ports: Mapping[str, int] | None = None, urls: Mapping[str, str] | None = None,
                   ) -> Iterator[tuple[WorldFile, dict[str, ServerProcess]]]:
     """`init_world` in `folder`, every DS started; every server stopped on the way out.
     `env`: extra environment per domain (e.g. {"ds1.example": {"MIMI_CRASH_AT": ...}})."""
     domains = ds_names(ds) if isinstance(ds, int) else list(ds)
     world = init_world(folder, domains=domains, clients=client_names(clients), suite=suite,
-                       tls=tls, settings=settings)
+                       tls=tls, ports=ports, urls=urls, settings=settings)
     servers: dict[str, ServerProcess] = {}
     try:
         for d in domains:
