@@ -28,11 +28,11 @@ from impl.faults.matrix import (
     STEPS,
     Cell,
     Watch,
-    _judge,
-    _migrate,
     describe,
     fault_cell,
+    judge,
     kill_cell,
+    migrate_fresh_group,
 )
 from impl.faults.proxy import Fault, Mode
 from impl.faults.soak import soak
@@ -125,9 +125,9 @@ def test_a_fault_aimed_at_a_message_that_never_travels_fails_its_cell(
     fault = world.proxy[source].arm(Fault(Mode.DROP_REQUEST, match=lambda r: (
         len(r.body) > 2 and r.body[2] == WireType.target_migration_rejected)))
     with Watch(world, source, target) as watch:
-        result, _, _ = _migrate(world, seed=77)
+        result, _, _ = migrate_fresh_group(world, seed=77)
     world.proxy[source].disarm()
-    assert _judge(world, result, watch) == []  # the run itself is fine ...
+    assert judge(world, result, watch) == []  # the run itself is fine ...
     assert fault.fired == 0  # ... and the fault did not happen: the cell must fail
 
 

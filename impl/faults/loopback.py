@@ -3,30 +3,27 @@
 This module owns the wiring of a faulted world: one `Proxy` (impl/faults/proxy.py) in front
 of each DS, and every party configured to reach that DS through it, so every request
 addressed to a DS (a member's POST or queue fetch, a peer DS's POST) passes that DS's
-proxy.  After `init_world` (plain HTTP on loopback: the proxies speak HTTP/1.1 in the
-clear) it rewrites each DS config's `[peers.<domain>] url` and world.toml's
-`[ds.<domain>] url` to the proxy; a server still listens where `init_world` put it, and
-`/status` is read there directly.  It starts, kills (SIGKILL, counted) and restarts the
-servers (impl/http/world.py `ServerProcess`), waits until a world has settled, and reads
-what must hold (impl/faults/checks.py): from every DS's `/status`, and from every member's
-own state file.  Nothing here knows a protocol message; impl/faults/matrix.py does.
+proxy: `init_world` (plain HTTP on loopback: the proxies speak HTTP/1.1 in the clear) is
+given each DS's listen port and, as the URL its peers and the members reach it at, its
+proxy's address.  `/status` is read on the listen port directly.  It starts, kills
+(SIGKILL, counted) and restarts the servers (impl/http/world.py `ServerProcess`), waits
+until a world has settled, and reads what must hold (impl/faults/checks.py): from every
+DS's `/status`, and from every member's own state file.  Nothing here knows a protocol
+message; impl/faults/matrix.py does.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import tomli_w
-
 from ..client import Client
-from ..http.config import WorldFile, load_world
+from ..http.config import WorldFile
 from ..http.server import CRASH_ENV
-from ..http.world import ServerProcess, client_names, ds_names, init_world
+from ..http.world import ServerProcess, client_names, ds_names, free_port, init_world
 from ..storage.driver import DurableClient
 from .checks import Placement, member_problems, placements
 from .proxy import Proxy, ProxyThread
@@ -36,11 +33,7 @@ from .proxy import Proxy, ProxyThread
 SETTINGS: dict[str, Any] = {"retry_interval": 0.25, "tick_interval": 0.05}
 
 
-def _rewrite(path: Path, edit: Any) -> None:
-    with path.open("rb") as f:
-        data = tomllib.load(f)
-    edit(data)
-    path.write_text(tomli_w.dumps(data))
+HOST = "127.0.0.1"
 
 
 class LoopbackWorld:
@@ -51,29 +44,18 @@ class LoopbackWorld:
                  settings: Mapping[str, Any] | None = None) -> None:
         self.folder = folder
         self.env = dict(env or {})  # every start's extra environment (a planted bug's)
-        direct = init_world(folder, domains=ds_names(ds), clients=client_names(clients),
-                            tls=False, settings={**SETTINGS, **(settings or {})})
-        self.domains = sorted(direct.ds)
-        self.proxy: dict[str, Proxy] = {}
-        for name in self.domains:
-            host, port = direct.ds[name].url.removeprefix("http://").rsplit(":", 1)
-            self.proxy[name] = proxies.add((host, int(port)), name=name)
-        urls = {name: f"http://{self.proxy[name].address}" for name in self.domains}
-
-        def peers(config: dict[str, Any]) -> None:
-            for peer, table in config.get("peers", {}).items():
-                table["url"] = urls[peer]
-
-        def world_urls(world: dict[str, Any]) -> None:
-            for name, entry in world["ds"].items():
-                entry["url"] = urls[name]
-
-        for name in self.domains:
-            _rewrite(direct.configs[name], peers)
-        _rewrite(folder / "world.toml", world_urls)
-        self.world: WorldFile = load_world(folder)
+        domains = ds_names(ds)
+        ports = {name: free_port() for name in domains}
+        self.proxy: dict[str, Proxy] = {
+            name: proxies.add((HOST, ports[name]), name=name) for name in domains}
+        self.world: WorldFile = init_world(
+            folder, domains=domains, clients=client_names(clients), tls=False, ports=ports,
+            urls={name: f"http://{self.proxy[name].address}" for name in domains},
+            settings={**SETTINGS, **(settings or {})})
+        self.domains = sorted(domains)
         self.server: dict[str, ServerProcess] = {
-            name: ServerProcess(name, direct.configs[name], direct.ds[name].url, None, self.env)
+            name: ServerProcess(name, self.world.configs[name], f"http://{HOST}:{ports[name]}",
+                                None, self.env)
             for name in self.domains
         }
         self.kills = 0

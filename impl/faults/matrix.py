@@ -206,8 +206,9 @@ class Cell:
         return self.fired and not self.problems
 
 
-def _migrate(lw: LoopbackWorld, *, seed: int, during: Callable[[], None] | None = None
-             ) -> tuple[workload.WorkloadResult, str, str]:
+def migrate_fresh_group(lw: LoopbackWorld, *, seed: int,
+                        during: Callable[[], None] | None = None
+                        ) -> tuple[workload.WorkloadResult, str, str]:
     """A fresh group created at the first DS, its members joined, one migration to the
     second; `during` runs after the creation, before the migration starts."""
     world = lw.world
@@ -233,7 +234,7 @@ def _outcome(result: workload.WorkloadResult) -> dict[str, int]:
             "aborted": result.aborted, "indeterminate": result.indeterminate}
 
 
-def _judge(lw: LoopbackWorld, result: workload.WorkloadResult, watch: Watch) -> list[str]:
+def judge(lw: LoopbackWorld, result: workload.WorkloadResult, watch: Watch) -> list[str]:
     found = list(result.problems) + watch.overlaps
     if result.completed != 1:
         found.append(f"the migration did not complete: {_outcome(result)}")
@@ -263,9 +264,9 @@ def _fault_run(lw: LoopbackWorld, step: str, mode: Mode, seed: int) -> Cell:
     planned = aim(step, mode, source, target, lw.proxy)
     fault = lw.proxy[planned.proxy].arm(planned.fault)
     with Watch(lw, source, target) as watch:
-        result, src, dst = _migrate(lw, seed=seed)
+        result, src, dst = migrate_fresh_group(lw, seed=seed)
     assert (src, dst) == (source, target), (src, dst)
-    problems = _judge(lw, result, watch)
+    problems = judge(lw, result, watch)
     for proxy in lw.proxy.values():
         proxy.disarm()
     if not fault.fired:
@@ -315,13 +316,13 @@ def kill_cell(lw: LoopbackWorld, role: str, point: CrashPoint, n: int, seed: int
 
     with Watch(lw, source, target) as watch:
         try:
-            result, _, _ = _migrate(lw, seed=seed, during=arm)
+            result, _, _ = migrate_fresh_group(lw, seed=seed, during=arm)
         finally:
             if reviver.is_alive():
                 reviver.stop()
             if not reviver.revived:
                 lw.restart(name)  # disarm: the point was not reached n times
-    problems = _judge(lw, result, watch)
+    problems = judge(lw, result, watch)
     if reviver.error is not None:
         problems.append(f"restart failed: {reviver.error}")
     return Cell(f"SIGKILL at {role} {point}:{n}", _outcome(result), reviver.revived > 0,
@@ -347,7 +348,9 @@ __all__ = [
     "aim",
     "describe",
     "fault_cell",
+    "judge",
     "kill_cell",
+    "migrate_fresh_group",
     "queued_types",
     "sender",
     "wire_type",
