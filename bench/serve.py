@@ -273,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
               f"one group after the other, beside N held groups at the source)")
         print(f"  {'N held':>8} {'source RSS':>11} {'http p50':>10} {'inproc p50':>11} "
               f"{'ratio':>7}")
+        grown: list[tuple[int, int, float, float]] = []
         for n in args.held:
             world, servers = http_world(base / f"held-{n}", args.members, args.tls, held=n)
             try:
@@ -289,6 +290,12 @@ def main(argv: list[str] | None = None) -> int:
             local_p50 = statistics.median(times)
             print(f"  {n:>8} {rss / 1024:>8.1f} MiB {remote.quantile(50) * 1e3:>7.1f} ms "
                   f"{local_p50 * 1e3:>8.1f} ms {remote.quantile(50) / local_p50:>6.1f}x")
+            grown.append((n, rss, remote.quantile(50), local_p50))
+        (n0, rss0, http0, local0), (n1, rss1, http1, local1) = grown[0], grown[-1]
+        if n1 > n0:
+            print(f"  from {n0} to {n1} held groups: RSS +{(rss1 - rss0) / (n1 - n0):.2f} KiB "
+                  f"per group; migration latency x{http1 / http0:.1f} over http, "
+                  f"x{local1 / local0:.1f} in process")
     finally:
         shutil.rmtree(base, ignore_errors=True)
     return 0
