@@ -29,7 +29,7 @@ from impl.ds import DeliveryService
 from impl.envelope import GroupMovedRedirect, Kind, Refusal, SeededRandom
 from impl.group import build_commit
 from impl.group_state import GroupState, Member
-from impl.http import wire
+from impl.http import wire, workload
 from impl.http.client import HttpMember, http_client
 from impl.http.config import WorldFile, load_ds_config
 from impl.http.server import DSNode
@@ -137,6 +137,24 @@ def test_workload_migrates_back_and_forth(http_world: tuple[WorldFile, dict[str,
         assert [g["target"] for g in moved] == [placed]
     for st in statuses.values():
         assert st["nonces"]["pending"] == 0 and st["relay"]["pending"] == 0
+
+
+@pytest.mark.parametrize(("settings", "outcome"), [
+    ({"policy": {"source_allowed": []}}, "refused"),  # every MigrationInit: not_authorized
+    ({"nonce_lifetime": 0.0}, "aborted"),  # every nonce expired: a signed rejection
+])
+def test_workload_counts_refused_and_aborted(tmp_path: Path, settings: dict[str, Any],
+                                             outcome: str) -> None:
+    with running_world(tmp_path / "w", ds=2, clients=2, tls=False, settings=settings) as (
+            world, servers):
+        result = workload.run(world, groups=1, migrations=2, commits=0)
+        statuses = [s.status() for s in servers.values()]
+    counts = result.to_json()["migrations"]
+    assert counts == {"completed": 0, "refused": 0, "aborted": 0, "indeterminate": 0,
+                      outcome: 2}
+    assert result.ok
+    assert [g["phase"] for st in statuses for g in st["groups"]] == ["active"]  # unmoved
+    assert all(st["relay"] == {"pending": 0, "queued": 0} for st in statuses)
 
 
 def test_well_known_and_status(http_world: tuple[WorldFile, dict[str, Any]]) -> None:

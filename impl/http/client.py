@@ -200,6 +200,12 @@ class HttpMember:
         with contextlib.suppress(ProtocolError):
             self.durable.receive(envelope, time.time())
 
+    def acknowledge(self) -> None:
+        """Fetch once more wherever entries were taken, so the DSs drop what was handled."""
+        for ds, after in list(self.cursor.items()):
+            if after:
+                self.poll(ds)
+
     def poll(self, ds: str) -> int | None:
         """Fetch this member's queue at `ds` once and hand every entry to the role; the
         count received, or None if the DS did not answer."""

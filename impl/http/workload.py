@@ -20,12 +20,15 @@ lost.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import os
 import random
 import time
 from typing import Any
+
+import httpx
 
 from ..client import Client
 from ..events import Abandoned, Aborted
@@ -190,6 +193,8 @@ def run(world: WorldFile, *, groups: int, migrations: int, commits: int = 1,
                 load.result.placement[gid.hex()] = group[0].role.groups[gid].ds
         finally:
             for party in parties.values():
+                with contextlib.suppress(httpx.HTTPError, OSError):
+                    party.acknowledge()
                 party.close()
     load.result.seconds = time.monotonic() - started
     return load.result
