@@ -18,12 +18,13 @@ member follows the group at the target.  Two drivers do the same work:
   round, until every group is at the target.
 
 Printed, for G in --groups (default 1, 10, 100): migrations/s and p50/p99 latency of each
-driver and the http/inprocess ratios.  Then growth with the number of groups a DS holds,
-for N in --held (default 0, 100, 1,000, 10,000): the source's state file is written with N
-groups besides the migrated ones (in process, one transaction, before the server starts),
-and the source server's resident set size (VmRSS) after it opened the file, the latency of
---growth-migrations migrations one after the other, and the in-process latency of the same
-migrations beside the same N groups.  Figures only: nothing here asserts a time.
+driver (the median of --repeat runs) and the http/inprocess ratios.  Then growth with the
+number of groups a DS holds, for N in --held (default 0, 100, 1,000, 10,000): the source's
+state file is written with N groups besides the migrated ones (in process, one
+transaction, before the server starts), and the source server's resident set size (VmRSS)
+after it opened the file, the latency of --growth-migrations migrations one after the
+other, and the in-process latency of the same migrations beside the same N groups.
+Figures only: nothing here asserts a time.
 
     python3 bench/serve.py
     python3 bench/serve.py --groups 1 10 --members 3 --held 0 1000
@@ -233,6 +234,10 @@ def rss_kib(server: ServerProcess) -> int:
     return 0
 
 
+def _median(runs: list[Figures]) -> Figures:
+    return sorted(runs, key=lambda f: f.seconds)[len(runs) // 2]
+
+
 def _print_row(name: str, f: Figures) -> None:
     print(f"  {name:<10} {f.per_second:>10.1f} {f.quantile(50) * 1e3:>10.1f} "
           f"{f.quantile(99) * 1e3:>10.1f} {f.seconds:>9.2f}")
@@ -244,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--members", type=int, default=3)
     parser.add_argument("--held", type=int, nargs="+", default=[0, 100, 1000, 10000])
     parser.add_argument("--growth-migrations", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per G (the median)")
     parser.add_argument("--tls", action="store_true", help="HTTPS between every party")
     parser.add_argument("--dir", help="where the SQLite files go (default: a temporary folder)")
     args = parser.parse_args(argv)
@@ -253,18 +259,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.members} members per group; all of a run's migrations in flight at "
               f"once; {wire} on loopback; SQLite files under {base.parent}")
         print(f"  {'driver':<10} {'migr/s':>10} {'p50 ms':>10} {'p99 ms':>10} {'total s':>9}")
+        warm = base / "warm-up"
+        warm.mkdir()
+        inprocess(1, args.members, warm)  # imports, first SQLite files: not measured
         for g in args.groups:
-            print(f"{g} concurrent groups")
-            folder = base / f"inprocess-{g}"
-            folder.mkdir()
-            local = inprocess(g, args.members, folder)
+            print(f"{g} concurrent groups (the median of {args.repeat} runs by total time)")
+            locals_, remotes = [], []
+            for r in range(args.repeat):
+                folder = base / f"inprocess-{g}-{r}"
+                folder.mkdir()
+                locals_.append(inprocess(g, args.members, folder))
+                world, servers = http_world(base / f"http-{g}-{r}", args.members, args.tls)
+                try:
+                    remotes.append(http_migrations(world, g))
+                finally:
+                    for server in servers.values():
+                        server.stop()
+            local, remote = _median(locals_), _median(remotes)
             _print_row("inprocess", local)
-            world, servers = http_world(base / f"http-{g}", args.members, args.tls)
-            try:
-                remote = http_migrations(world, g)
-            finally:
-                for server in servers.values():
-                    server.stop()
             _print_row("http", remote)
             print(f"  {'http/inproc':<10} {local.per_second / remote.per_second:>9.1f}x "
                   f"{remote.quantile(50) / local.quantile(50):>9.1f}x "

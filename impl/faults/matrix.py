@@ -35,6 +35,7 @@ target's /status before the source's, so an overlap it sees is real).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 import time
@@ -207,10 +208,13 @@ class Cell:
 
 
 def migrate_fresh_group(lw: LoopbackWorld, *, seed: int,
-                        during: Callable[[], None] | None = None
+                        during: Callable[[], None] | None = None,
+                        after: Callable[[], None] | None = None
                         ) -> tuple[workload.WorkloadResult, str, str]:
     """A fresh group created at the first DS, its members joined, one migration to the
-    second; `during` runs after the creation, before the migration starts."""
+    second; `during` runs after the creation, before the migration starts, `after` once
+    the migration ended, before the members acknowledge what they fetched (as `workload`
+    does on its way out) and close."""
     world = lw.world
     with http_client(None) as http:
         members = {c.identity: HttpMember(c, world, http) for c in world.clients.values()}
@@ -223,8 +227,12 @@ def migrate_fresh_group(lw: LoopbackWorld, *, seed: int,
             if during is not None:
                 during()
             load.migrate(gid, group)
+            if after is not None:
+                after()
         finally:
             for m in members.values():
+                with contextlib.suppress(httpx.HTTPError, OSError):
+                    m.acknowledge()
                 m.close()
     return load.result, source, target
 
@@ -263,15 +271,25 @@ def _fault_run(lw: LoopbackWorld, step: str, mode: Mode, seed: int) -> Cell:
         proxy.clear()
     planned = aim(step, mode, source, target, lw.proxy)
     fault = lw.proxy[planned.proxy].arm(planned.fault)
+    fired = 0
+
+    def disarm() -> None:  # before the members' last acknowledging fetches
+        nonlocal fired
+        fired = fault.fired
+        for proxy in lw.proxy.values():
+            proxy.disarm()
+
     with Watch(lw, source, target) as watch:
-        result, src, dst = migrate_fresh_group(lw, seed=seed)
+        try:
+            result, src, dst = migrate_fresh_group(lw, seed=seed, after=disarm)
+        finally:
+            for proxy in lw.proxy.values():
+                proxy.disarm()
     assert (src, dst) == (source, target), (src, dst)
     problems = judge(lw, result, watch)
-    for proxy in lw.proxy.values():
-        proxy.disarm()
-    if not fault.fired:
+    if not fired:
         problems.append(f"the fault never fired at {planned.proxy}")
-    return Cell(f"{mode} at {step}", _outcome(result), bool(fault.fired), problems,
+    return Cell(f"{mode} at {step}", _outcome(result), bool(fired), problems,
                 time.monotonic() - start)
 
 
