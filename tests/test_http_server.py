@@ -460,7 +460,38 @@ def test_slow_and_half_open_clients_do_not_hold_the_server(limited: tuple[WorldF
         assert 0.5 < waited < 5.0
 
 
-# -- a crash: SIGKILL at a crash point, then a restart on the same file ---------------------
+# -- a graceful stop, a crash: SIGKILL at a crash point, then a restart on the same file ----
+
+
+def _leftovers(world: WorldFile) -> list[str]:
+    return sorted(p.name for p in (world.path.parent / "state").iterdir()
+                  if p.name.endswith(("-wal", "-shm")))
+
+
+def test_sigterm_stops_gracefully_sigkill_is_a_crash(tmp_path: Path) -> None:
+    """SIGTERM: the process ends by the signal after closing its files (no WAL left, as
+    after a clean close); SIGKILL leaves them; a restart after either serves the same."""
+    with running_world(tmp_path / "w", ds=1, clients=1, tls=False) as (world, servers), \
+            http_client(None) as member_http:
+        member = HttpMember(world.clients[M0], world, member_http)
+        state = GroupState(group_id=b"kept", epoch=0, cipher_suite=world.suite,
+                           members=(Member(leaf_index=0, identity=M0.encode(),
+                                           signature_key=member.key.public_bytes()),))
+        assert member.create_group(state, DS1)[0] == 202
+        member.close()
+        server = servers[DS1]
+        before = server.status()
+        assert _leftovers(world)  # WAL files while it runs
+        assert server.stop() == -15 and _leftovers(world) == []
+        server.start()
+        assert server.status() == before
+        assert server.process is not None
+        server.process.kill()
+        server.process.wait()
+        assert _leftovers(world)  # what a crash leaves; the next start recovers from it
+        server.start()
+        assert server.status() == before
+
 
 
 def test_sigkill_at_a_crash_point_then_restart(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,6 +22,7 @@ from impl.codec import DecodeError
 from impl.crypto import CipherSuite, SigningKey
 from impl.errors import ERRORS
 from impl.http import wire
+from impl.http.client import post_sync
 from impl.http.config import ConfigError, load_ds_config
 from impl.http.server import crash_hook_from_env
 from impl.http.wire import QueueBatch, QueueEntry, QueueRequest, TransactionEnvelope, WireType
@@ -164,3 +166,62 @@ def test_crash_at_parser() -> None:
             crash_hook_from_env(bad)
     assert {p.value for p in CrashPoint} == {"before_commit", "after_commit", "mid_send",
                                             "after_send", "after_mark"}
+
+
+def test_serve_refuses_a_broken_state_file_and_writes_nothing(tmp_path: Path) -> None:
+    world = init_world(tmp_path / "w", domains=["ds1.example"], clients=[], tls=False)
+    state = tmp_path / "w" / "state"
+    (state / "ds1.example.sqlite").write_text("not a database")
+    before = sorted(p.name for p in state.iterdir())
+    done = subprocess.run([sys.executable, "-m", "mimi_portability", "serve", "--config",
+                           str(world.configs["ds1.example"])], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"error: {state / 'ds1.example.sqlite'}: the file does not start with the SQLite 3 "
+        "header"]
+    assert sorted(p.name for p in state.iterdir()) == before  # no relay file either
+
+
+def test_world_init_command(tmp_path: Path) -> None:
+    folder = tmp_path / "mimi"
+    argv = [sys.executable, "-m", "mimi_portability", "world", "init", str(folder), "--ds",
+            "3", "--clients", "2", "--suite", "5"]
+    done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert f"serve --config {folder}/ds3.example.toml" in done.stdout
+    configs = [load_ds_config(folder / f"ds{i}.example.toml") for i in (1, 2, 3)]
+    assert len({c.port for c in configs}) == 3 and all(c.scheme == "https" for c in configs)
+    assert {c.suite for c in configs[0].clients.values()} == {5}
+    for name in ("keys/ds1.example.suite1.key", "tls/ds1.example.key",
+                 "clients/member-0@client.example.key"):
+        assert (folder / name).stat().st_mode & 0o077 == 0, name  # private: owner only
+    again = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 1
+    assert again.stderr.strip() == f"error: {folder}: exists and is not an empty folder"
+    bad = subprocess.run([*argv[:-1], "9"], cwd=REPO, capture_output=True, text=True,
+                         timeout=60)
+    assert bad.returncode == 2 and "ciphersuite must be 1..7" in bad.stderr
+
+
+def test_retries_send_the_same_bytes_until_a_definitive_answer() -> None:
+    seen: list[bytes] = []
+    answers = iter([httpx.ConnectError("refused"), httpx.Response(503),
+                    httpx.Response(408), httpx.Response(202, content=b"ok")])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.content)
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+        assert post_sync(client, "http://ds/x", b"same", attempts=4, backoff=0) == (202, b"ok")
+        assert seen == [b"same"] * 4
+        seen.clear()
+        answers = iter([httpx.Response(409, content=b"no")])
+        assert post_sync(client, "http://ds/x", b"b", attempts=4, backoff=0) == (409, b"no")
+        assert len(seen) == 1  # a refusal is definitive: not retried
+        answers = iter([httpx.ReadTimeout("lost")] * 3)
+        assert post_sync(client, "http://ds/x", b"c", attempts=3, backoff=0) is None

@@ -105,12 +105,17 @@ class DSNode:
         self.lock = threading.Lock()
         self.wakeup: Callable[[], None] = lambda: None
         self.trust = config.trust()
-        self.relay = RelayStore(config.relay)
         role = self._role()
+        # the state file first: one that does not open leaves the folder as it was
         if config.state.exists():
             self.durable = DurableDS.open_sqlite(role, str(config.state), self._transport)
         else:
             self.durable = DurableDS.create_sqlite(role, str(config.state), self._transport)
+        try:
+            self.relay = RelayStore(config.relay)
+        except BaseException:
+            self.durable.close()
+            raise
         self.durable.crash_hook = crash_hook
         self._log = config.log.open("a", encoding="utf-8") if config.log else None
         self._closed = False
@@ -168,9 +173,12 @@ class DSNode:
         sender, kind = "?", "?"
         try:
             envelope = wire.decode_envelope(body, self.config.limits.max_body)
-            sender, kind = envelope.sender.decode(), envelope.type.name
+            sender = envelope.sender.decode()
+            kind = wire.TYPE_KIND[envelope.type].value if envelope.type in wire.TYPE_KIND \
+                else envelope.type.name
+            self._authenticate(path, envelope)  # configuration only: outside the lock
             with self.lock:
-                status, answer = self._handle(path, envelope, now)
+                status, answer = self._act(envelope, now)
             self._record(now, envelope, len(body), None)
             return status, answer, "accepted"
         except ProtocolError as err:
@@ -182,7 +190,9 @@ class DSNode:
             return err.status, wire.refusal_envelope(err.refusal(), self.domain, sender), \
                 wire.one_line(err.reason)
 
-    def _handle(self, path: str, env: TransactionEnvelope, now: float) -> tuple[int, bytes]:
+    def _authenticate(self, path: str, env: TransactionEnvelope) -> None:
+        """The type fits the path, the sender is a known party whose transport signature
+        verifies, and the envelope is for this DS (docs/wire.md, "Who is the sender")."""
         sender = env.sender.decode()
         if path == wire.DS_PATH:
             allowed = wire.DS_TYPES
@@ -203,6 +213,10 @@ class DSNode:
                                  "does not verify")
         if env.recipient.decode() != self.domain:
             raise WrongRecipient(expected=self.domain, named=env.recipient.decode())
+
+    def _act(self, env: TransactionEnvelope, now: float) -> tuple[int, bytes]:
+        """An authenticated request, under the lock: the role's answer."""
+        sender = env.sender.decode()
         if env.type is WireType.queue_request:
             return 200, self._fetch(sender, env, now)
         if env.type is WireType.group_creation:

@@ -31,8 +31,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise CliError(str(err)) from None
     try:
         server.serve(config, crash_hook=hook)
-    except (StorageError, RelayError) as err:
-        raise CliError(f"{config.state}: {err}") from None
+    except (StorageError, RelayError) as err:  # each names its file
+        raise CliError(str(err)) from None
     except OSError as err:  # the address is taken, a file cannot be opened
         raise CliError(f"{config.domain}: {err}") from None
     return 0
