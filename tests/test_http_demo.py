@@ -48,6 +48,11 @@ def test_demo_http_command_line(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     assert [m["ds"] for m in doc["members"]] == ["target.example"] * 2
+    text = subprocess.run([sys.executable, "-m", "mimi_portability", "demo", "--http",
+                           "--members", "1"], cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
+    assert text.returncode == 0, text.stderr
+    assert "MigrationContent" in text.stdout and "safety: all properties hold" in text.stdout
     refused = subprocess.run([sys.executable, "-m", "mimi_portability", "demo", "--http",
                               "--fault", "drop-ack"], cwd=REPO, capture_output=True,
                              text=True, timeout=60)

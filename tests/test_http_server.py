@@ -35,6 +35,7 @@ from impl.http.config import WorldFile, load_ds_config
 from impl.http.server import DSNode
 from impl.http.wire import TransactionEnvelope, WireType
 from impl.http.world import ServerProcess, init_world
+from impl.messages import MigrationRequest
 from tests.http_world import (
     client_key,
     envelope,
@@ -302,7 +303,9 @@ def _race(world: WorldFile, servers: dict[str, ServerProcess],
     for name, target in ((M0, DS2), (M1, DS3)):
         members[name].call(lambda c, t=target: c.start_migration(gid, t))
         assert members[name].flush() == 1
+        deadline = time.monotonic() + 10
         while _nonce(members[name], gid) is None:
+            assert time.monotonic() < deadline, "no MigrationResponse"
             members[name].poll(target)
         (row,) = members[name].relay.pending()  # the MigrationInitWithCommit
         members[name].relay.done(row.id)
@@ -362,9 +365,11 @@ class _NoLock:
 @pytest.mark.parametrize("serialised", [True, False])
 def test_the_lock_is_what_serialises(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                      serialised: bool) -> None:
-    """In process, with the window between the lock check and the lock widened (the
-    source's signature check sleeps): with the node's lock one MigrationInit wins; without it
-    (the negative control) both are granted, two locks and two exports."""
+    """In process, the two MigrationInits handed to the node from two threads, the first to
+    pass the source's lock check held inside the signature check until the other arrives
+    there too (at most 1 s), the second then held until the first is answered.  With the
+    node's lock the second never gets past the check: one init wins, the other is refused
+    group_locked.  Without it (the negative control) both pass: two locks, two exports."""
     world = init_world(tmp_path / "w", domains=[DS1, DS2, DS3], clients=[M0, M1], tls=False)
     configs = {d: load_ds_config(world.configs[d]) for d in world.ds}
     node = DSNode(configs[DS1])
@@ -373,27 +378,38 @@ def test_the_lock_is_what_serialises(tmp_path: Path, monkeypatch: pytest.MonkeyP
         status, _, _ = node.handle(wire.CLIENT_PATH, envelope(
             WireType.group_creation, M0, DS1, state.encode(), client_key(world, M0)))
         assert status == 202
-        slow_verify = node.role.trust.verify_signed
+        verify_signed = node.role.trust.verify_signed
+        arrived: list[int] = []
+        both, first_answered = threading.Event(), threading.Event()
 
         def verify(*args: Any) -> None:
-            time.sleep(0.5)
-            slow_verify(*args)
+            arrived.append(1)
+            if len(arrived) == 1:
+                both.wait(1.0)
+            else:
+                both.set()
+                first_answered.wait(5.0)
+            verify_signed(*args)
 
         monkeypatch.setattr(node.role.trust, "verify_signed", verify)
         if not serialised:
             monkeypatch.setattr(node, "lock", _NoLock())
         statuses: list[int] = []
-        threads = [threading.Thread(target=lambda b=b: statuses.append(
-            node.handle(wire.CLIENT_PATH, b)[0])) for b in inits]
-        threads[0].start()
-        time.sleep(0.25)
-        threads[1].start()
+
+        def handle(body: bytes) -> None:
+            statuses.append(node.handle(wire.CLIENT_PATH, body)[0])
+            first_answered.set()
+
+        threads = [threading.Thread(target=handle, args=(b,)) for b in inits]
+        for t in threads:
+            t.start()
         for t in threads:
             t.join()
         contents = [p for p in node.relay.pending()
                     if TransactionEnvelope.decode(p.wire).type is WireType.migration_content]
         if serialised:
             assert sorted(statuses) == [202, 409] and len(contents) == 1
+            assert len(arrived) == 1
         else:
             assert statuses == [202, 202] and len(contents) == 2
     finally:
@@ -406,10 +422,28 @@ def test_the_lock_is_what_serialises(tmp_path: Path, monkeypatch: pytest.MonkeyP
 @pytest.fixture(scope="module")
 def limited(tmp_path_factory: pytest.TempPathFactory
             ) -> Iterator[tuple[WorldFile, dict[str, ServerProcess]]]:
-    settings = {"limits": {"max_body": 65536, "body_timeout": 1.0}}
+    settings = {"limits": {"max_body": 65536, "body_timeout": 2.0}, "nonce_lifetime": 0.5,
+                "tick_interval": 0.1}
     with running_world(tmp_path_factory.mktemp("limits") / "w", ds=1, clients=1, tls=False,
                        settings=settings) as w:
         yield w
+
+
+def test_the_background_tick_expires_nonces(limited: tuple[WorldFile, Any]) -> None:
+    """No request after the MigrationRequest: only the server's own tick can expire it."""
+    world, servers = limited
+    request = MigrationRequest(source_domain_name=b"elsewhere.example",
+                               target_domain_name=DS1.encode(), group_id=b"ticked", epoch=0)
+    with http(world) as client:
+        answer = post(client, world, DS1, wire.CLIENT_PATH, envelope(
+            WireType.migration_request, M0, DS1, request.encode(), client_key(world, M0),
+            cipher_suite=world.suite))
+    assert answer.status_code == 202
+    deadline = time.monotonic() + 10
+    while servers[DS1].status()["nonces"]["expired"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert servers[DS1].status()["nonces"] == {"pending": 0, "consumed": 0, "expired": 1,
+                                               "rejected": 0}
 
 
 def test_a_streamed_body_over_the_limit_is_refused(limited: tuple[WorldFile, Any]) -> None:
@@ -453,11 +487,11 @@ def test_slow_and_half_open_clients_do_not_hold_the_server(limited: tuple[WorldF
         started = time.monotonic()
         with http(world) as client:
             assert client.get(world.ds[DS1].url + wire.STATUS_PATH).status_code == 200
-        assert time.monotonic() - started < 1.0  # served while the others hang
+        assert time.monotonic() - started < 1.5  # served while the others hang
         answer = slow.recv(4096)
         waited = time.monotonic() - started
         assert answer.startswith(b"HTTP/1.1 408"), answer[:100]
-        assert 0.5 < waited < 5.0
+        assert 1.0 < waited < 8.0  # the body timeout (2 s) let go of the slow one
 
 
 # -- a graceful stop, a crash: SIGKILL at a crash point, then a restart on the same file ----

@@ -163,7 +163,8 @@ class HttpMember:
                 status, answer = result
                 return status, None if status < 300 else refusal_of(answer)
             time.sleep(0.2)
-        raise ConnectionError(f"{ds} did not answer the creation of the group")
+        raise ConnectionError(f"{ds} at {self.world.ds[ds].url} did not answer the creation "
+                              "of a group: is its server running (mimi-portability serve)?")
 
     # -- the network side --------------------------------------------------------------------
 
@@ -218,15 +219,21 @@ class HttpMember:
         result = post_sync(self.http, self.url(ds, wire.QUEUE_PATH), body)
         if result is None or result[0] != 200:
             return None
-        batch = wire.QueueBatch.decode(TransactionEnvelope.decode(result[1]).body)
+        try:
+            batch = wire.QueueBatch.decode(TransactionEnvelope.decode(result[1]).body)
+        except ValueError:
+            return None  # not a queue batch: as if the DS had not answered
         for entry in batch.entries:
-            envelope = entry.envelope.envelope()
-            if envelope.sender != ds:
-                continue  # a queue holds only its DS's own messages
-            if self.observe:
-                self.observe(self.identity, envelope, None)
-            self._receive(envelope)
-            self.cursor[ds] = entry.id
+            try:
+                envelope = entry.envelope.envelope()
+            except ValueError:
+                envelope = None  # not a protocol message: nothing a member takes
+            # a queue holds only its DS's own messages: anything else is skipped
+            if envelope is not None and envelope.sender == ds:
+                if self.observe:
+                    self.observe(self.identity, envelope, None)
+                self._receive(envelope)
+            self.cursor[ds] = entry.id  # acknowledged by the next fetch, once handled
         return len(batch.entries)
 
 

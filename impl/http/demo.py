@@ -28,6 +28,7 @@ from ..adversary import RogueClient, RogueDS
 from ..client import Client
 from ..crypto import CipherSuite, SigningKey
 from ..demo import DemoResult
+from ..demo import format_text as format_demo
 from ..ds import DeliveryService
 from ..envelope import Envelope, SeededRandom
 from ..group_state import GroupState, Member
@@ -52,6 +53,20 @@ class HttpDemoResult(DemoResult):
         out = DemoResult.to_json(self)
         out["messages"] = self.messages
         return out
+
+
+def format_text(result: HttpDemoResult) -> str:
+    """The in-memory demo's text (impl/demo.py `format_text`), its message lines from the
+    wire log."""
+    text = format_demo(result).split("\n")
+    # [header, "", notes..., "", <messages go here>, "", summary...]
+    gap = text.index("", 2) if result.notes else 1
+    lines = []
+    for i, m in enumerate(result.messages, 1):
+        lines.append(f"{i:4}. {m['type']:<25} {m['bytes']:>7} B  {m['from']} -> {m['to']}")
+        if m.get("refused"):
+            lines.append(f"        refused: {m['refused']}")
+    return "\n".join(text[:gap + 1] + lines + text[gap + 1:])
 
 
 def _reopen(world: WorldFile, suite: int) -> World:
@@ -156,4 +171,4 @@ def run_http_demo(*, members: int = 5, suite: int = 1, timeout: float = 60.0,
     return result
 
 
-__all__ = ["HttpDemoResult", "run_http_demo"]
+__all__ = ["HttpDemoResult", "format_text", "run_http_demo"]

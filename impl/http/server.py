@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
 import ssl
@@ -40,6 +41,7 @@ import anyio.to_thread
 import httpx
 import uvicorn
 
+from ..crypto import SigningKey
 from ..ds import DeliveryService, NonceStatus
 from ..envelope import Envelope, Refusal, SystemRandom, decode_payload
 from ..errors import (
@@ -56,7 +58,7 @@ from ..storage.driver import CrashPoint, DurableDS
 from . import wire
 from .client import post_with_retries
 from .config import DSConfig
-from .relay import RelayStore
+from .relay import Pending, RelayStore
 from .wire import TransactionEnvelope, TransportError, WireType
 
 Scope = MutableMapping[str, Any]
@@ -66,6 +68,7 @@ Send = Callable[[Message], Awaitable[None]]
 CrashHook = Callable[[CrashPoint, str], None]
 
 CRASH_ENV = "MIMI_CRASH_AT"
+_log = logging.getLogger("mimi_portability.serve")
 #: Most entries one queue fetch returns.
 MAX_BATCH = 256
 
@@ -160,7 +163,7 @@ class DSNode:
             self.relay.enqueue(to_members)
         self.wakeup()
 
-    def _auth_key(self, envelope: Envelope) -> Any:
+    def _auth_key(self, envelope: Envelope) -> SigningKey:
         keys = self.config.keys
         suite = envelope.cipher_suite if envelope.cipher_suite in keys else min(keys)
         return keys[suite]
@@ -274,7 +277,7 @@ class DSNode:
 
     # -- the relay, for the delivery task ----------------------------------------------------
 
-    def pending(self) -> list[Any]:
+    def pending(self) -> list[Pending]:
         with self.lock:
             return self.relay.pending()
 
@@ -472,7 +475,10 @@ class App:
     async def _ticker(self) -> None:
         while True:
             await asyncio.sleep(self.node.config.tick_interval)
-            await anyio.to_thread.run_sync(self.node.tick)
+            try:
+                await anyio.to_thread.run_sync(self.node.tick)
+            except Exception as err:  # e.g. a full disk: the role is back at what is
+                _log.error("tick failed: %s", err)  # committed; the next tick tries again
 
     async def _deliverer(self) -> None:
         """POST every relay row to its peer DS, the same bytes until a definitive answer;
@@ -487,18 +493,27 @@ class App:
                                              limits=httpx.Limits(max_keepalive_connections=0))
         async with httpx.AsyncClient(timeout=httpx.Timeout(5.0), transport=transport) as client:
             while True:
-                rows = await anyio.to_thread.run_sync(self.node.pending)
-                by_peer: dict[str, list[Any]] = {}
-                for row in rows:
-                    by_peer.setdefault(row.destination, []).append(row)
-                await asyncio.gather(*(self._deliver_to(client, peer, peer_rows)
-                                       for peer, peer_rows in by_peer.items()))
-                self._wake.clear()
+                self._wake.clear()  # before reading: a row added from now on wakes us again
+                rows: list[Pending] = []
+                try:
+                    rows = await anyio.to_thread.run_sync(self.node.pending)
+                    by_peer: dict[str, list[Pending]] = {}
+                    for row in rows:
+                        by_peer.setdefault(row.destination, []).append(row)
+                    await asyncio.gather(*(self._deliver_to(client, peer, peer_rows)
+                                           for peer, peer_rows in by_peer.items()))
+                except Exception as err:  # the relay file failed: keep going, rows stay
+                    _log.error("relay delivery failed: %s", err)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=0.5 if rows else 5.0)
 
-    async def _deliver_to(self, client: httpx.AsyncClient, peer: str, rows: list[Any]) -> None:
-        url = self.node.config.peers[peer].url + wire.DS_PATH
+    async def _deliver_to(self, client: httpx.AsyncClient, peer: str,
+                          rows: list[Pending]) -> None:
+        known = self.node.config.peers.get(peer)
+        if known is None:  # configured away since the row was written: kept, not sent
+            _log.warning("%d relay rows for %s, which is no longer a peer", len(rows), peer)
+            return
+        url = known.url + wire.DS_PATH
         for row in rows:
             result = await post_with_retries(client, url, row.wire)
             if result is None:

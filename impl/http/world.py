@@ -165,6 +165,9 @@ def init_world(folder: Path, *, domains: Sequence[str], clients: Sequence[str], 
             "state": f"state/{d}.sqlite",
             "relay": f"state/{d}.relay.sqlite",
             "log": f"log/{d}.jsonl",
+            # the draft's defaults, spelled out (docs/profile.md §5): any member may move a
+            # group away, any client may create or import one; a list restricts them
+            "policy": {"target_own_domain_only": False},
             **dict(settings or {}),
             "keys": {str(s): f"keys/{d}.suite{s}.key" for s in SUITES},
             "peers": {p: {"url": url[p], "keys": ds_public[p]} for p in domains if p != d},

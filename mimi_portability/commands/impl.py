@@ -107,6 +107,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             raise CliError(str(err)) from None
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
+    elif isinstance(result, http_demo.HttpDemoResult):
+        print(http_demo.format_text(result))
     else:
         print(demo.format_text(result))
     return 1 if result.violations else 0

@@ -64,7 +64,7 @@ def cmd_workload(args: argparse.Namespace) -> int:
         result = workload.run(world, groups=args.groups, migrations=args.migrations,
                               commits=args.commits, members=args.members, seed=args.seed,
                               timeout=args.timeout)
-    except (ValueError, StorageError, RelayError) as err:
+    except (ValueError, StorageError, RelayError, ConnectionError) as err:
         raise CliError(str(err)) from None
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
