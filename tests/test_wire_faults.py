@@ -87,19 +87,25 @@ def test_every_fault_mode_at_every_step_of_a_migration(world: LoopbackWorld) -> 
 
 def test_sigkill_at_every_hit_of_every_crash_point_on_both_roles(
         world: LoopbackWorld) -> None:
-    cells, seed = [], 1000
+    cells, seed, kills, past = [], 1000, 0, 0
     for role, hits in HITS.items():
         for point, count in hits.items():
             for n in range(1, count + 1 + (1 if FULL else 0)):
                 seed += 1
                 cell = kill_cell(world, role, point, n, seed)
-                if n > count:  # past the last hit: it must not be reached
-                    cell.problems += ["reached a hit past the table"] if cell.fired else []
+                if n <= count:
+                    kills += cell.fired
+                else:  # past the last hit: it must not be reached, so the cell inverts
+                    past += 1
+                    cell.name += " (past the last hit)"
+                    if cell.fired:
+                        cell.problems.append("reached a hit past the table HITS")
                     cell.fired = not cell.fired
                 cells.append(cell)
-    kills = sum(1 for c in cells if c.fired and "past" not in c.name)
-    assert kills == sum(sum(h.values()) for h in HITS.values()) == 17 or FULL
-    _report(f"SIGKILL matrix ({kills} self-kills at crash points)", cells, world)
+    assert kills == sum(sum(h.values()) for h in HITS.values()) == 17
+    assert past == (10 if FULL else 0)
+    _report(f"SIGKILL matrix ({kills} self-kills at crash points, {past} hits past the last "
+            "not reached)", cells, world)
     _, problems = world.problems()
     assert problems == []
 
