@@ -11,7 +11,9 @@ fail, and a fault aimed at a message that never travels must fail its cell.
 
 MIMI_FAULTS_FULL=1 also runs, for every crash point, the hit after the last one a migration
 makes (it must not be reached: the table below is complete).  MIMI_SOAK_SECONDS sets the
-soak's length (default 15 s; bench/serve.py is for load figures, not this).
+soak's length (default 15 s; bench/serve.py is for load figures, not this), and
+MIMI_SOAK_FAULT_RATE the share of requests the proxies fault at random meanwhile (default
+0.05; 0: SIGKILLs only).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from impl.storage.driver import CrashPoint
 ROOT = Path(__file__).resolve().parent.parent
 FULL = os.environ.get("MIMI_FAULTS_FULL") == "1"
 SOAK_SECONDS = float(os.environ.get("MIMI_SOAK_SECONDS", "15"))
+SOAK_FAULT_RATE = float(os.environ.get("MIMI_SOAK_FAULT_RATE", "0.05"))
 
 #: How many times one migration makes each role's driver pass each crash point (as a
 #: MIMI_FAULTS_FULL=1 run finds): the source handles the MigrationInitWithCommit (one
@@ -113,11 +116,13 @@ def test_sigkill_at_every_hit_of_every_crash_point_on_both_roles(
 def test_a_soak_of_random_sigkills_during_a_workload(
         tmp_path: Path) -> None:
     with loopback_world(tmp_path / "world") as lw:
-        figures = soak(lw, seconds=SOAK_SECONDS, seed=int.from_bytes(os.urandom(2), "big"))
-        print("\n" + figures.summary())
+        seed = int.from_bytes(os.urandom(2), "big")
+        figures = soak(lw, seconds=SOAK_SECONDS, seed=seed, fault_rate=SOAK_FAULT_RATE)
+        print(f"\n(seed {seed}) " + figures.summary())
         assert figures.problems == [], "\n".join(figures.problems) + "\n" + lw.log_tails()
         assert figures.kills > 0 and figures.migrations["indeterminate"] == 0
         assert sum(figures.migrations.values()) > 0
+        assert SOAK_FAULT_RATE == 0 or sum(figures.faults.values()) > 0
 
 
 # -- negative controls ------------------------------------------------------------------------

@@ -5,7 +5,9 @@ This module owns the killer and the rounds.  A round is one `workload --json` ch
 (fresh groups, migrations back and forth, a commit before each); while it runs, a killer
 picks a random server every `pause` seconds (uniform in `pauses`), SIGKILLs it wherever it
 is (handling a request, syncing SQLite, POSTing to its peer, starting up) and starts it
-again on the same files.  Rounds follow each other until `seconds` have passed.  After
+again on the same files; with a `fault_rate`, every proxy also applies a random mode of
+impl/faults/proxy.py to that share of all requests (delays of 0.3 s).  Rounds follow each
+other until `seconds` have passed.  After
 every round: the workload exited 0 with `ok` (every migration completed, was refused or
 aborted, no commit lost), and, once the world settled, 0 lost and 0 forked groups over
 every group of every round, every member at the DS and epoch of each of its groups
@@ -24,6 +26,7 @@ import time
 from typing import Any
 
 from .loopback import LoopbackWorld
+from .proxy import Fault, Mode, Request
 
 
 @dataclasses.dataclass
@@ -35,6 +38,7 @@ class Soak:
         default_factory=lambda: {"completed": 0, "refused": 0, "aborted": 0,
                                  "indeterminate": 0})
     commits: int = 0
+    faults: dict[str, int] = dataclasses.field(default_factory=dict)
     seconds: float = 0.0
     problems: list[str] = dataclasses.field(default_factory=list)
 
@@ -44,7 +48,8 @@ class Soak:
                 f"SIGKILLs, {self.groups} groups, {sum(m.values())} migrations "
                 f"({m['completed']} completed, {m['refused']} refused, {m['aborted']} "
                 f"aborted, {m['indeterminate']} indeterminate), {self.commits} commits, "
-                f"{len(self.problems)} problems")
+                f"{len(self.problems)} problems"
+                + (f"; faults fired: {self.faults}" if any(self.faults.values()) else ""))
 
 
 class Killer(threading.Thread):
@@ -89,13 +94,27 @@ def workload_round(lw: LoopbackWorld, *, groups: int, migrations: int, seed: int
     return child.returncode, document, child.stderr
 
 
+def arm_random_faults(lw: LoopbackWorld, rate: float, rng: random.Random) -> list[Fault]:
+    """On every proxy, each mode on a `rate`/6 share of the requests, at random."""
+    armed = []
+    for proxy in lw.proxy.values():
+        for mode in Mode:
+            def coin(_request: Request, share: float = rate / len(Mode)) -> bool:
+                return rng.random() < share
+
+            armed.append(proxy.arm(Fault(mode, match=coin, count=1 << 62, seconds=0.3)))
+    return armed
+
+
 def soak(lw: LoopbackWorld, *, seconds: float, seed: int = 0, groups: int = 3,
          migrations: int = 6, pauses: tuple[float, float] = (0.3, 1.2),
-         timeout: float = 120.0) -> Soak:
-    """Rounds of the workload under random SIGKILLs for `seconds` (module docstring)."""
+         timeout: float = 120.0, fault_rate: float = 0.0) -> Soak:
+    """Rounds of the workload under random SIGKILLs for `seconds` (module docstring), and
+    with `fault_rate` > 0 a random fault of a random mode on that share of all requests."""
     rng = random.Random(seed)
     figures = Soak()
     start = time.monotonic()
+    armed = arm_random_faults(lw, fault_rate, random.Random(seed + 1)) if fault_rate else []
     while time.monotonic() - start < seconds or figures.rounds == 0:
         killer = Killer(lw, rng, pauses)
         killer.start()
@@ -128,8 +147,11 @@ def soak(lw: LoopbackWorld, *, seconds: float, seed: int = 0, groups: int = 3,
         figures.problems += [f"round {figures.rounds}: {p}" for p in problems]
         if figures.problems:
             break
+    for proxy in lw.proxy.values():
+        proxy.disarm()
+    figures.faults = {str(m): sum(f.fired for f in armed if f.mode is m) for m in Mode}
     figures.seconds = time.monotonic() - start
     return figures
 
 
-__all__ = ["Killer", "Soak", "soak", "workload_round"]
+__all__ = ["Killer", "Soak", "arm_random_faults", "soak", "workload_round"]
