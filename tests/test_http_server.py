@@ -557,3 +557,29 @@ def test_sigkill_at_a_crash_point_then_restart(tmp_path: Path) -> None:
         finally:
             for m in members.values():
                 m.close()
+
+
+def test_a_port_taken_before_the_server_binds_it_is_picked_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from impl.http import world as world_module
+
+    picked = world_module.free_port
+    squatters: list[socket.socket] = []
+
+    def free_port() -> int:  # the first port handed out is taken at once by someone else
+        port = picked()
+        if not squatters:
+            squatter = socket.socket()
+            squatter.bind(("127.0.0.1", port))
+            squatter.listen()
+            squatters.append(squatter)
+        return port
+
+    monkeypatch.setattr(world_module, "free_port", free_port)
+    try:
+        with running_world(tmp_path / "w", ds=1, clients=1, tls=False) as (world, servers):
+            taken = squatters[0].getsockname()[1]
+            assert servers[DS1].status()["domain"] == DS1
+            assert not world.ds[DS1].url.endswith(f":{taken}")
+    finally:
+        squatters[0].close()

@@ -21,6 +21,7 @@ import contextlib
 import datetime
 import ipaddress
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -268,14 +269,26 @@ def running_world(folder: Path, *, ds: int | Sequence[str] = 2, clients: int = 3
                   ports: Mapping[str, int] | None = None, urls: Mapping[str, str] | None = None,
                   ) -> Iterator[tuple[WorldFile, dict[str, ServerProcess]]]:
     """`init_world` in `folder`, every DS started; every server stopped on the way out.
-    `env`: extra environment per domain (e.g. {"ds1.example": {"MIMI_CRASH_AT": ...}})."""
+    `env`: extra environment per domain (e.g. {"ds1.example": {"MIMI_CRASH_AT": ...}}).
+    A port picked free that another process took before the server bound it (tests run
+    side by side) gets the world written again with other ports, up to three times."""
     domains = ds_names(ds) if isinstance(ds, int) else list(ds)
-    world = init_world(folder, domains=domains, clients=client_names(clients), suite=suite,
-                       tls=tls, ports=ports, urls=urls, settings=settings)
     servers: dict[str, ServerProcess] = {}
+    for attempt in range(3):
+        world = init_world(folder, domains=domains, clients=client_names(clients),
+                           suite=suite, tls=tls, ports=ports, urls=urls, settings=settings)
+        try:
+            for d in domains:
+                servers[d] = start_server(world, d, (env or {}).get(d))
+            break
+        except RuntimeError as err:
+            for server in servers.values():
+                server.stop()
+            servers = {}
+            if ports is not None or "address already in use" not in str(err) or attempt == 2:
+                raise
+            shutil.rmtree(folder)  # ours: written just now
     try:
-        for d in domains:
-            servers[d] = start_server(world, d, (env or {}).get(d))
         yield world, servers
     finally:
         for server in servers.values():
