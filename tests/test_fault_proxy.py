@@ -199,3 +199,28 @@ def test_an_answer_predicate_drops_only_the_answer_it_names(
 def test_an_answer_predicate_on_a_mode_that_acts_before_the_answer_is_refused() -> None:
     with pytest.raises(ValueError, match="before the answer"):
         Fault(Mode.DROP_REQUEST, answer=lambda r: True)
+
+
+def test_a_retargeted_proxy_reopens_its_upstream_connection_at_the_new_address() -> None:
+    """The upstream connection is reopened to wherever the proxy points now (an HTTP/1.0
+    upstream closes it after every answer, as a killed server does once), whatever client
+    connection the next request comes on."""
+    servers, handlers = [], []
+    for version in ("HTTP/1.0", "HTTP/1.1"):
+        handler = type("Handler", (_Counter,), {"bodies": [], "truncated": [],
+                                                "protocol_version": version})
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
+        servers.append(server)
+        handlers.append(handler)
+    try:
+        with ProxyThread() as thread, httpx.Client(timeout=5) as client:
+            proxy = thread.add(("127.0.0.1", servers[0].server_address[1]))
+            assert _post(client, proxy, b"one").status_code == 200
+            proxy.retarget(("127.0.0.1", servers[1].server_address[1]))
+            assert _post(client, proxy, b"two").content == b"echo:two"
+        assert handlers[0].bodies == [b"one"] and handlers[1].bodies == [b"two"]
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()

@@ -164,3 +164,23 @@ def test_a_server_that_sends_before_it_commits_fails_the_sigkill_matrix(tmp_path
                  for i, role in enumerate(("source", "target"))]
     assert all(c.fired for c in cells)
     assert not any(c.ok for c in cells), describe(cells)
+
+
+def test_a_server_whose_port_was_taken_while_it_was_down_moves_behind_its_proxy(
+        world: LoopbackWorld) -> None:
+    import socket
+
+    source = world.domains[0]
+    old = world.server[source].url
+    world.kill(source)
+    host, port = old.removeprefix("http://").rsplit(":", 1)
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind((host, int(port)))
+        squatter.listen()
+        world.restart(source)
+        assert world.server[source].url != old
+        assert world.proxy[source].upstream[1] != int(port)
+    result, _, _ = migrate_fresh_group(world, seed=99)  # through the proxy, to the new port
+    assert result.completed == 1
+    assert world.problems()[1] == []

@@ -15,10 +15,15 @@ message; impl/faults/matrix.py does.
 from __future__ import annotations
 
 import contextlib
+import random
+import socket
 import time
+import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+import tomli_w
 
 from ..client import Client
 from ..http.config import WorldFile
@@ -36,6 +41,25 @@ SETTINGS: dict[str, Any] = {"retry_interval": 0.25, "tick_interval": 0.05}
 HOST = "127.0.0.1"
 
 
+def quiet_port() -> int:
+    """A free loopback port below the kernel's ephemeral range: no outgoing connection of
+    any process is given such a port, so a killed server finds its port still free when it
+    starts again (a port of `free_port`, bound to 0, comes from that range)."""
+    low = 32768
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    pick = random.SystemRandom()
+    for _ in range(100):
+        port = pick.randrange(max(1024, low - 12000), low)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((HOST, port))
+            except OSError:
+                continue
+            return port
+    return free_port()
+
+
 class LoopbackWorld:
     """The servers and proxies of one world folder (see the module docstring)."""
 
@@ -45,7 +69,7 @@ class LoopbackWorld:
         self.folder = folder
         self.env = dict(env or {})  # every start's extra environment (a planted bug's)
         domains = ds_names(ds)
-        ports = {name: free_port() for name in domains}
+        ports = {name: quiet_port() for name in domains}
         self.proxy: dict[str, Proxy] = {
             name: proxies.add((HOST, ports[name]), name=name) for name in domains}
         self.world: WorldFile = init_world(
@@ -64,8 +88,27 @@ class LoopbackWorld:
     # -- processes ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        for server in self.server.values():
-            server.start()
+        for name in self.domains:
+            self._start(name)
+
+    def _start(self, name: str) -> None:
+        """Start `name`; if another process took its port meanwhile, move it to a new one
+        (its config's `listen`, and its proxy's upstream), up to three times."""
+        server = self.server[name]
+        for attempt in range(3):
+            try:
+                server.start()
+                return
+            except RuntimeError as err:
+                if "address already in use" not in str(err) or attempt == 2:
+                    raise
+            port = quiet_port()
+            with server.config.open("rb") as f:
+                config = tomllib.load(f)
+            config["listen"] = f"{HOST}:{port}"
+            server.config.write_text(tomli_w.dumps(config))
+            server.url = f"http://{HOST}:{port}"
+            self.proxy[name].retarget((HOST, port))
 
     def stop(self) -> dict[str, int | None]:
         """SIGTERM every server (the graceful stop); their exit codes."""
@@ -84,7 +127,7 @@ class LoopbackWorld:
         self.kill(name)
         server = self.server[name]
         server.env = {**self.env, **({CRASH_ENV: crash_at} if crash_at else {})}
-        server.start()
+        self._start(name)
 
     def rss_kib(self, name: str) -> int:
         process = self.server[name].process

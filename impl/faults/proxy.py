@@ -150,10 +150,11 @@ class Seen:
 
 
 class _Upstream:
-    """One HTTP/1.1 connection to the upstream, reopened when it must close."""
+    """One HTTP/1.1 connection to the upstream, reopened when it must close (to wherever
+    `where()` says the upstream is then: a retargeted proxy's new address)."""
 
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
+    def __init__(self, where: Callable[[], tuple[str, int]]) -> None:
+        self.where = where
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
         self.conn = h11.Connection(h11.CLIENT)
@@ -166,7 +167,7 @@ class _Upstream:
         reused = True
         if self.writer is None or self.conn.our_state is not h11.IDLE or self.reader is None:
             self.close()
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            self.reader, self.writer = await asyncio.open_connection(*self.where())
             self.conn = h11.Connection(h11.CLIENT)
             reused = False
         return self.reader, self.writer, reused
@@ -329,7 +330,7 @@ class Proxy:
         assert task is not None
         self._tasks.add(task)
         conn = h11.Connection(h11.SERVER)
-        upstream = _Upstream(*self.upstream)
+        upstream = _Upstream(lambda: self.upstream)
         try:
             while True:
                 request = await self._read_request(conn, reader)
@@ -389,7 +390,7 @@ class Proxy:
             fault = self._choose(request, response)
             mode = fault.mode if fault is not None else None
         if mode is Mode.DUPLICATE:
-            again = _Upstream(*self.upstream)
+            again = _Upstream(lambda: self.upstream)
             second = await again.exchange(request)
             again.close()
             if second is not None:
