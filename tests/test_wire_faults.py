@@ -9,11 +9,12 @@ Beside each positive result a negative control: the same cells against a server 
 durability bug planted (tests/planted_site/sitecustomize.py, tests/storage_planted.py) must
 fail, and a fault aimed at a message that never travels must fail its cell.
 
-MIMI_FAULTS_FULL=1 also runs, for every crash point, the hit after the last one a migration
-makes (it must not be reached: the table below is complete).  MIMI_SOAK_SECONDS sets the
-soak's length (default 15 s; bench/serve.py is for load figures, not this), and
-MIMI_SOAK_FAULT_RATE the share of requests the proxies fault at random meanwhile (default
-0.05; 0: SIGKILLs only).
+Over HTTPS the fault modes run at a member's POST and a DS's POST (MIMI_FAULTS_FULL=1: at
+every step).  MIMI_FAULTS_FULL=1 also runs, for every crash point, the hit after the last
+one a migration makes (it must not be reached: the table below is complete).
+MIMI_SOAK_SECONDS sets the soak's length (default 10 s; bench/serve.py is for load figures,
+not this), and MIMI_SOAK_FAULT_RATE the share of requests the proxies fault at random
+meanwhile (default 0.05; 0: SIGKILLs only).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from impl.storage.driver import CrashPoint
 
 ROOT = Path(__file__).resolve().parent.parent
 FULL = os.environ.get("MIMI_FAULTS_FULL") == "1"
-SOAK_SECONDS = float(os.environ.get("MIMI_SOAK_SECONDS", "15"))
+SOAK_SECONDS = float(os.environ.get("MIMI_SOAK_SECONDS", "10"))
 SOAK_FAULT_RATE = float(os.environ.get("MIMI_SOAK_FAULT_RATE", "0.05"))
 
 #: How many times one migration makes each role's driver pass each crash point (as a
@@ -86,6 +87,22 @@ def test_every_fault_mode_at_every_step_of_a_migration(world: LoopbackWorld) -> 
     _, problems = world.problems()
     assert problems == []
     print(f"groups: {len(world.groups)}, lost 0, forked 0")
+
+
+#: Over HTTPS: a member's POST and a DS's POST (MIMI_FAULTS_FULL=1: every step).
+HTTPS_STEPS = STEPS if FULL else ("MigrationInitWithCommit", "MigrationContent")
+
+
+def test_every_fault_mode_over_https(tmp_path: Path) -> None:
+    """The same cells with TLS everywhere (the world's certificates, each proxy presenting
+    its DS's own): the faults act on the HTTP inside, the answers are the same."""
+    with loopback_world(tmp_path / "world", tls=True) as lw:
+        assert all(peer.url.startswith("https://") for peer in lw.world.ds.values())
+        cells = [fault_cell(lw, step, mode, seed=500 + i * len(MODES) + j)
+                 for i, step in enumerate(HTTPS_STEPS) for j, mode in enumerate(MODES)]
+        _report(f"fault matrix over HTTPS ({len(MODES)} modes x {len(HTTPS_STEPS)} steps)",
+                cells, lw)
+        assert lw.problems()[1] == []
 
 
 def test_sigkill_at_every_hit_of_every_crash_point_on_both_roles(

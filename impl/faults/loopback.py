@@ -2,14 +2,14 @@
 
 This module owns the wiring of a faulted world: one `Proxy` (impl/faults/proxy.py) in front
 of each DS, and every party configured to reach that DS through it, so every request
-addressed to a DS (a member's POST or queue fetch, a peer DS's POST) passes that DS's
-proxy: `init_world` (plain HTTP on loopback: the proxies speak HTTP/1.1 in the clear) is
-given each DS's listen port and, as the URL its peers and the members reach it at, its
-proxy's address.  `/status` is read on the listen port directly.  It starts, kills
-(SIGKILL, counted) and restarts the servers (impl/http/world.py `ServerProcess`), waits
-until a world has settled, and reads what must hold (impl/faults/checks.py): from every
-DS's `/status`, and from every member's own state file.  Nothing here knows a protocol
-message; impl/faults/matrix.py does.
+addressed to a DS (a member's POST or queue fetch, a peer DS's POST) passes that DS's proxy:
+`init_world` is given each DS's listen port and, as the URL its peers and the members reach
+it at, its proxy's address. Plain HTTP on loopback, or with `tls` HTTPS everywhere: the
+world's certificates, each proxy presenting its DS's own. `/status` is read on the listen
+port directly. It starts, kills (SIGKILL, counted) and restarts the servers
+(impl/http/world.py `ServerProcess`), waits until a world has settled, and reads what must
+hold (impl/faults/checks.py): from every DS's `/status`, and from every member's own state
+file. Nothing here knows a protocol message; impl/faults/matrix.py does.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import random
 import socket
+import ssl
 import time
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -64,22 +65,35 @@ class LoopbackWorld:
     """The servers and proxies of one world folder (see the module docstring)."""
 
     def __init__(self, folder: Path, proxies: ProxyThread, *, ds: int = 2, clients: int = 3,
-                 env: Mapping[str, str] | None = None,
+                 env: Mapping[str, str] | None = None, tls: bool = False,
                  settings: Mapping[str, Any] | None = None) -> None:
         self.folder = folder
         self.env = dict(env or {})  # every start's extra environment (a planted bug's)
+        self.scheme = "https" if tls else "http"
         domains = ds_names(ds)
         ports = {name: quiet_port() for name in domains}
-        self.proxy: dict[str, Proxy] = {
-            name: proxies.add((HOST, ports[name]), name=name) for name in domains}
+        fronts = {name: quiet_port() for name in domains}  # where each proxy listens
         self.world: WorldFile = init_world(
-            folder, domains=domains, clients=client_names(clients), tls=False, ports=ports,
-            urls={name: f"http://{self.proxy[name].address}" for name in domains},
+            folder, domains=domains, clients=client_names(clients), tls=tls, ports=ports,
+            urls={name: f"{self.scheme}://{HOST}:{fronts[name]}" for name in domains},
             settings={**SETTINGS, **(settings or {})})
+        upstream_tls = (ssl.create_default_context(cafile=str(self.world.ca))
+                        if self.world.ca else None)
+        self.proxy: dict[str, Proxy] = {}
+        for name in domains:
+            front = None
+            if tls:  # the proxy presents the DS's own certificate (SAN 127.0.0.1)
+                front = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+                front.load_cert_chain(folder / "tls" / f"{name}.crt",
+                                      folder / "tls" / f"{name}.key")
+            self.proxy[name] = proxies.add((HOST, ports[name]), name=name,
+                                           listen=(HOST, fronts[name]), tls=front,
+                                           upstream_tls=upstream_tls)
         self.domains = sorted(domains)
         self.server: dict[str, ServerProcess] = {
-            name: ServerProcess(name, self.world.configs[name], f"http://{HOST}:{ports[name]}",
-                                None, self.env)
+            name: ServerProcess(name, self.world.configs[name],
+                                f"{self.scheme}://{HOST}:{ports[name]}", self.world.ca,
+                                self.env)
             for name in self.domains
         }
         self.kills = 0
@@ -107,7 +121,7 @@ class LoopbackWorld:
                 config = tomllib.load(f)
             config["listen"] = f"{HOST}:{port}"
             server.config.write_text(tomli_w.dumps(config))
-            server.url = f"http://{HOST}:{port}"
+            server.url = f"{self.scheme}://{HOST}:{port}"
             self.proxy[name].retarget((HOST, port))
 
     def stop(self) -> dict[str, int | None]:
@@ -185,14 +199,18 @@ class LoopbackWorld:
 
 @contextlib.contextmanager
 def loopback_world(folder: Path, **kwargs: Any) -> Iterator[LoopbackWorld]:
-    """A started LoopbackWorld on its own proxy thread; every server stopped, every proxy
-    closed on the way out."""
-    with ProxyThread() as proxies:
+    """A started LoopbackWorld on its own proxy thread; on the way out every proxy closed,
+    then every server stopped (so no connection a proxy keeps alive holds up a server's
+    graceful stop)."""
+    proxies = ProxyThread().start()
+    world: LoopbackWorld | None = None
+    try:
         world = LoopbackWorld(folder, proxies, **kwargs)
-        try:
-            world.start()
-            yield world
-        finally:
+        world.start()
+        yield world
+    finally:
+        proxies.stop()
+        if world is not None:
             world.stop()
 
 

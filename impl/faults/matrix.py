@@ -44,7 +44,7 @@ from collections.abc import Callable
 import httpx
 
 from ..http import wire, workload
-from ..http.client import HttpMember, http_client
+from ..http.client import HttpMember, http_client, tls_verify
 from ..http.wire import TransactionEnvelope, WireType
 from ..storage.driver import CrashPoint
 from .loopback import LoopbackWorld
@@ -171,7 +171,7 @@ class Watch:
             return None  # a server down (killed, restarting): nothing to read
 
     def _run(self) -> None:
-        with httpx.Client(timeout=2.0) as http:
+        with httpx.Client(timeout=2.0, verify=tls_verify(self.lw.world.ca)) as http:
             while not self._halt.is_set():
                 at_target = self._phases(http, self.target)
                 at_source = self._phases(http, self.source)
@@ -217,7 +217,7 @@ def migrate_fresh_group(lw: LoopbackWorld, *, seed: int,
     the migration ended, before the members acknowledge what they fetched (as `workload`
     does on its way out) and close."""
     world = lw.world
-    with http_client(None) as http:
+    with http_client(world.ca) as http:
         members = {c.identity: HttpMember(c, world, http) for c in world.clients.values()}
         try:
             load = workload.Workload(world, seed=seed, timeout=TIMEOUT, members=members)

@@ -32,6 +32,11 @@ fires wins.  Every request is logged as it arrives (`Proxy.arrivals`) and once d
 (`Proxy.log`: the request, the mode applied, the status relayed, the copies forwarded), so
 a test can check that a fault actually happened.
 
+With `tls` (an ssl.SSLContext holding the upstream's own certificate and key) the proxy
+speaks HTTPS to its clients, and with `upstream_tls` (one trusting the upstream's CA) HTTPS
+to the upstream: it stands where the server's certificate says the server is, as a TLS
+terminating load balancer does, so the faults are the same over HTTPS.
+
 The proxies of a test run on one asyncio loop in a background thread (`ProxyThread`), so a
 synchronous test, its server subprocesses and its HTTP clients need no event loop of
 their own; `arm`, `log` and `clear` are safe from any thread.  `python -m impl.faults.proxy`
@@ -45,6 +50,7 @@ import asyncio
 import contextlib
 import dataclasses
 import enum
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -153,8 +159,10 @@ class _Upstream:
     """One HTTP/1.1 connection to the upstream, reopened when it must close (to wherever
     `where()` says the upstream is then: a retargeted proxy's new address)."""
 
-    def __init__(self, where: Callable[[], tuple[str, int]]) -> None:
+    def __init__(self, where: Callable[[], tuple[str, int]],
+                 tls: ssl.SSLContext | None = None) -> None:
         self.where = where
+        self.tls = tls
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
         self.conn = h11.Connection(h11.CLIENT)
@@ -167,7 +175,8 @@ class _Upstream:
         reused = True
         if self.writer is None or self.conn.our_state is not h11.IDLE or self.reader is None:
             self.close()
-            self.reader, self.writer = await asyncio.open_connection(*self.where())
+            self.reader, self.writer = await asyncio.open_connection(*self.where(),
+                                                                     ssl=self.tls)
             self.conn = h11.Connection(h11.CLIENT)
             reused = False
         return self.reader, self.writer, reused
@@ -247,9 +256,12 @@ class Proxy:
     """One listening socket relaying to one upstream (see the module docstring)."""
 
     def __init__(self, upstream: tuple[str, int], listen: tuple[str, int] = ("127.0.0.1", 0),
-                 name: str = "") -> None:
+                 name: str = "", *, tls: ssl.SSLContext | None = None,
+                 upstream_tls: ssl.SSLContext | None = None) -> None:
         self.upstream = upstream
         self.listen = listen
+        self.tls = tls  # the server side: HTTPS to the clients
+        self.upstream_tls = upstream_tls  # the client side: HTTPS to the upstream
         self.name = name or f"proxy->{upstream[0]}:{upstream[1]}"
         # reentrant: a `match` predicate may read this proxy's own log
         self._lock = threading.RLock()
@@ -313,7 +325,8 @@ class Proxy:
     # -- serving (the proxy's loop) ----------------------------------------------------------------
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, self.listen[0], self.listen[1])
+        self._server = await asyncio.start_server(self._serve, self.listen[0], self.listen[1],
+                                                  ssl=self.tls)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
@@ -330,7 +343,7 @@ class Proxy:
         assert task is not None
         self._tasks.add(task)
         conn = h11.Connection(h11.SERVER)
-        upstream = _Upstream(lambda: self.upstream)
+        upstream = _Upstream(lambda: self.upstream, self.upstream_tls)
         try:
             while True:
                 request = await self._read_request(conn, reader)
@@ -390,7 +403,7 @@ class Proxy:
             fault = self._choose(request, response)
             mode = fault.mode if fault is not None else None
         if mode is Mode.DUPLICATE:
-            again = _Upstream(lambda: self.upstream)
+            again = _Upstream(lambda: self.upstream, self.upstream_tls)
             second = await again.exchange(request)
             again.close()
             if second is not None:
@@ -442,8 +455,9 @@ class ProxyThread:
         return self
 
     def add(self, upstream: tuple[str, int], name: str = "",
-            listen: tuple[str, int] = ("127.0.0.1", 0)) -> Proxy:
-        proxy = Proxy(upstream, listen, name)
+            listen: tuple[str, int] = ("127.0.0.1", 0), *, tls: ssl.SSLContext | None = None,
+            upstream_tls: ssl.SSLContext | None = None) -> Proxy:
+        proxy = Proxy(upstream, listen, name, tls=tls, upstream_tls=upstream_tls)
         self._call(proxy.start())
         self.proxies.append(proxy)
         return proxy
