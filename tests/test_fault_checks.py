@@ -33,7 +33,7 @@ def test_lost_forked_locked_and_a_lagging_member_are_each_named() -> None:
     placed, problems = placements(statuses, ["01", "02", "03", "05"])
     assert any(p.startswith("forked: group 01 is active") for p in problems)
     assert any(p.startswith("lost: group 02") for p in problems)
-    assert any(p.startswith("forked: group 03 still locked") for p in problems)
+    assert any(p.startswith("stuck: group 03 still locked") for p in problems)
     assert member_problems(placed, {"m0": {"05": (A, 9)}, "m1": {"05": (B, 8)}}) == [
         f"members: m0 follows group 05 at {A} epoch 9, the group is at {B} epoch 9",
         f"members: m1 follows group 05 at {B} epoch 8, the group is at {B} epoch 9"]

@@ -5,8 +5,10 @@ given each DS's status document (docs/wire.md: `{"domain", "groups": [{"group_id
 "phase", "epoch", "target"}], "nonces"}`) and the groups the driver created, it lists
 
 * lost: a group no DS serves (no `active` entry anywhere);
-* forked: a group `active` at two DSs, or a tombstone (`moved`) whose target does not
-  serve the group, or a group left `locked` once the run settled;
+* forked: a group `active` at two DSs, or a tombstone (`moved`) naming a DS outside the
+  world;
+* stuck: a group left `locked` once the run settled (a migration neither finished nor
+  undone);
 * members: a member whose view of a group (its DS and epoch, from its own state) is not
   the DS that serves it at the epoch that DS is in.
 
@@ -53,7 +55,7 @@ def placements(statuses: Mapping[str, Mapping[str, Any]],
             ds, entry = active[0]
             found[gid] = Placement(gid, ds, int(entry["epoch"]))
         if locked:
-            problems.append(f"forked: group {gid} still locked at {locked} after the run "
+            problems.append(f"stuck: group {gid} still locked at {locked} after the run "
                             f"settled ({_describe(here)})")
         for d, e in here:
             if e["phase"] == "moved" and gid in found and e.get("target") not in statuses:
