@@ -42,6 +42,8 @@ SLOW_MODULES: dict[str, str] = {
     "test_ci_formats_runs": "--junit and --sarif from check --variant all, prove, verify --quick",
     "test_storage_crashes": "a migration crashed at every step on SQLite, and four planted bugs",
     "test_findings_current": "builds docs/findings.md again: every design checked and proved",
+    "test_wire_faults": "two real servers behind fault proxies: every fault mode at every "
+                        "step, SIGKILL at every crash point, a soak (about 100 s)",
 }
 
 MLS_VECTORS_ENV = "MLS_TEST_VECTORS"
