@@ -59,7 +59,14 @@ class Divergence(AssertionError):
 
 
 class Unsupported(Exception):
-    """An action this driver cannot reproduce on the implementation (design variants)."""
+    """A configuration or design this driver does not cover (raised when a run is built,
+    before any move): a session counts such examples as skipped, with the reason."""
+
+
+class CannotPerform(Divergence):
+    """A move the model allows that the driver cannot make on the implementation (no
+    implementation bytes for a model message, a message it cannot forge): a divergence with
+    its reason, never a silent skip."""
 
 
 def check_config(config: Config) -> None:
@@ -256,7 +263,7 @@ class Lockstep:
                 self._impl_request(resp.request), nonce_bytes(*resp.nonce), "x"
             )
             return MigrationResponse.decode(env.payload)
-        raise Unsupported(f"no implementation bytes for {resp}")
+        raise CannotPerform(f"no implementation bytes for {resp}")
 
     def _group_state(self, epoch: int) -> GroupState:
         state = self.initial_group
@@ -277,7 +284,7 @@ class Lockstep:
             )
         to = "unaddressed"  # `envelope` addresses it
         if m.signer != self.config.rogue_ds_id:
-            raise Unsupported(f"cannot forge {m}")
+            raise CannotPerform(f"cannot forge {m}")
         if isinstance(m, mm.MigrationResponse):
             return rogue.response(self._impl_request(m.request), nonce_bytes(*m.nonce), to)
         if isinstance(m, mm.TargetMigrationComplete):
@@ -304,13 +311,13 @@ class Lockstep:
             return rogue.confirmation(
                 self.dec.domain(m.target), nonce_bytes(*m.nonce), self.world.group_id, to
             )
-        raise Unsupported(f"cannot forge {m}")
+        raise CannotPerform(f"cannot forge {m}")
 
     def _content_hash(self, content: mm.MigrationContent) -> bytes:
         for h, c in self.dec.contents.items():
             if c == content:
                 return h
-        raise Unsupported(f"no implementation bytes for {content}")
+        raise CannotPerform(f"no implementation bytes for {content}")
 
     def refuse_commit(self, client: int) -> None:
         """commit_at_current_ds where the model's guard fails: the DS must refuse it."""
@@ -382,7 +389,7 @@ class Lockstep:
             return
         spec = ACTIONS_BY_NAME[name]
         if spec.receives is None:
-            raise Unsupported(name)
+            raise CannotPerform(f"{name}: the driver has no implementation operation for it")
         m = args[-1]
         party = self.receiver(name, args)
         env = self.envelope(m, party)
@@ -490,7 +497,7 @@ class Lockstep:
             args = tuple(v for _, v in action.args)
             party = self.receiver(action.name, args) if spec.receives else ("ds", -1)
             if party[0] != "ds" or spec.receives is None:
-                raise Unsupported(f"{action.name}: no DS receives a message in it")
+                raise CannotPerform(f"{action.name}: no DS receives a message in it")
             node = self.dss[party[1]]
             before = node.snapshot()
             self._crash = point

@@ -42,7 +42,7 @@ from model.routing import deliveries, receiving_rules, relaxed
 
 from ..envelope import Envelope
 from ..storage import CrashPoint
-from .driver import Divergence, Lockstep, Unsupported
+from .driver import CannotPerform, Divergence, Lockstep, Unsupported, check_config
 from .steering import Steering
 
 Pair = tuple[str, str]
@@ -291,6 +291,16 @@ def _moves(ls: Lockstep, *, adversarial: bool = True) -> list[tuple[Pair, Move]]
 
 
 def perform(ls: Lockstep, move: Move, rng: random.Random | None = None) -> None:
+    """Make `move` on both sides; a move the driver cannot make on the implementation is a
+    divergence naming the move and the reason (CannotPerform)."""
+    try:
+        _perform(ls, move, rng)
+    except CannotPerform as err:
+        raise CannotPerform(f"{move!r}: the model allows it, the driver cannot make it on "
+                            f"the implementation: {err}") from err
+
+
+def _perform(ls: Lockstep, move: Move, rng: random.Random | None) -> None:
     match move:
         case RefuseCommit(client):
             ls.refuse_commit(client)
@@ -337,6 +347,9 @@ class Report:
     seconds: float = 0.0
     covered: set[Pair] = field(default_factory=set)
     divergences: list[str] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)
+    """Examples not run, by why: a configuration or design the driver does not cover
+    (driver.Unsupported, raised when the run is built); 0 in the default configuration."""
     states_visited: int = 0
     """Distinct reachable model states the session's runs were in (impl/lockstep/steering)."""
     states_total: int = 0
@@ -352,6 +365,8 @@ class Report:
             "pairs_covered": len(self.covered & total),
             "pairs_total": len(total),
             "divergences": len(self.divergences),
+            "skipped": sum(self.skipped.values()),
+            "skipped_why": dict(sorted(self.skipped.items())),
             "states_visited": self.states_visited,
             "states_total": self.states_total,
         }
@@ -426,23 +441,32 @@ def session(
     """Run `examples` random swarm/steered examples; divergences are collected.  Steering
     counts are the session's own, so a session depends on its seed alone."""
     config = config or Config()
+    report = Report()
+    try:
+        check_config(config)
+    except Unsupported as err:  # every example would be skipped: not even steering is built
+        report.skipped[str(err)] += examples
+        report.examples = examples
+        return report
     rng = random.Random(seed)
     counts: Counter[Pair] = Counter()
     steering = Steering(config)
-    report = Report()
     start = time.perf_counter()
     for i in range(examples):
-        ls = factory() if factory is not None else Lockstep(config)
+        try:
+            ls = factory() if factory is not None else Lockstep(config)
+        except Unsupported as err:  # the configuration: every example would be skipped
+            report.skipped[str(err)] += 1
+            report.examples = i + 1
+            continue
         try:
             run_example(ls, rng, report, max_steps=max_steps, counts=counts,
                         steering=steering)
-        except Divergence as err:
+        except Divergence as err:  # CannotPerform included: a move the driver cannot make
             report.divergences.append(str(err))
             if stop_on_divergence:
                 report.examples = i + 1
                 break
-        except Unsupported:
-            pass
         report.examples = i + 1
         if progress is not None:
             progress(i + 1, examples)
