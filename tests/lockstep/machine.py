@@ -10,12 +10,14 @@ each rule sorts its protocol steps by the model state they lead to, those not ye
 this example first, then the deepest (the breadth-first depth of the reachable graph,
 impl/lockstep/steering.py), and draws an index that shrinks towards 0; and
 `hypothesis.target` rewards examples that visit many distinct model states.
+A tamper move's byte offset is drawn from the data like every other choice.
 Invariant: abstract(world) == model state, every model property, and the implementation's
 own safety check (Lockstep.verify).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from typing import Any, assert_never
 
@@ -42,6 +44,8 @@ from model.actions import ACTIONS
 from model.config import Config
 from model.state import State
 
+TAMPERED: dict[tuple[str, int], set[int]] = {}
+"""(message kind, payload size) -> the byte offsets tamper moves flipped (tests read it)."""
 ACTION_NAMES = frozenset(spec.name for spec in ACTIONS)
 GROUPS: tuple[str, ...] = (
     *(spec.name for spec in ACTIONS),
@@ -114,6 +118,12 @@ class LockstepMachine(RuleBasedStateMachine):
             opts = sorted(opts, key=self._steering_key)
         index = data.draw(st.integers(0, len(opts) - 1), label=group)
         _, move = opts[index]
+        if isinstance(move, Tamper) and move.offset < 0:
+            # the byte to flip is drawn too (so it shrinks and replays with the example)
+            size = len(self.ls.envelope(move.message, move.party).payload)
+            offset = data.draw(st.integers(0, max(0, size - 1)), label="tamper offset")
+            move = dataclasses.replace(move, offset=offset)
+            TAMPERED.setdefault((move.kind, size), set()).add(offset)
         note(f"{group}: {move!r}")  # a shrunk failure then reads as the program of its moves
         perform(self.ls, move)
         self.visits[self.ls.state] += 1
