@@ -17,6 +17,8 @@ from impl.lockstep.driver import Divergence
 from impl.lockstep.moves import session
 from impl.lockstep.tour import tour
 from tests.lockstep.helpers import mutate
+from tests.lockstep.planted import BUGS as PLANTED
+from tests.lockstep.planted import Bug, plant
 
 BUDGET = 100  # random examples (of at most 40 steps) before falling back to the tour
 TOUR_ONLY = {
@@ -107,3 +109,14 @@ def test_lockstep_finds_bug(bug: tuple[str, type[Any], str, tuple[str, ...], str
     assert only is not None, f"{name}: not found in {report.examples} examples"
     with pytest.raises(Divergence):
         tour(only=only)
+
+
+@pytest.mark.parametrize("bug", PLANTED, ids=[b.name for b in PLANTED])
+def test_lockstep_finds_planted_bug(bug: Bug, monkeypatch: pytest.MonkeyPatch) -> None:
+    plant(bug, monkeypatch)
+    report = session(BUDGET, seed=7)
+    if report.divergences:
+        return
+    assert bug.only is not None, f"{bug.name}: not found in {report.examples} examples"
+    with pytest.raises(Divergence):
+        tour(only=bug.only)

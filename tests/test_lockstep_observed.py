@@ -3,6 +3,8 @@
 - Nothing skipped silently: a move the model allows that the driver cannot make is a
   divergence with its reason (driver.CannotPerform); only a configuration the driver does
   not cover is skipped, and `conform` reports how many and why.
+- Every member observed: each fanned-out commit must reach exactly the group's members
+  (abstraction.fanout_divergences); tests/lockstep/planted.py leaves one member out.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ from typing import Any
 
 import pytest
 
-from impl.envelope import Envelope
-from impl.lockstep.driver import CannotPerform, Lockstep
+from impl.envelope import Envelope, Kind
+from impl.lockstep.driver import CannotPerform, Divergence, Lockstep
 from impl.lockstep.moves import session
 from mimi_portability.cli import main
 from model import messages as mm
 from model.config import Config
+from tests.lockstep.helpers import act
 
 
 def _conform(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -61,3 +64,15 @@ def test_a_move_the_driver_cannot_make_is_a_divergence_not_a_skip() -> None:
     assert not report.skipped
     assert "the driver cannot make it on the implementation" in report.divergences[0]
     assert "cannot forge MigrationContent" in report.divergences[0]
+
+
+def test_a_commit_fanned_out_to_a_non_member_diverges() -> None:
+    ls = Lockstep(Config())
+    act(ls, "commit_at_current_ds", client=0)
+    ls.verify("the commit, fanned out to both members")
+    sent = next(e for e in ls.table.values() if e.kind == Kind.Fanout)
+    rogue = ls.world.rogue_client.identity
+    ls._emit([Envelope(sender=sent.sender, recipient=rogue, kind=Kind.Fanout,
+                       payload=sent.payload)])
+    with pytest.raises(Divergence, match=r"non-members \[2\]"):
+        ls.verify("the commit also sent to X")

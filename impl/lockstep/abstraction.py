@@ -20,7 +20,8 @@ Compared (model component <- implementation state):
                        on, and its nonce once the client acted on the response.
 - network           <- every envelope an honest impl party emitted (Network-free: the driver
                        keeps the log), each mapped by `Decoder.message` to a model message;
-                       per-member Fanout envelopes map to one CommitFanout, the source's
+                       per-member Fanout envelopes map to one CommitFanout (their
+                       recipients are compared apart, below), the source's
                        forwarded TargetMigrationRejected to MigrationAborted.
 - ghost.history     <- DS `Sequenced` events (regular and acknowledged migration commits)
                        plus the commit each `Imported` event of an honest source's content
@@ -34,6 +35,13 @@ Compared (model component <- implementation state):
                        confirmation delivered and the pending migration just before it
                        (`Observed.accepted`).
 
+Compared beside the state (`fanout_divergences`): who each fanned-out commit reached.  The
+model's CommitFanout has no recipient (every member of the group receives it from the
+network, model/routing.py `addressed`), so the abstraction keeps, per model CommitFanout, the
+set of clients an honest DS sent a Fanout envelope of it to, and that set must be exactly the
+members the rules route it to: a member left out of a fan-out, or a commit sent to a
+non-member (the rogue client X), is a divergence.
+
 Not compared (no model counterpart): the rest of a client's pending request (the model's
 view keeps only its target: its source, group and epoch are the membership's own until a
 commit clears it), Client.completed_nonce, Lock.sent_at and NonceRecord.issued_at (time),
@@ -44,6 +52,7 @@ refusals), DS `Unlocked` and client `Aborted`/`Abandoned` events (impl/events.py
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import TYPE_CHECKING, Any
 
 from model import messages as mm
@@ -379,3 +388,28 @@ def explain(expected: ms.State, actual: ms.State) -> str:
             if a != b:
                 lines.append(f"{prefix}.{name}: model-only {set(a - b)} impl-only {set(b - a)}")
     return "\n".join(lines)
+
+
+def fanout_divergences(
+    config: Config, network: ms.Network, reached: dict[Any, frozenset[int]]
+) -> list[str]:
+    """Each model CommitFanout of `network` whose recipients in the implementation
+    (`reached`: model message -> the client ids honest DSs sent a Fanout envelope of it
+    to, the rogue client's id included) are not exactly the members the rules route it
+    to (model/routing.py `addressed`)."""
+    out = []
+    for m in network.fanouts:
+        members = _members(config, m)
+        got = reached.get(m, frozenset())
+        if got != members:
+            out.append(f"{m}: sent to clients {sorted(got)}, the members are {sorted(members)}"
+                       f" (left out {sorted(members - got)}, non-members {sorted(got - members)})")
+    return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _members(config: Config, m: Any) -> frozenset[int]:
+    """The clients the rules route `m` to (model/routing.py `addressed`)."""
+    from model.routing import addressed
+
+    return frozenset(i for role, i in addressed(config, m) if role == "client")

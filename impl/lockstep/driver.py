@@ -47,7 +47,15 @@ from ..group_state import GroupState
 from ..messages import MigrationRequest, MigrationResponse
 from ..storage import Crash, CrashPoint, DurableClient, DurableDS
 from ..world import World, build_world
-from .abstraction import Decoder, ModelNonces, Observed, abstract, explain, nonce_bytes
+from .abstraction import (
+    Decoder,
+    ModelNonces,
+    Observed,
+    abstract,
+    explain,
+    fanout_divergences,
+    nonce_bytes,
+)
 
 LIFETIME = 1 << 40
 
@@ -164,6 +172,10 @@ class Lockstep:
         self.state = ms.initial_state(config)
         self.sent: list[Any] = []
         self.table: dict[Any, Envelope] = {}
+        self.reached: dict[Any, frozenset[int]] = {}
+        """Model CommitFanout -> the client ids the implementation fanned it out to."""
+        self.fanned: dict[tuple[Any, int], Envelope] = {}
+        """(model CommitFanout, client id) -> the Fanout envelope sent to that member."""
         self.check = check
         self.steps = 0
         self.restarts = 0
@@ -188,6 +200,8 @@ class Lockstep:
         new.clock = list(self.clock)
         new.sent = list(self.sent)
         new.table = dict(self.table)
+        new.reached = dict(self.reached)
+        new.fanned = dict(self.fanned)
         new.obs = Observed(dict(self.obs.replaced), dict(self.obs.inits), list(self.obs.accepted))
         new.dec = copy.copy(self.dec)
         new.dec.world = w
@@ -215,6 +229,10 @@ class Lockstep:
             self.sent.append(m)
             if m is not None and m not in self.table:
                 self.table[m] = env
+            if env.kind == Kind.Fanout:
+                member = self.dec.client_id.get(env.recipient, -2)
+                self.reached[m] = self.reached.get(m, frozenset()) | {member}
+                self.fanned.setdefault((m, member), env)
 
     # -- envelopes for model messages --------------------------------------------------------
 
@@ -223,6 +241,9 @@ class Lockstep:
         party sent, or one the rogue builds and signs with its own key."""
         node = self.node(recipient)
         env = self.table.get(m)
+        if isinstance(m, mm.CommitFanout) and recipient[0] == "client":
+            # a member gets the envelope sent to it, if any (`fanout_divergences`)
+            env = self.fanned.get((m, recipient[1]), env)
         if env is None:
             env = self.forge(m)
             if env.kind == Kind.MigrationContent:  # the target may import it: know its hash
@@ -435,6 +456,9 @@ class Lockstep:
         actual = self.abstract()
         if actual != self.state:
             raise Divergence(f"after {context}:\n{explain(self.state, actual)}")
+        unreached = fanout_divergences(self.config, self.state.network, self.reached)
+        if unreached:
+            raise Divergence(f"after {context}: fan-out per member:\n" + "\n".join(unreached))
         bad = violated(self.config, self.state)
         if bad:
             raise Divergence(f"after {context}: model violates {bad}")

@@ -350,6 +350,8 @@ class Report:
     skipped: Counter[str] = field(default_factory=Counter)
     """Examples not run, by why: a configuration or design the driver does not cover
     (driver.Unsupported, raised when the run is built); 0 in the default configuration."""
+    caught: tuple[Pair, Move] | None = None
+    """The move (and its coverage pair) that ran into the first divergence, if any."""
     states_visited: int = 0
     """Distinct reachable model states the session's runs were in (impl/lockstep/steering)."""
     states_total: int = 0
@@ -421,7 +423,11 @@ def run_example(
             pair, move = steer(rng, acts, ls, steering)
         else:
             pair, move = choose(rng, options, counts)
-        perform(ls, move, rng)
+        try:
+            perform(ls, move, rng)
+        except Divergence:
+            report.caught = (pair, move)
+            raise
         counts[pair] += 1
         steering.visit(ls.state)
         report.covered.add(pair)
