@@ -5,6 +5,11 @@
   not cover is skipped, and `conform` reports how many and why.
 - Every member observed: each fanned-out commit must reach exactly the group's members
   (abstraction.fanout_divergences); tests/lockstep/planted.py leaves one member out.
+- Refusals in the model: every refused delivery's answer is compared with the refusal the
+  rules name (model/refusals.py, the `refusal` codes on model/rules.py's checks): its code,
+  a redirect's target and commit, wrong_epoch's current epoch; the role's whole state
+  (`snapshot()`) must be unchanged.  The planted bugs check after the state change, send a
+  redirect with the wrong bytes, swallow a refusal; here, a wrong current epoch.
 """
 
 from __future__ import annotations
@@ -14,12 +19,16 @@ from typing import Any
 
 import pytest
 
+from impl.ds import DeliveryService
 from impl.envelope import Envelope, Kind
+from impl.errors import ERRORS, LocalProtocolError, WrongEpoch
 from impl.lockstep.driver import CannotPerform, Divergence, Lockstep
-from impl.lockstep.moves import session
+from impl.lockstep.moves import moves, perform, session
 from mimi_portability.cli import main
 from model import messages as mm
 from model.config import Config
+from model.refusals import IGNORED
+from model.rules import CHECKS, RULES
 from tests.lockstep.helpers import act
 
 
@@ -76,3 +85,70 @@ def test_a_commit_fanned_out_to_a_non_member_diverges() -> None:
                        payload=sent.payload)])
     with pytest.raises(Divergence, match=r"non-members \[2\]"):
         ls.verify("the commit also sent to X")
+
+
+def test_every_refusal_the_rules_name_is_a_code_of_impl_errors() -> None:
+    local = {cls.code for cls in _subclasses(LocalProtocolError)}
+    named = {(c.id, code) for c in CHECKS.values() for code in c.refusal}
+    named |= {(r.name, code) for r in RULES for code in r.misrouted}
+    assert named
+    for where, code in named:
+        ok = code in ERRORS or code == IGNORED or (
+            code.startswith("local:") and code.removeprefix("local:") in local)
+        assert ok, (where, code)
+    # every check of a delivery the lockstep refuses says what a peer gets
+    assert all(c.refusal for c in CHECKS.values()
+               if c.id.split(".")[0] in ("lock", "fanout", "unlock", "respond")
+               and c.kind == "check" and "max_epoch" not in c.text
+               and c.id != "respond.fresh_nonce")
+
+
+def _subclasses(cls: type[Any]) -> list[type[Any]]:
+    out = []
+    for sub in cls.__subclasses__():
+        out += [sub, *_subclasses(sub)]
+    return out
+
+
+def test_a_wrong_current_epoch_in_a_refusal_diverges(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = DeliveryService._on_commit
+
+    def _on_commit(self: DeliveryService, envelope: Envelope, now: float) -> list[Envelope]:
+        try:
+            return original(self, envelope, now)
+        except WrongEpoch as err:
+            raise WrongEpoch(group_id=err.group_id, current=err.current + 1,
+                             got=err.got) from None
+
+    monkeypatch.setattr(DeliveryService, "_on_commit", _on_commit)
+    monkeypatch.setitem(DeliveryService._HANDLERS, Kind.Commit, _on_commit)
+    report = session(60, 0)
+    assert report.divergences, "a wrong current epoch went unnoticed"
+    assert "wrong_epoch must carry the current epoch" in report.divergences[0]
+
+
+MIGRATION = [("client_request", {"client": 0}), ("target_respond", {}),
+             ("client_init", {"client": 0}), ("source_lock_and_export", {}),
+             ("target_import", {}), ("source_fanout_and_confirm", {})]
+
+
+def test_a_member_behind_a_migration_gets_the_redirect_the_rules_name() -> None:
+    """After the source fanned out, c1 (not yet switched) commits at the old DS and an Init
+    reaches it: both are refused with group_moved, the target and the migration commit
+    compared with the model's (refused_pair: "redirected")."""
+    ls = Lockstep(Config())
+    for name, match in MIGRATION:
+        act(ls, name, **match)
+    redirected = [(pair, move) for pair, move in moves(ls) if pair[1] == "redirected"]
+    assert {pair for pair, _ in redirected} == {("commit_at_current_ds", "redirected"),
+                                                 ("source_lock_and_export", "redirected")}
+    for _, move in redirected:
+        perform(ls, move)
+    assert ls.refusals["group_moved"] == len(redirected)
+
+
+def test_the_default_run_compares_refusals() -> None:
+    report = session(40, 0)
+    assert not report.divergences
+    assert {"wrong_epoch", "bad_signature", "group_exists"} <= set(report.refusals), \
+        report.refusals

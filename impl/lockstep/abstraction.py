@@ -45,8 +45,10 @@ non-member (the rogue client X), is a divergence.
 Not compared (no model counterpart): the rest of a client's pending request (the model's
 view keeps only its target: its source, group and epoch are the membership's own until a
 commit clears it), Client.completed_nonce, Lock.sent_at and NonceRecord.issued_at (time),
-the MLS group state beyond epoch and group id, refusal envelopes (the model has no
-refusals), DS `Unlocked` and client `Aborted`/`Abandoned` events (impl/events.py).
+the MLS group state beyond epoch and group id, DS `Unlocked` and client
+`Aborted`/`Abandoned` events (impl/events.py).  Refusals are not part of the state: the
+driver compares each refused move's answer with the refusal the rules name
+(model/refusals.py, Lockstep.refuse) and the role's whole `snapshot()` before and after.
 """
 
 from __future__ import annotations

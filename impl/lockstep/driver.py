@@ -6,7 +6,10 @@ model.actions.step and performs the corresponding implementation operation, then
 `abstract(world) == model state` (no symmetry reduction: the comparison is exact) and raises
 `Divergence` otherwise.  `refuse(...)` delivers a message the model says nobody may accept
 (a network message whose guard fails, a misdelivery, a tampered copy) and checks the
-implementation refuses it and stays unchanged.
+implementation refuses it and stays unchanged (its whole `snapshot()`), and that the
+refusal is the one the rules name (model/refusals.py: code, a redirect's target and
+migration commit, wrong_epoch's current epoch).  Every honest party's fan-out is checked
+per member (abstraction.fanout_divergences).
 
 Time (choice for target_expire_nonce): each honest DS has its own integer clock.  Issuing
 the n-th nonce at a DS advances its clock by 2**(attempts-n) first, and an expiry of nonce k
@@ -26,6 +29,7 @@ import itertools
 import shutil
 import tempfile
 import weakref
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -35,13 +39,15 @@ from model import state as ms
 from model.actions import ACTIONS_BY_NAME, Action, step
 from model.config import Config
 from model.properties import violated
+from model.refusals import IGNORED, Expected, refused_commit
 from model.routing import deliveries
 
 from ..adversary import RogueClient, RogueDS
 from ..client import Client
+from ..codec import DecodeError
 from ..ds import DeliveryService, NonceStatus
-from ..envelope import Envelope, Kind
-from ..errors import LocalProtocolError, ProtocolError
+from ..envelope import Envelope, Kind, Refusal
+from ..errors import GroupMoved, LocalProtocolError, ProtocolError, WrongEpoch
 from ..group import next_epoch
 from ..group_state import GroupState
 from ..messages import MigrationRequest, MigrationResponse
@@ -177,6 +183,8 @@ class Lockstep:
         self.fanned: dict[tuple[Any, int], Envelope] = {}
         """(model CommitFanout, client id) -> the Fanout envelope sent to that member."""
         self.check = check
+        self.refusals: Counter[str] = Counter()
+        """Refusal codes the implementation answered refused moves with ("ignored": none)."""
         self.steps = 0
         self.restarts = 0
         self.initial_group: GroupState = self.world.source.groups[self.world.group_id].state
@@ -345,7 +353,8 @@ class Lockstep:
         c = self.world.clients[client]
         env = c.commit(self.world.group_id)
         self.refuse(
-            ("ds", self.dec.ds_id[env.recipient]), env, f"refused commit_at_current_ds({client})"
+            ("ds", self.dec.ds_id[env.recipient]), env, f"refused commit_at_current_ds({client})",
+            expected=refused_commit(self.config, self.state, client, 0),
         )
 
     # -- the implementation side of each action ----------------------------------------------
@@ -581,20 +590,25 @@ class Lockstep:
         )
 
     def refuse(
-        self, party: tuple[str, int], env: Envelope, what: str, *, forged: bool = False
+        self, party: tuple[str, int], env: Envelope, what: str, *, forged: bool = False,
+        expected: Expected | None = None,
     ) -> None:
         """Deliver `env` to `party`, which the model says nobody may accept: the
         implementation must refuse it (ProtocolError) or ignore it (no output), unchanged.
         A `forged` message may be answered to the rogue parties only (model: what honest
         parties answer to a forged message moves no honest party: target_reject and
-        target_reacknowledge take network messages only)."""
+        target_reacknowledge take network messages only).  With `expected` (what the rules
+        say the peer gets, model/refusals.py), a refusal or a silence is compared with it
+        (`_compare_refusal`)."""
         node = self.node(party)
         snap = node.snapshot()
+        error: ProtocolError | None = None
         try:
             out = self._deliver(party, env)
-        except ProtocolError:
-            out = []
+        except ProtocolError as err:
+            out, error = [], err
         self.steps += 1
+        answered = bool(out)
         if forged:
             rogues = (self.world.rogue_ds.domain, self.world.rogue_client.identity)
             out = [e for e in out if e.recipient not in rogues]
@@ -604,7 +618,49 @@ class Lockstep:
                 f"{[e.describe() for e in out]}"
             )
         if node.snapshot() != snap:
-            raise Divergence(f"{what}: model refuses, implementation changed state")
+            raise Divergence(f"{what}: model refuses, implementation changed state "
+                             f"(and answered {error or 'nothing'})")
+        if expected is not None and not answered:
+            self._compare_refusal(party, env, what, expected, error)
+
+    def _compare_refusal(self, party: tuple[str, int], env: Envelope, what: str,
+                         expected: Expected, error: ProtocolError | None) -> None:
+        """The refusal the implementation answers `env` with (the Refusal envelope a peer
+        gets, through its encoding) against the one the rules name (model/refusals.py):
+        its code, and for group_moved the redirect's target and migration commit, for
+        wrong_epoch the current epoch."""
+        code = IGNORED if error is None else error.code
+        self.refusals[code] += 1
+        why = f"the rules refuse it by {', '.join(expected.checks) or 'no check'}"
+        if code not in expected.codes:
+            raise Divergence(f"{what}: {why}, so a peer must get one of "
+                             f"{sorted(expected.codes)}; the implementation answers "
+                             f"{error or 'nothing'}")
+        if error is None:
+            return
+        refusal = Refusal.decode(Refusal.of(error).encode())
+        if code == GroupMoved.code:
+            redirect = refusal.redirect()
+            assert redirect is not None
+            if expected.moved_to is None or expected.commit is None:
+                raise Divergence(f"{what}: {why}; the implementation redirects, but the "
+                                 "group has not moved away from this DS in the model")
+            target = self.dec.domain(expected.moved_to)
+            c = expected.commit
+            try:
+                got = self.dec.commit(redirect.commit)
+            except (DecodeError, AssertionError):
+                got = ("undecodable", redirect.commit.hex()[:32])  # type: ignore[assignment]
+            if (redirect.target_domain_name.decode() != target
+                    or redirect.group_id != self.world.group_id
+                    or got != (c.epoch, c.committer, c.aad_target)):
+                raise Divergence(f"{what}: the redirect must name {target} and carry the "
+                                 f"migration commit {c}; it names "
+                                 f"{redirect.target_domain_name.decode()} and carries a commit "
+                                 f"(epoch, committer, aad target) = {got}")
+        if code == WrongEpoch.code and refusal.fields().get("current") != expected.epoch:
+            raise Divergence(f"{what}: {why}; wrong_epoch must carry the current epoch "
+                             f"{expected.epoch}, it carries {refusal.fields().get('current')}")
 
     def tampered(self, party: tuple[str, int], env: Envelope, original: Any, what: str) -> None:
         """A tampered copy of `original`: refused and unchanged, or, if its bytes still mean

@@ -12,7 +12,10 @@ list of moves reads as a program:
 - `Tamper(kind, party, message, offset)`: a network message with one byte flipped (at
   `offset`; negative: a byte drawn by `perform`'s generator), delivered to its receiver
   (requests excepted: the transport authenticates the sender).
-Coverage is counted per (action, outcome) pair, outcome "accepted" or "refused".
+Coverage is counted per (action, outcome) pair, outcome "accepted", "refused" or, for a
+refused delivery to a DS the group has moved away from, "redirected" (the peer must get a
+group_moved redirect: `refused_pair`).  Each refused delivery's answer is compared with what
+the rules say the peer gets (model/refusals.py; Lockstep.refuse).
 `session` runs examples with a random generator: per example a random subset of action
 names is disabled (swarm testing), and each step is steered: a protocol step heads for the
 least visited reachable model state (impl/lockstep/steering.py), so deep states (locked,
@@ -38,7 +41,9 @@ from model import state as ms
 from model.actions import ACTIONS, ACTIONS_BY_NAME, Action, live, successors
 from model.checker import explore
 from model.config import Config
+from model.refusals import group_of, misdelivered, refused_delivery
 from model.routing import deliveries, receiving_rules, relaxed
+from model.rules import CHECKS, action_of
 
 from ..envelope import Envelope
 from ..storage import CrashPoint
@@ -137,14 +142,36 @@ RECEIVERS: dict[type[Any], list[str]] = {
 """Each message kind -> the actions that receive it (model/routing.py)."""
 
 
+REDIRECTING: frozenset[str] = frozenset(
+    action_of(c) for c in CHECKS.values() if "group_moved" in c.refusal
+)
+"""The actions some check of which the rules answer with a group_moved redirect."""
+
+
+def refused_pair(config: Config, state: ms.State, name: str, ds: int | None,
+                 group: int = 0) -> Pair:
+    """The coverage pair of a refused delivery of action `name` to DS `ds` (None: a
+    client): (name, "redirected") where that DS's host of the group has moved and the
+    rules answer `name`'s refusal with a group_moved redirect (model/refusals.py), else
+    (name, "refused")."""
+    if name in REDIRECTING and ds is not None and state.hosts[ds][group].phase == ms.MOVED:
+        return name, "redirected"
+    return name, "refused"
+
+
+def _refused_pair(config: Config, state: ms.State, name: str, args: tuple[Any, ...]) -> Pair:
+    ds = None if ACTIONS_BY_NAME[name].role == "client" else int(args[0])
+    return refused_pair(config, state, name, ds, group_of(args[-1]))
+
+
 def reachable_pairs(config: Config) -> set[Pair]:
     """Every (action, outcome) pair some reachable state of `config` offers."""
     pairs: set[Pair] = set()
     for state in explore(config, symmetry=False).states:
         for action, _ in successors(config, state):
             pairs.add((action.name, "accepted"))
-        for name, _, ok in deliveries(config, state):
-            pairs.add((name, "accepted" if ok else "refused"))
+        for name, args, ok in deliveries(config, state):
+            pairs.add((name, "accepted") if ok else _refused_pair(config, state, name, args))
         pairs.update(RESTART_PAIRS.values())  # any party may crash in any state
         if any(a.name in CRASHING for a, _ in successors(config, state)):
             pairs.update(("crash", str(p)) for p in CrashPoint)
@@ -154,7 +181,8 @@ def reachable_pairs(config: Config) -> set[Pair]:
             if not commit(config, state, client, 0) and not commit(
                 big_config, big_state, client, 0
             ):
-                pairs.add(("commit_at_current_ds", "refused"))
+                pairs.add(refused_pair(config, state, "commit_at_current_ds",
+                                       state.clients[client][0].ds))
     return pairs
 
 
@@ -258,7 +286,9 @@ def _moves(ls: Lockstep, *, adversarial: bool = True) -> list[tuple[Pair, Move]]
     commit = ACTIONS_BY_NAME["commit_at_current_ds"].guard
     for client in range(config.clients):
         if not commit(config, state, client, 0) and not commit(big_config, big_state, client, 0):
-            out.append((("commit_at_current_ds", "refused"), RefuseCommit(client)))
+            pair = refused_pair(config, state, "commit_at_current_ds",
+                                state.clients[client][0].ds)
+            out.append((pair, RefuseCommit(client)))
     for kind in FORGEABLE:
         for m in _forged_sample(config, ms.SLOT[kind], state.network, state.nonces):
             for name in RECEIVERS[kind]:
@@ -276,7 +306,7 @@ def _moves(ls: Lockstep, *, adversarial: bool = True) -> list[tuple[Pair, Move]]
         party = ls.receiver(name, args)
         receivers.setdefault(args[-1], set()).add(party)
         if not ok:
-            out.append(((name, "refused"), Refuse(name, args)))
+            out.append((_refused_pair(config, state, name, args), Refuse(name, args)))
     for m, parties in receivers.items():
         kname = type(m).__name__
         for party in honest_parties(config):
@@ -310,9 +340,11 @@ def _perform(ls: Lockstep, move: Move, rng: random.Random | None) -> None:
             party = ls.receiver(name, args)
             m = args[-1]
             forged = m not in ls.state.network[ms.SLOT[type(m)]]
-            ls.refuse(party, ls.envelope(m, party), f"refused {name}{args}", forged=forged)
+            ls.refuse(party, ls.envelope(m, party), f"refused {name}{args}", forged=forged,
+                      expected=refused_delivery(ls.config, ls.state, m, args))
         case Misdeliver(_, party, m):
-            ls.refuse(party, ls.envelope(m, party), f"misdelivered {m} to {party}")
+            ls.refuse(party, ls.envelope(m, party), f"misdelivered {m} to {party}",
+                      expected=misdelivered(ls.config, ls.state, m, party))
         case Tamper(_, party, m, offset):
             _tamper(ls, party, m, offset, rng)
         case Restart(party):
@@ -350,6 +382,9 @@ class Report:
     skipped: Counter[str] = field(default_factory=Counter)
     """Examples not run, by why: a configuration or design the driver does not cover
     (driver.Unsupported, raised when the run is built); 0 in the default configuration."""
+    refusals: Counter[str] = field(default_factory=Counter)
+    """The refusal codes refused moves were answered with, each compared with the rules'
+    (model/refusals.py); "ignored": no answer."""
     caught: tuple[Pair, Move] | None = None
     """The move (and its coverage pair) that ran into the first divergence, if any."""
     states_visited: int = 0
@@ -367,6 +402,7 @@ class Report:
             "pairs_covered": len(self.covered & total),
             "pairs_total": len(total),
             "divergences": len(self.divergences),
+            "refusals": dict(sorted(self.refusals.items())),
             "skipped": sum(self.skipped.values()),
             "skipped_why": dict(sorted(self.skipped.items())),
             "states_visited": self.states_visited,
@@ -413,13 +449,25 @@ def run_example(
     disabled = set(rng.sample(names, rng.randrange(len(names) // 3))) if swarm else set()
     adversarial = rng.random() < 0.8
     steering.visit(ls.state)
+    try:
+        _run_steps(ls, rng, report, max_steps, disabled, adversarial, counts, steering)
+    finally:
+        report.refusals.update(ls.refusals)
+
+
+def _run_steps(ls: Lockstep, rng: random.Random, report: Report, max_steps: int,
+               disabled: set[str], adversarial: bool, counts: Counter[Pair],
+               steering: Steering) -> None:
     for _ in range(max_steps):
         options = [o for o in moves(ls, adversarial=adversarial) if o[0][0] not in disabled]
         if not options:
             return
         acts = [(p, m) for p, m in options if isinstance(m, Act)]
+        fresh = [o for o in options if not counts[o[0]]]
         move: Move
-        if acts and rng.random() < 0.75:  # keep the protocol moving: deep states need acts
+        if fresh:  # a pair the session never made: make it while the state offers it
+            pair, move = rng.choice(fresh)
+        elif acts and rng.random() < 0.75:  # keep the protocol moving: deep states need acts
             pair, move = steer(rng, acts, ls, steering)
         else:
             pair, move = choose(rng, options, counts)

@@ -52,6 +52,8 @@ def cmd_conform(args: argparse.Namespace) -> int:
             f"{data['states_visited']}/{data['states_total']}; divergences "
             f"{data['divergences']}; skipped {data['skipped']}"
         )
+        refusals = ", ".join(f"{code} {n}" for code, n in data["refusals"].items())
+        print(f"refusals compared with the rules' ({len(data['refusals'])} kinds): {refusals}")
         for why, count in data["skipped_why"].items():
             print(f"SKIPPED: {count} examples: {why}")
         for d in report.divergences:

@@ -16,8 +16,12 @@ from typing import Any
 
 import pytest
 
+from impl.client import Client
+from impl.codec import DecodeError
 from impl.ds import DeliveryService
 from impl.envelope import Kind
+from impl.errors import BadSignature, GroupExists, GroupMoved, UnknownPeer
+from impl.messages import MigrationResponse
 
 Method = Callable[..., Any]
 
@@ -57,9 +61,71 @@ def _fanout_leaves_last_member_out(original: Method) -> Method:
     return _on_complete
 
 
+# -- a check done after the state change ------------------------------------------------------
+
+
+def _nonce_taken_before_signature_check(original: Method) -> Method:
+    """The client records the response's nonce before it checks the target's signature
+    (the assignment of Client._on_response moved above its verify_signed)."""
+
+    def _on_response(self: Client, envelope: Any, now: float) -> list[Any]:
+        try:
+            response = MigrationResponse.decode(envelope.payload)
+        except DecodeError:
+            return original(self, envelope, now)  # type: ignore[no-any-return]
+        membership = self.groups.get(response.migration_request.group_id)
+        pending = None if membership is None else membership.pending
+        try:
+            out: list[Any] = original(self, envelope, now)
+        except (BadSignature, UnknownPeer):
+            if pending is not None and pending.request == response.migration_request:
+                pending.nonce = response.nonce
+            raise
+        return out
+
+    return _on_response
+
+
+# -- a redirect carrying the wrong bytes ------------------------------------------------------
+
+
+def _redirect_carries_content_hash(original: Method) -> Method:
+    """A moved group's redirect carries the tombstone's content hash where the migration
+    commit belongs (the wrong field of Tombstone)."""
+
+    def _hosted(self: DeliveryService, group_id: bytes) -> Any:
+        try:
+            return original(self, group_id)
+        except GroupMoved as err:
+            tomb = self.tombstones[group_id]
+            raise GroupMoved(group_id=group_id, target=err.target,
+                             commit=tomb.content_hash) from None
+
+    return _hosted
+
+
+def _group_exists_swallowed(original: Method) -> Method:
+    """The target drops a request for a group it already has instead of refusing it."""
+
+    def _on_request(self: DeliveryService, envelope: Any, now: float) -> list[Any]:
+        try:
+            out: list[Any] = original(self, envelope, now)
+        except GroupExists:
+            return []
+        return out
+
+    return _on_request
+
+
 BUGS: list[Bug] = [
     Bug("migration_fanout_leaves_member_out", DeliveryService, "_on_complete",
         _fanout_leaves_last_member_out, "a member left out of the fan-out"),
+    Bug("nonce_taken_before_signature_check", Client, "_on_response",
+        _nonce_taken_before_signature_check, "a check done after the state change"),
+    Bug("redirect_carries_content_hash", DeliveryService, "_hosted",
+        _redirect_carries_content_hash, "a redirect carrying the wrong bytes"),
+    Bug("group_exists_swallowed", DeliveryService, "_on_request",
+        _group_exists_swallowed, "a refusal the peer never gets"),
 ]
 
 __all__ = ["BUGS", "Bug", "plant"]
