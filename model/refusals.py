@@ -10,7 +10,10 @@ This module owns the lockstep's expectation of a refusal; the data are the rules
 - `refused_commit(config, state, client, group)`: an ordinary commit the rules refuse;
 - `misdelivered(config, state, m, party)`: `m` handed to a party the routing does not send
   it to: the receiving rules' `misrouted` codes, or unexpected_message where no rule of
-  that party's role receives its kind.
+  that party's role receives its kind;
+- `refused_calls(config, state)`: the client application's calls the rules refuse now
+  (a second migration while one is in progress, abandoning none), each with the local
+  error (impl/errors.py LocalProtocolError) the role must raise.
 
 What a refusal carries (`Expected`): a group_moved refusal is possible only at a DS whose
 host of the group is moved, and carries that host's target and the migration commit that
@@ -50,6 +53,36 @@ class Expected:
     """The migration commit that DS fanned out for the move (group_moved carries it)."""
     epoch: int | None = None
     """The receiver's current epoch of the group (wrong_epoch carries it)."""
+
+
+CALLS: dict[str, tuple[str, bool]] = {
+    "start_migration": ("request.no_migration_in_progress", False),
+    "abandon_migration": ("request.no_migration_in_progress", True),
+}
+"""The client's application calls the rules refuse, each by one check of client_request's
+guard: (check id, whether the call is refused when that check holds rather than fails).
+Starting a migration needs none in progress (the check's own `refusal`); abandoning one
+needs one (its local error is `ABANDON_REFUSAL`)."""
+ABANDON_REFUSAL = "local:no_migration_to_abandon"
+
+
+def refused_calls(config: Config, state: ms.State) -> list[tuple[str, int, int, str]]:
+    """(call, client, group, local error code) of every application call the rules refuse
+    now (`CALLS`), for each honest client and group."""
+    from .rules import CHECKS
+
+    out = []
+    for client in range(config.clients):
+        for group in range(config.groups):
+            other = (state.clients[client][group].ds + 1) % config.honest_ds
+            fails = {c.id for c in failing(config, state, "client_request",
+                                           (client, group, other))}
+            for call, (cid, when_holds) in CALLS.items():
+                if (cid not in fails) == when_holds:
+                    code = (ABANDON_REFUSAL if call == "abandon_migration"
+                            else CHECKS[cid].refusal[0])
+                    out.append((call, client, group, code.removeprefix("local:")))
+    return out
 
 
 def group_of(m: Any) -> int:

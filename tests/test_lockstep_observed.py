@@ -10,26 +10,37 @@
   a redirect's target and commit, wrong_epoch's current epoch; the role's whole state
   (`snapshot()`) must be unchanged.  The planted bugs check after the state change, send a
   redirect with the wrong bytes, swallow a refusal; here, a wrong current epoch.
+- One-field tampering: every field of every signed message kind, changed alone in a
+  well-formed copy, re-signed by the rogue or not, must be refused unchanged
+  (impl/lockstep/tampering.py); the planted bug leaves a field out of a signature.
+- Application calls the rules refuse (model/refusals.py refused_calls) are moves: the
+  client must raise the local error and change nothing; the planted bug lets a second
+  migration replace the first.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
 import pytest
 
+from impl import messages
 from impl.ds import DeliveryService
 from impl.envelope import Envelope, Kind
 from impl.errors import ERRORS, LocalProtocolError, WrongEpoch
 from impl.lockstep.driver import CannotPerform, Divergence, Lockstep
-from impl.lockstep.moves import moves, perform, session
+from impl.lockstep.moves import FieldTamper, Misuse, moves, perform, session
+from impl.lockstep.tampering import FIELDS, PAYLOADS, tamper
 from mimi_portability.cli import main
 from model import messages as mm
 from model.config import Config
 from model.refusals import IGNORED
 from model.rules import CHECKS, RULES
 from tests.lockstep.helpers import act
+from tests.lockstep.planted import BUGS as PLANTED
+from tests.lockstep.planted import plant
 
 
 def _conform(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -147,8 +158,75 @@ def test_a_member_behind_a_migration_gets_the_redirect_the_rules_name() -> None:
     assert ls.refusals["group_moved"] == len(redirected)
 
 
-def test_the_default_run_compares_refusals() -> None:
-    report = session(40, 0)
+def _leaves(value: Any, prefix: str = "") -> dict[str, Any]:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(value):
+            out.update(_leaves(getattr(value, f.name), prefix + f.name + "."))
+        return out
+    return {prefix.rstrip("."): value}
+
+
+def test_every_field_of_every_signed_kind_is_tampered_alone() -> None:
+    signed = {cls for cls in vars(messages).values()
+              if isinstance(cls, type) and issubclass(cls, messages.SignedStruct)
+              and cls is not messages.SignedStruct}
+    carried = set(PAYLOADS.values()) | {messages.MigrationInit}  # the Init rides in a bundle
+    assert signed <= carried, signed - carried
+    ls = Lockstep(Config())
+    for name, match in MIGRATION:
+        act(ls, name, **match)
+    seen = {env.kind: env for env in ls.table.values() if env.kind in PAYLOADS}
+    assert set(seen) == set(PAYLOADS) - {Kind.TargetMigrationRejected}
+    for kind, env in seen.items():
+        before = _leaves(PAYLOADS[kind].decode(env.payload))
+        assert set(before) == set(FIELDS[kind])
+        for path in FIELDS[kind]:
+            for key in (None, ls.world.rogue_ds.key):
+                after = _leaves(PAYLOADS[kind].decode(tamper(env, path, key).payload))
+                changed = {p for p in before if before[p] != after[p]}
+                resigned = {p for p in changed if p.endswith("signature")}
+                assert path in changed and changed - resigned <= {path}, (kind, path, changed)
+
+
+def test_the_default_run_compares_refusals_and_tampers_every_field() -> None:
+    report = session(100, 0)
+    data = report.as_json(Config())
     assert not report.divergences
-    assert {"wrong_epoch", "bad_signature", "group_exists"} <= set(report.refusals), \
-        report.refusals
+    assert {"wrong_epoch", "bad_signature", "group_exists", "group_moved"} <= set(
+        report.refusals), report.refusals
+    assert data["fields_tampered"] == data["fields_total"] == 62
+
+
+def test_a_signed_field_left_out_of_the_signature_is_caught_by_field_tampering(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bug = next(b for b in PLANTED if b.name == "content_signature_skips_group_state")
+    plant(bug, monkeypatch)
+    ls = Lockstep(Config())
+    for name, match in MIGRATION[:4]:
+        act(ls, name, **match)
+    content = next(iter(ls.state.network.contents))
+    with pytest.raises(Divergence, match="group_state changed"):
+        perform(ls, FieldTamper("MigrationContent", ("ds", 1), content, "group_state", False))
+
+
+def test_application_calls_the_rules_refuse_are_refused_locally() -> None:
+    ls = Lockstep(Config())
+    offered = {move.call: move for _, move in moves(ls) if isinstance(move, Misuse)}
+    assert set(offered) == {"abandon_migration"}  # nothing to abandon yet
+    perform(ls, offered["abandon_migration"])
+    act(ls, "client_request", client=0)
+    offered = {(move.call, move.client): move for _, move in moves(ls)
+               if isinstance(move, Misuse)}
+    assert ("start_migration", 0) in offered and ("abandon_migration", 0) not in offered
+    perform(ls, offered[("start_migration", 0)])
+    assert ls.refusals == {"local:no_migration_to_abandon": 1, "local:migration_in_progress": 1}
+
+
+def test_a_misuse_call_accepted_diverges(monkeypatch: pytest.MonkeyPatch) -> None:
+    plant(next(b for b in PLANTED if b.name == "second_migration_replaces_first"), monkeypatch)
+    ls = Lockstep(Config())
+    act(ls, "client_request", client=0)
+    with pytest.raises(Divergence, match="the client accepts it"):
+        perform(ls, Misuse("start_migration", 0, "migration_in_progress"))

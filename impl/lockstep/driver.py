@@ -183,6 +183,8 @@ class Lockstep:
         self.fanned: dict[tuple[Any, int], Envelope] = {}
         """(model CommitFanout, client id) -> the Fanout envelope sent to that member."""
         self.check = check
+        self.tampered_fields: Counter[tuple[Kind, str, bool]] = Counter()
+        """(envelope kind, field, re-signed) -> one-field tamper moves made."""
         self.refusals: Counter[str] = Counter()
         """Refusal codes the implementation answered refused moves with ("ignored": none)."""
         self.steps = 0
@@ -622,6 +624,36 @@ class Lockstep:
                              f"(and answered {error or 'nothing'})")
         if expected is not None and not answered:
             self._compare_refusal(party, env, what, expected, error)
+
+    def misuse(self, client: int, call: str, code: str) -> None:
+        """The application's `call` on honest `client`, which the rules refuse: the role
+        must raise the LocalProtocolError `code`, send nothing and change nothing."""
+        node = self.world.clients[client]
+        snap = node.snapshot()
+        what = f"{call} by c{client}"
+        w = self.world
+        try:
+            if call == "start_migration":
+                mine = self.dec.ds_id[node.groups[w.group_id].ds]
+                target = self.dec.domain((mine + 1) % self.config.honest_ds)
+                sent = [node.start_migration(w.group_id, target)]
+            elif call == "abandon_migration":
+                node.abandon_migration(w.group_id)
+                sent = []
+            else:
+                raise CannotPerform(f"no application call {call}")
+        except (LocalProtocolError, ProtocolError) as err:  # a ProtocolError: never here
+            if err.code != code or not isinstance(err, LocalProtocolError):
+                raise Divergence(f"{what}: the rules refuse it with the local error {code}; "
+                                 f"the client raises {type(err).__name__} {err}") from err
+        else:
+            raise Divergence(f"{what}: the rules refuse the call ({code}); the client "
+                             f"accepts it and sends {[e.describe() for e in sent]}")
+        finally:
+            self.steps += 1
+        if node.snapshot() != snap:
+            raise Divergence(f"{what}: refused with {code}, but the client changed state")
+        self.refusals[f"local:{code}"] += 1
 
     def _compare_refusal(self, party: tuple[str, int], env: Envelope, what: str,
                          expected: Expected, error: ProtocolError | None) -> None:

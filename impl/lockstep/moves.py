@@ -11,7 +11,13 @@ list of moves reads as a program:
   no action lets receive it;
 - `Tamper(kind, party, message, offset)`: a network message with one byte flipped (at
   `offset`; negative: a byte drawn by `perform`'s generator), delivered to its receiver
-  (requests excepted: the transport authenticates the sender).
+  (requests excepted: the transport authenticates the sender);
+- `Misuse(call, client, code)`: an application call the rules refuse (a second migration
+  while one is in progress, abandoning none): the client must raise that local error and
+  change nothing;
+- `FieldTamper(kind, party, message, field, resign)`: a network message of a signed kind
+  re-encoded with exactly one field changed, re-signed by the tampering party or not
+  (impl/lockstep/tampering.py): it must be refused, the receiver unchanged.
 Coverage is counted per (action, outcome) pair, outcome "accepted", "refused" or, for a
 refused delivery to a DS the group has moved away from, "redirected" (the peer must get a
 group_moved redirect: `refused_pair`).  Each refused delivery's answer is compared with what
@@ -41,14 +47,15 @@ from model import state as ms
 from model.actions import ACTIONS, ACTIONS_BY_NAME, Action, live, successors
 from model.checker import explore
 from model.config import Config
-from model.refusals import group_of, misdelivered, refused_delivery
+from model.refusals import group_of, misdelivered, refused_calls, refused_delivery
 from model.routing import deliveries, receiving_rules, relaxed
 from model.rules import CHECKS, action_of
 
-from ..envelope import Envelope
+from ..envelope import Envelope, Kind
 from ..storage import CrashPoint
 from .driver import CannotPerform, Divergence, Lockstep, Unsupported, check_config
 from .steering import Steering
+from .tampering import CLIENT_SIGNED, FIELDS, tamper
 
 Pair = tuple[str, str]
 
@@ -108,6 +115,30 @@ class Tamper:
 
 
 @dataclass(frozen=True, slots=True)
+class FieldTamper:
+    """A model message of `kind` re-encoded with exactly one field of its signed payload
+    changed (impl/lockstep/tampering.py), re-signed by the tampering party (`resign`) or
+    not, delivered to `party`; `field` None: drawn by `perform`'s generator (with
+    `resign`)."""
+
+    kind: str
+    party: Party
+    message: Any
+    field: str | None = None
+    resign: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Misuse:
+    """An application call of honest `client` the rules refuse (model/refusals.py
+    refused_calls): the role must raise the LocalProtocolError `code`, unchanged."""
+
+    call: str
+    client: int
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
 class Restart:
     """An honest `party` crashes and is re-opened from its SQLite file (Lockstep.restart)."""
 
@@ -124,7 +155,8 @@ class CrashAct:
     after: ms.State = field(repr=False)
 
 
-Move = Act | RefuseCommit | Refuse | Misdeliver | Tamper | Restart | CrashAct
+Move = (Act | RefuseCommit | Refuse | Misdeliver | Tamper | FieldTamper | Misuse | Restart
+        | CrashAct)
 
 CRASHING: frozenset[str] = frozenset(
     name for name, role in ((s.name, s.role) for s in ACTIONS)
@@ -135,6 +167,16 @@ CRASHING: frozenset[str] = frozenset(
 RESTART_PAIRS: dict[str, Pair] = {"ds": ("ds_restart", "accepted"),
                                   "client": ("client_restart", "accepted")}
 """The coverage pair of a restart of each kind of party: the model's restart action."""
+
+WIRE_KIND: dict[str, Kind] = {
+    "MigrationResponse": Kind.MigrationResponse, "MigrationInit": Kind.MigrationInitWithCommit,
+    "MigrationContent": Kind.MigrationContent,
+    "TargetMigrationComplete": Kind.TargetMigrationComplete,
+    "TargetMigrationRejected": Kind.TargetMigrationRejected,
+    "MigrationAborted": Kind.TargetMigrationRejected,
+    "MigrationConfirmation": Kind.MigrationConfirmation,
+}
+"""Model message kinds -> the signed envelope kind carrying them (field tampering)."""
 
 RECEIVERS: dict[type[Any], list[str]] = {
     kind: receiving_rules(kind) for kind in mm.MESSAGE_TYPES if receiving_rules(kind)
@@ -173,6 +215,7 @@ def reachable_pairs(config: Config) -> set[Pair]:
         for name, args, ok in deliveries(config, state):
             pairs.add((name, "accepted") if ok else _refused_pair(config, state, name, args))
         pairs.update(RESTART_PAIRS.values())  # any party may crash in any state
+        pairs.update(("misuse", call) for call, *_ in refused_calls(config, state))
         if any(a.name in CRASHING for a, _ in successors(config, state)):
             pairs.update(("crash", str(p)) for p in CrashPoint)
         big_config, big_state = relaxed(config, state)
@@ -280,6 +323,8 @@ def _moves(ls: Lockstep, *, adversarial: bool = True) -> list[tuple[Pair, Move]]
                 out.append((("crash", str(point)), CrashAct(action, point, after)))
     for party in honest_parties(config):
         out.append((RESTART_PAIRS[party[0]], Restart(party)))
+    for call, client, _, code in refused_calls(config, state):
+        out.append((("misuse", call), Misuse(call, client, code)))
     if not adversarial:
         return out
     big_config, big_state = relaxed(config, state)
@@ -317,6 +362,11 @@ def _moves(ls: Lockstep, *, adversarial: bool = True) -> list[tuple[Pair, Move]]
         if kname != "MigrationRequest":
             for party in sorted(parties):
                 out.append((("tamper", kname), Tamper(kname, party, m, -1)))
+                if kname in WIRE_KIND:
+                    path, resign = next_field(ls, WIRE_KIND[kname])
+                    how = "re-signed" if resign else "as signed"
+                    out.append((("tamper_field", f"{WIRE_KIND[kname]}.{path} {how}"),
+                                FieldTamper(kname, party, m, path, resign)))
     return out
 
 
@@ -328,6 +378,16 @@ def perform(ls: Lockstep, move: Move, rng: random.Random | None = None) -> None:
     except CannotPerform as err:
         raise CannotPerform(f"{move!r}: the model allows it, the driver cannot make it on "
                             f"the implementation: {err}") from err
+
+
+def next_field(ls: Lockstep, kind: Kind, rng: random.Random | None = None) -> tuple[str, bool]:
+    """The (field, re-signed) of `kind` tampered least so far in this run (the session's
+    count, when a session runs it): the first such, or one drawn by `rng`."""
+    made = ls.tampered_fields
+    combos = [(f, b) for f in FIELDS[kind] for b in (False, True)]
+    low = min(made[(kind, f, b)] for f, b in combos)
+    least = [(f, b) for f, b in combos if made[(kind, f, b)] == low]
+    return least[0] if rng is None else rng.choice(least)
 
 
 def _perform(ls: Lockstep, move: Move, rng: random.Random | None) -> None:
@@ -347,6 +407,20 @@ def _perform(ls: Lockstep, move: Move, rng: random.Random | None) -> None:
                       expected=misdelivered(ls.config, ls.state, m, party))
         case Tamper(_, party, m, offset):
             _tamper(ls, party, m, offset, rng)
+        case FieldTamper(kind, party, m, path, resign):
+            env = ls.envelope(m, party)
+            if path is None or resign is None:
+                path, resign = next_field(ls, env.kind, rng)
+            client_signed = env.kind in CLIENT_SIGNED
+            key = (None if not resign else
+                   ls.world.rogue_client.key if client_signed else ls.world.rogue_ds.key)
+            ls.tampered_fields[(env.kind, path, resign)] += 1
+            who = "X" if client_signed else "R"
+            how = f"re-signed by {who}" if resign else "not re-signed"
+            ls.refuse(party, tamper(env, path, key),
+                      f"{kind} {m} with {path} changed ({how}) to {party}")
+        case Misuse(call, client, code):
+            ls.misuse(client, call, code)
         case Restart(party):
             ls.restart(party)
         case CrashAct(action, point):
@@ -382,6 +456,8 @@ class Report:
     skipped: Counter[str] = field(default_factory=Counter)
     """Examples not run, by why: a configuration or design the driver does not cover
     (driver.Unsupported, raised when the run is built); 0 in the default configuration."""
+    tampered_fields: Counter[tuple[Kind, str, bool]] = field(default_factory=Counter)
+    """(envelope kind, field, re-signed) -> one-field tamper moves made (FieldTamper)."""
     refusals: Counter[str] = field(default_factory=Counter)
     """The refusal codes refused moves were answered with, each compared with the rules'
     (model/refusals.py); "ignored": no answer."""
@@ -403,6 +479,8 @@ class Report:
             "pairs_total": len(total),
             "divergences": len(self.divergences),
             "refusals": dict(sorted(self.refusals.items())),
+            "fields_tampered": len(self.tampered_fields),
+            "fields_total": 2 * sum(len(f) for f in FIELDS.values()),
             "skipped": sum(self.skipped.values()),
             "skipped_why": dict(sorted(self.skipped.items())),
             "states_visited": self.states_visited,
@@ -449,6 +527,7 @@ def run_example(
     disabled = set(rng.sample(names, rng.randrange(len(names) // 3))) if swarm else set()
     adversarial = rng.random() < 0.8
     steering.visit(ls.state)
+    ls.tampered_fields = report.tampered_fields  # the session's: each field in turn
     try:
         _run_steps(ls, rng, report, max_steps, disabled, adversarial, counts, steering)
     finally:

@@ -54,6 +54,8 @@ def cmd_conform(args: argparse.Namespace) -> int:
         )
         refusals = ", ".join(f"{code} {n}" for code, n in data["refusals"].items())
         print(f"refusals compared with the rules' ({len(data['refusals'])} kinds): {refusals}")
+        print(f"one-field tampering: {data['fields_tampered']}/{data['fields_total']} "
+              "(field, re-signed or not) of the signed message kinds")
         for why, count in data["skipped_why"].items():
             print(f"SKIPPED: {count} examples: {why}")
         for d in report.divergences:

@@ -1,7 +1,8 @@
 """The Hypothesis RuleBasedStateMachine driving implementation and model in lockstep.
 
 One rule per model action (its enabled instances, model-guided preconditions), plus rules for
-refused deliveries, misdeliveries, tampered copies, rogue forgeries, refused commits, restarts
+refused deliveries, misdeliveries, tampered copies (a flipped byte, or one field changed),
+rogue forgeries, refused commits, restarts
 of an honest party and crashes inside a delivery (every kind of move in impl/lockstep/moves.py
 belongs to one rule: `group_of` is exhaustive).
 Swarm testing: an initialize rule disables a random subset of the rules for the example.
@@ -27,9 +28,12 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from impl.lockstep.driver import Lockstep
 from impl.lockstep.moves import (
+    WIRE_KIND,
     Act,
     CrashAct,
+    FieldTamper,
     Misdeliver,
+    Misuse,
     Move,
     Pair,
     Refuse,
@@ -40,6 +44,7 @@ from impl.lockstep.moves import (
     perform,
 )
 from impl.lockstep.steering import graph
+from impl.lockstep.tampering import FIELDS
 from model.actions import ACTIONS
 from model.config import Config
 from model.state import State
@@ -52,6 +57,8 @@ GROUPS: tuple[str, ...] = (
     "refuse",
     "misdeliver",
     "tamper",
+    "tamper_field",
+    "misuse",
     "forge",
     "commit",
     "restart",
@@ -73,6 +80,10 @@ def group_of(pair: Pair, move: Move) -> str:
             return "misdeliver"
         case Tamper():
             return "tamper"
+        case FieldTamper():
+            return "tamper_field"
+        case Misuse():
+            return "misuse"
         case Restart():
             return "restart"
         case CrashAct():
@@ -124,6 +135,9 @@ class LockstepMachine(RuleBasedStateMachine):
             offset = data.draw(st.integers(0, max(0, size - 1)), label="tamper offset")
             move = dataclasses.replace(move, offset=offset)
             TAMPERED.setdefault((move.kind, size), set()).add(offset)
+        if isinstance(move, FieldTamper):  # the field, and whether R or X re-signs, drawn
+            path = data.draw(st.sampled_from(FIELDS[WIRE_KIND[move.kind]]), label="field")
+            move = dataclasses.replace(move, field=path, resign=data.draw(st.booleans()))
         note(f"{group}: {move!r}")  # a shrunk failure then reads as the program of its moves
         perform(self.ls, move)
         self.visits[self.ls.state] += 1

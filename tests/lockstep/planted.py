@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 
 from impl.client import Client
-from impl.codec import DecodeError
+from impl.codec import DecodeError, Writer
 from impl.ds import DeliveryService
 from impl.envelope import Kind
 from impl.errors import BadSignature, GroupExists, GroupMoved, UnknownPeer
-from impl.messages import MigrationResponse
+from impl.messages import MigrationContent, MigrationResponse
 
 Method = Callable[..., Any]
 
@@ -43,7 +43,7 @@ def plant(bug: Bug, monkeypatch: pytest.MonkeyPatch) -> None:
     original = getattr(bug.cls, bug.method)
     broken = bug.make(original)
     monkeypatch.setattr(bug.cls, bug.method, broken)
-    handlers = bug.cls._HANDLERS
+    handlers = getattr(bug.cls, "_HANDLERS", {})
     for kind, handler in list(handlers.items()):
         if handler is original:
             monkeypatch.setitem(handlers, kind, broken)
@@ -117,6 +117,36 @@ def _group_exists_swallowed(original: Method) -> Method:
     return _on_request
 
 
+# -- a field of a signed message not checked -------------------------------------------------
+
+
+def _content_signature_skips_group_state(original: Method) -> Method:
+    """MigrationContent's signature leaves the exported group state out (signer and
+    verifier agree, so honest runs work; a changed state passes the target's check)."""
+
+    def signed_content(self: MigrationContent) -> bytes:
+        w = Writer()
+        self.migration_response.push(w)
+        return bytes(w)
+
+    return signed_content
+
+
+# -- a misuse call accepted ------------------------------------------------------------------
+
+
+def _second_migration_replaces_first(original: Method) -> Method:
+    """start_migration while one is in progress forgets the first instead of refusing."""
+
+    def start_migration(self: Client, group_id: bytes, target: str) -> Any:
+        membership = self.groups.get(group_id)
+        if membership is not None:
+            membership.pending = None
+        return original(self, group_id, target)
+
+    return start_migration
+
+
 BUGS: list[Bug] = [
     Bug("migration_fanout_leaves_member_out", DeliveryService, "_on_complete",
         _fanout_leaves_last_member_out, "a member left out of the fan-out"),
@@ -126,6 +156,10 @@ BUGS: list[Bug] = [
         _redirect_carries_content_hash, "a redirect carrying the wrong bytes"),
     Bug("group_exists_swallowed", DeliveryService, "_on_request",
         _group_exists_swallowed, "a refusal the peer never gets"),
+    Bug("content_signature_skips_group_state", MigrationContent, "signed_content",
+        _content_signature_skips_group_state, "a field of a signed message not checked"),
+    Bug("second_migration_replaces_first", Client, "start_migration",
+        _second_migration_replaces_first, "a misuse call accepted"),
 ]
 
 __all__ = ["BUGS", "Bug", "plant"]
