@@ -16,6 +16,8 @@
 - Application calls the rules refuse (model/refusals.py refused_calls) are moves: the
   client must raise the local error and change nothing; the planted bug lets a second
   migration replace the first.
+- Time jumps (moves.Jump): a DS's time moves past its pending nonces' deadlines with no
+  tick, so what arrives next arrives late; the planted bug expires nonces only on a tick.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from model import messages as mm
 from model.config import Config
 from model.refusals import IGNORED
 from model.rules import CHECKS, RULES
+from model.state import EXPIRED
 from tests.lockstep.helpers import act
 from tests.lockstep.planted import BUGS as PLANTED
 from tests.lockstep.planted import plant
@@ -66,6 +69,22 @@ def test_a_configuration_the_driver_does_not_cover_is_skipped_with_why() -> None
     (why,) = report.skipped
     assert "needs 2 honest DSs" in why
     assert report.as_json(Config())["skipped"] == 3
+
+
+def test_conform_takes_the_bounds_and_skips_what_the_driver_does_not_cover(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out = _conform(capsys, "--examples", "2", "--groups", "2", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["skipped"] == 2 and data["steps"] == 0
+    assert data["skipped_why"] == {"the lockstep driver needs 2 honest DSs, R, X and one group": 2}
+    assert "groups=2" in data["config"]
+    code, out = _conform(capsys, "--examples", "2", "--drop", "lock.current_epoch")
+    assert "SKIPPED: 2 examples: the lockstep driver runs the reference design only" in out
+    code, out = _conform(capsys, "--examples", "6", "--clients", "1", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["skipped"] == 0 and data["divergences"] == 0 and data["steps"]
+    assert data["config"].startswith("clients=1 ")
 
 
 class _NoForgedContent(Lockstep):
@@ -230,3 +249,28 @@ def test_a_misuse_call_accepted_diverges(monkeypatch: pytest.MonkeyPatch) -> Non
     act(ls, "client_request", client=0)
     with pytest.raises(Divergence, match="the client accepts it"):
         perform(ls, Misuse("start_migration", 0, "migration_in_progress"))
+
+
+def test_a_request_after_a_jump_past_the_pending_nonce_is_answered() -> None:
+    """Found by the jump moves: a target refused a new request for a group while its only
+    nonce for it was past its lifetime, because no tick had marked it expired yet."""
+    ls = Lockstep(Config())
+    act(ls, "client_request", client=0)
+    act(ls, "target_respond")
+    ls.jump(1, 12345)
+    assert ls.state.nonces[1][0].phase == EXPIRED
+    act(ls, "client_request", client=1)
+    act(ls, "target_respond")  # the impl refused it with group_exists before the fix
+
+
+def test_content_arriving_late_is_rejected_not_imported(monkeypatch: pytest.MonkeyPatch) -> None:
+    ls = Lockstep(Config())
+    for name, match in MIGRATION[:4]:
+        act(ls, name, **match)
+    late = ls.fork()
+    late.jump(1, 1 << 20)
+    act(late, "target_reject")  # the model: the nonce expired; the target rejects
+    plant(next(b for b in PLANTED if b.name == "expiry_only_on_tick"), monkeypatch)
+    ls.jump(1, 1 << 20)
+    with pytest.raises(Divergence):
+        act(ls, "target_reject")

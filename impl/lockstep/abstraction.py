@@ -10,7 +10,8 @@ Compared (model component <- implementation state):
 - hosts[ds][g]      <- DeliveryService.groups / tombstones: active(epoch), locked(epoch of
                        the migration commit, the MigrationContent in Lock.content),
                        moved(Tombstone.target), absent; origin <- Hosted.source.
-- nonces[ds][k]     <- DeliveryService.nonces: PENDING/CONSUMED/EXPIRED with the bound
+- nonces[ds][k]     <- DeliveryService.nonces: PENDING/CONSUMED/EXPIRED (a PENDING one past
+                       its lifetime at the DS's time now: EXPIRED) with the bound
                        request (request struct + the requesting client) and, when consumed,
                        the content whose hash NonceRecord.content_hash is.  The impl's
                        REJECTED status has no model counterpart: it abstracts to phase -1,
@@ -279,7 +280,8 @@ _PHASE = {
 }
 
 
-def _pool(dec: Decoder, ds_index: int, ds: DeliveryService) -> tuple[ms.NonceRecord, ...]:
+def _pool(dec: Decoder, ds_index: int, ds: DeliveryService,
+          now: float | None = None) -> tuple[ms.NonceRecord, ...]:
     pool = [ms.UNUSED_NONCE] * dec.config.attempts
     for raw, rec in ds.nonces.items():
         owner, index = nonce_of(raw)
@@ -287,7 +289,11 @@ def _pool(dec: Decoder, ds_index: int, ds: DeliveryService) -> tuple[ms.NonceRec
         content = mm.NO_CONTENT
         if rec.content_hash is not None and rec.status is NonceStatus.CONSUMED:
             content = dec.contents[rec.content_hash]
-        record = ms.NonceRecord(_PHASE[rec.status], request, content)
+        phase = _PHASE[rec.status]
+        if (rec.status is NonceStatus.PENDING and now is not None
+                and now - rec.issued_at >= ds.nonce_lifetime):
+            phase = ms.EXPIRED  # past its lifetime: expired, whether a tick marked it or not
+        record = ms.NonceRecord(phase, request, content)
         if owner != ds_index or not 0 <= index < len(pool):
             pool.append(record)  # a nonce the model cannot have: never equal
         else:
@@ -352,14 +358,17 @@ def _ghost(dec: Decoder, sent: list[Any], obs: Observed) -> ms.Ghost:
     )
 
 
-def abstract(dec: Decoder, sent: list[Any], obs: Observed) -> ms.State:
+def abstract(dec: Decoder, sent: list[Any], obs: Observed,
+             clocks: list[int] | None = None) -> ms.State:
     """The model state the implementation's world stands for.  `sent`: the model messages
-    of every envelope honest parties emitted (`Decoder.message`, in order)."""
+    of every envelope honest parties emitted (`Decoder.message`, in order); `clocks`: each
+    honest DS's time now (a pending nonce past its lifetime then is expired)."""
     world = dec.world
     config = dec.config
     dss = (world.source, world.target)
     hosts = tuple((_host(dec, ds),) for ds in dss)
-    nonces = tuple(_pool(dec, i, ds) for i, ds in enumerate(dss))
+    nonces = tuple(_pool(dec, i, ds, None if clocks is None else float(clocks[i]))
+                   for i, ds in enumerate(dss))
     clients = tuple((_view(dec, world, c),) for c in range(config.clients))
     slots: list[set[Any]] = [set() for _ in ms.SLOT]
     for m in sent:

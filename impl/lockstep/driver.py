@@ -16,7 +16,10 @@ the n-th nonce at a DS advances its clock by 2**(attempts-n) first, and an expir
 ticks that DS at exactly issued_at(k) + LIFETIME, allowed only when k is the oldest pending
 nonce of that DS (tick expires every nonce at least that old).  Since the increments
 shrink geometrically, no later nonce ever reaches its own deadline before it is expired
-explicitly.  The retry interval is 0, so `source_retry` is a tick at the current time that
+explicitly.  A jump (`jump`) moves a DS's time an arbitrary amount past the deadlines of
+every nonce it has pending, with no tick: a message that arrives next arrives late, and the
+DS must treat those nonces as expired on its own (the model: target_expire_nonce of each).
+The retry interval is 0, so `source_retry` is a tick at the current time that
 re-sends the lock's content (a model stutter: the same MigrationContent).
 """
 
@@ -91,7 +94,7 @@ def check_config(config: Config) -> None:
         or not (config.rogue_client)
     ):
         raise Unsupported("the lockstep driver needs 2 honest DSs, R, X and one group")
-    if config.options.enabled() or config.source_denies or config.target_denies:
+    if config.options.enabled() or config.drop or config.source_denies or config.target_denies:
         raise Unsupported("the lockstep driver runs the reference design only")
 
 
@@ -461,7 +464,7 @@ class Lockstep:
     # -- public --------------------------------------------------------------------------------
 
     def abstract(self) -> ms.State:
-        return abstract(self.dec, self.sent, self.obs)
+        return abstract(self.dec, self.sent, self.obs, self.clock)
 
     def verify(self, context: str) -> None:
         actual = self.abstract()
@@ -492,6 +495,33 @@ class Lockstep:
         self.steps += 1
         if self.check:
             self.verify(f"{action.name}{dict(action.args)}")
+
+    def jump_actions(self, target: int) -> list[Action]:
+        """The model's target_expire_nonce of every nonce DS `target` has pending, oldest
+        first: what a jump of its time past all their deadlines takes (`jump`)."""
+        ds = self.dss[target]
+        pending = sorted((ds.nonces[nonce_bytes(target, k)].issued_at, k)
+                         for k, rec in enumerate(self.state.nonces[target])
+                         if rec.phase == ms.PENDING and nonce_bytes(target, k) in ds.nonces)
+        return [Action("target_expire_nonce", (("target", target), ("index", k)))
+                for _, k in pending]
+
+    def jump(self, target: int, late: int) -> None:
+        """Time at DS `target` jumps `late` past the deadline of every nonce it has pending,
+        with no tick in between: the DS meets the expiry only when the next message arrives
+        (the abstraction reads a pending nonce past its lifetime as expired).  The model
+        takes target_expire_nonce for each of them."""
+        actions = self.jump_actions(target)
+        if not actions:
+            raise CannotPerform(f"a jump at d{target}: no pending nonce")
+        ds = self.dss[target]
+        for action in actions:
+            self.state = step(self.config, self.state, action)
+        last = max(ds.nonces[nonce_bytes(target, a.arg("index"))].issued_at for a in actions)
+        self.clock[target] = max(self.clock[target], int(last) + LIFETIME + late)
+        self.steps += 1
+        if self.check:
+            self.verify(f"time at d{target} jumped {late} past {len(actions)} deadlines")
 
     def restart(self, party: tuple[str, int]) -> None:
         """Crash `party` and re-open it from an SQLite file (impl/storage): its state is

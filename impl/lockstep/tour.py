@@ -26,6 +26,7 @@ from .moves import (
     Act,
     CrashAct,
     FieldTamper,
+    Jump,
     Pair,
     Refuse,
     RefuseCommit,
@@ -79,7 +80,7 @@ def tour(
                     report.pairs.add(pair)
                 counter += 1
                 continue
-            if not isinstance(move, Act):
+            if not isinstance(move, Act | Jump):  # a jump is an edge too (its expiries)
                 match move:
                     case RefuseCommit():
                         name: str | None = "commit_at_current_ds"

@@ -32,6 +32,7 @@ from impl.lockstep.moves import (
     Act,
     CrashAct,
     FieldTamper,
+    Jump,
     Misdeliver,
     Misuse,
     Move,
@@ -59,6 +60,7 @@ GROUPS: tuple[str, ...] = (
     "tamper",
     "tamper_field",
     "misuse",
+    "jump",
     "forge",
     "commit",
     "restart",
@@ -84,6 +86,8 @@ def group_of(pair: Pair, move: Move) -> str:
             return "tamper_field"
         case Misuse():
             return "misuse"
+        case Jump():
+            return "jump"
         case Restart():
             return "restart"
         case CrashAct():
@@ -135,6 +139,8 @@ class LockstepMachine(RuleBasedStateMachine):
             offset = data.draw(st.integers(0, max(0, size - 1)), label="tamper offset")
             move = dataclasses.replace(move, offset=offset)
             TAMPERED.setdefault((move.kind, size), set()).add(offset)
+        if isinstance(move, Jump) and move.late < 0:  # how far past the deadlines: drawn
+            move = dataclasses.replace(move, late=data.draw(st.integers(0, 1 << 30), label="late"))
         if isinstance(move, FieldTamper):  # the field, and whether R or X re-signs, drawn
             path = data.draw(st.sampled_from(FIELDS[WIRE_KIND[move.kind]]), label="field")
             move = dataclasses.replace(move, field=path, resign=data.draw(st.booleans()))

@@ -349,6 +349,23 @@ def _second_migration_replaces_first(original: Method) -> Method:
     return start_migration
 
 
+# -- a late-arrival bug ------------------------------------------------------------------------
+
+
+def _expiry_only_on_tick(original: Method) -> Method:
+    """The target expires nonces only on a tick: content arriving after a nonce's lifetime
+    with no tick in between is imported."""
+
+    def _on_content(self: DeliveryService, envelope: Any, now: float) -> list[Any]:
+        lifetime, self.nonce_lifetime = self.nonce_lifetime, float("inf")
+        try:
+            return original(self, envelope, now)  # type: ignore[no-any-return]
+        finally:
+            self.nonce_lifetime = lifetime
+
+    return _on_content
+
+
 BUGS: list[Bug] = [
     Bug("fanout_before_ack", DeliveryService, "_on_init", _fanout_before_ack,
         "a commit fanned out before the target acknowledged"),
@@ -386,6 +403,8 @@ BUGS: list[Bug] = [
         _content_signature_skips_group_state, "a field of a signed message not checked"),
     Bug("second_migration_replaces_first", Client, "start_migration",
         _second_migration_replaces_first, "a misuse call accepted"),
+    Bug("expiry_only_on_tick", DeliveryService, "_on_content", _expiry_only_on_tick,
+        "a late-arrival bug"),
 ]
 
 BUDGET = 100
