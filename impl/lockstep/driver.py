@@ -42,15 +42,14 @@ from model import state as ms
 from model.actions import ACTIONS_BY_NAME, Action, step
 from model.config import Config
 from model.properties import violated
-from model.refusals import IGNORED, Expected, refused_commit
+from model.refusals import Expected, refused_commit
 from model.routing import deliveries
 
 from ..adversary import RogueClient, RogueDS
 from ..client import Client
-from ..codec import DecodeError
 from ..ds import DeliveryService, NonceStatus
-from ..envelope import Envelope, Kind, Refusal
-from ..errors import GroupMoved, LocalProtocolError, ProtocolError, WrongEpoch
+from ..envelope import Envelope, Kind
+from ..errors import LocalProtocolError, ProtocolError
 from ..group import next_epoch
 from ..group_state import GroupState
 from ..messages import MigrationRequest, MigrationResponse
@@ -65,14 +64,12 @@ from .abstraction import (
     fanout_divergences,
     nonce_bytes,
 )
+from .answers import Divergence as Divergence
+from .answers import compare_refusal
 
 LIFETIME = 1 << 40
 
 _FILES = itertools.count()
-
-
-class Divergence(AssertionError):
-    """The implementation and the model disagree."""
 
 
 class Unsupported(Exception):
@@ -653,7 +650,7 @@ class Lockstep:
             raise Divergence(f"{what}: model refuses, implementation changed state "
                              f"(and answered {error or 'nothing'})")
         if expected is not None and not answered:
-            self._compare_refusal(party, env, what, expected, error)
+            self.refusals[compare_refusal(self.dec, what, expected, error)] += 1
 
     def misuse(self, client: int, call: str, code: str) -> None:
         """The application's `call` on honest `client`, which the rules refuse: the role
@@ -684,45 +681,6 @@ class Lockstep:
         if node.snapshot() != snap:
             raise Divergence(f"{what}: refused with {code}, but the client changed state")
         self.refusals[f"local:{code}"] += 1
-
-    def _compare_refusal(self, party: tuple[str, int], env: Envelope, what: str,
-                         expected: Expected, error: ProtocolError | None) -> None:
-        """The refusal the implementation answers `env` with (the Refusal envelope a peer
-        gets, through its encoding) against the one the rules name (model/refusals.py):
-        its code, and for group_moved the redirect's target and migration commit, for
-        wrong_epoch the current epoch."""
-        code = IGNORED if error is None else error.code
-        self.refusals[code] += 1
-        why = f"the rules refuse it by {', '.join(expected.checks) or 'no check'}"
-        if code not in expected.codes:
-            raise Divergence(f"{what}: {why}, so a peer must get one of "
-                             f"{sorted(expected.codes)}; the implementation answers "
-                             f"{error or 'nothing'}")
-        if error is None:
-            return
-        refusal = Refusal.decode(Refusal.of(error).encode())
-        if code == GroupMoved.code:
-            redirect = refusal.redirect()
-            assert redirect is not None
-            if expected.moved_to is None or expected.commit is None:
-                raise Divergence(f"{what}: {why}; the implementation redirects, but the "
-                                 "group has not moved away from this DS in the model")
-            target = self.dec.domain(expected.moved_to)
-            c = expected.commit
-            try:
-                got = self.dec.commit(redirect.commit)
-            except (DecodeError, AssertionError):
-                got = ("undecodable", redirect.commit.hex()[:32])  # type: ignore[assignment]
-            if (redirect.target_domain_name.decode() != target
-                    or redirect.group_id != self.world.group_id
-                    or got != (c.epoch, c.committer, c.aad_target)):
-                raise Divergence(f"{what}: the redirect must name {target} and carry the "
-                                 f"migration commit {c}; it names "
-                                 f"{redirect.target_domain_name.decode()} and carries a commit "
-                                 f"(epoch, committer, aad target) = {got}")
-        if code == WrongEpoch.code and refusal.fields().get("current") != expected.epoch:
-            raise Divergence(f"{what}: {why}; wrong_epoch must carry the current epoch "
-                             f"{expected.epoch}, it carries {refusal.fields().get('current')}")
 
     def tampered(self, party: tuple[str, int], env: Envelope, original: Any, what: str) -> None:
         """A tampered copy of `original`: refused and unchanged, or, if its bytes still mean
