@@ -223,6 +223,11 @@ class DeliveryService:
             raise UnsupportedSuite(cipher_suite=cipher_suite)
         return key
 
+    def _pending(self, record: NonceRecord, now: float) -> bool:
+        """Pending and within its lifetime at `now` (a nonce past it is expired, whether or
+        not a tick has marked it yet)."""
+        return record.status is NonceStatus.PENDING and now - record.issued_at < self.nonce_lifetime
+
     def _locked_by_hash(self, content_hash: bytes, kind: str) -> Hosted:
         for hosted in self.groups.values():
             if hosted.lock is not None and hosted.lock.content_hash == content_hash:
@@ -246,7 +251,7 @@ class DeliveryService:
             # (model finding: otherwise a forged group under the same id forks the history).
             raise GroupExists(group_id=request.group_id)
         if request.group_id in self.groups or any(
-            r.status is NonceStatus.PENDING and r.request.group_id == request.group_id
+            self._pending(r, now) and r.request.group_id == request.group_id
             for r in self.nonces.values()
         ):
             raise GroupExists(group_id=request.group_id)

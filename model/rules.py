@@ -109,6 +109,10 @@ class Rule:
     """Whether the message may also be one the adversary forges.  Receivers whose effect only
     answers (a rejection, a repeated ack) take network messages only: what they answer to a
     forged message is addressed to the adversary and moves no honest party."""
+    misrouted: tuple[str, ...] = ()
+    """Data for the lockstep (model/refusals.py), read by no rule: the refusal codes of
+    impl/errors.py a party of this role gets for a message of this kind that `to` does not
+    route to it (a role that receives no message of a kind answers unexpected_message)."""
     inert_unless: tuple[Check, ...] = ()
     """Checks and switches without one of which the action never changes a state: in a
     design that keeps them all it is never enabled or only stutters, and the explicit
@@ -141,7 +145,8 @@ REQUEST_IDLE = check("request.no_migration_in_progress",
                      "the client has no migration in progress for the group",
                      kept="an implementation limit (one PendingMigration per group), not a "
                           "safety rule: a second request is a new attempt the protocol must "
-                          "absorb anyway")
+                          "absorb anyway",
+                     refusal=("local:migration_in_progress",))
 REQUEST_OTHER_DS = check("request.other_ds", "the target is not the client's current DS",
                          kept="asking one's own DS to take the group is pointless; the target "
                               "refuses it (respond.other_source)")
@@ -171,14 +176,16 @@ INIT_OUTSTANDING = check("init.outstanding_request",
                          kept="the client's own bookkeeping: a response routed to it answers "
                               "a request it sent (signed by that request's target), so acting "
                               "on one it is not waiting for starts only a migration it asked "
-                              "for, and the source checks the Init against the group again")
+                              "for, and the source checks the Init against the group again",
+                         refusal=("no_pending_migration",))
 INIT_MATCHES = check("init.matches_request",
                      "the response answers exactly the outstanding request (target, source, "
                      "epoch)",
                      kept="the client's own bookkeeping: an answer to an older request of "
                           "its own starts only a migration it asked for, and the source "
                           "refuses it unless it is for the group's current epoch "
-                          "(lock.commit_for_request, lock.current_epoch)")
+                          "(lock.commit_for_request, lock.current_epoch)",
+                     refusal=("request_mismatch",))
 INIT_OWN_REQUEST = check(
     "init.own_request", "the response answers the client's own request (it names the client)",
     clause='§5 "a client acts only on a response to its own request"',
@@ -186,14 +193,16 @@ INIT_OWN_REQUEST = check(
     kept="defence in depth: the source accepts the Init only from the client the response "
          "names (lock.signed_by_requester), so a member acting on another's response starts "
          "nothing; dropping both is the response_names_no_client variant (finding F4), which "
-         "breaks authorized_migration")
+         "breaks authorized_migration",
+    refusal=("request_mismatch",))
 INIT_RESPONSE_SIGNED = check(
     "init.response_signed", "the MigrationResponse is signed by the request's target",
     clause='§2 signers: MigrationResponse by the "Target DS (its key for the suite)"',
     options=("unsigned_response", "predictable_nonces"),
     kept="defence in depth: the source checks the same signature before it locks or exports "
          "(lock.response_signed), so a client fooled by a forged response starts nothing; "
-         "dropping both is the unsigned_response variant, which breaks export_consent")
+         "dropping both is the unsigned_response variant, which breaks export_consent",
+    refusal=("bad_signature", "unknown_peer"))
 
 
 def client_init_guard(x: X, s: S, client: Any, group: Any, response: Any) -> Guard:
@@ -218,13 +227,15 @@ def client_init_effect(x: X, s: S, client: Any, group: Any, response: Any) -> S:
 
 
 CONFIRM_SIGNER = check("confirm.signed_by_own_ds",
-                       "the confirmation is signed by the client's current DS")
+                       "the confirmation is signed by the client's current DS",
+                       refusal=("bad_signature", "unknown_peer"))
 CONFIRM_EPOCH = check("confirm.below_max_epoch", "below max_epoch", kept=BOUND)
 CONFIRM_OWN_NONCE = check(
     "confirm.own_nonce", "the confirmation is for the client's own pending nonce and target",
     clause='§5 "A client switches to the Target DS on a valid MigrationConfirmation that '
            'matches its own pending nonce"',
-    options=("confirmation_without_nonce_check",))
+    options=("confirmation_without_nonce_check",),
+    refusal=("no_pending_migration", "foreign_nonce", "request_mismatch", "ignored"))
 
 
 def client_confirm_guard(x: X, s: S, client: Any, group: Any, m: Any) -> Guard:
@@ -250,13 +261,16 @@ ABORT_KEPT = ("a client that drops its pending migration wrongly only stops wait
               "(member_switch), so no group or member is lost; the check keeps the client's "
               "view of its own attempt true (finding F6 is this case for a DS-signed abort "
               "of an older attempt)")
-ABORT_PENDING = check("abort.pending", "the client has a pending migration", kept=ABORT_KEPT)
+ABORT_PENDING = check("abort.pending", "the client has a pending migration", kept=ABORT_KEPT,
+                      refusal=("no_pending_migration",))
 ABORT_SIGNER = check("abort.signed_by_own_ds", "the abort is signed by the client's DS",
-                     kept=ABORT_KEPT)
+                     kept=ABORT_KEPT,
+                     refusal=("no_pending_migration", "bad_signature", "unknown_peer"))
 ABORT_OWN_NONCE = check("abort.own_nonce", "the abort names the client's pending nonce",
                         clause='§5 "a client ends its pending migration only on a notice '
                                'for its own pending nonce"',
-                        options=("abort_names_no_nonce",), kept=ABORT_KEPT)
+                        options=("abort_names_no_nonce",), kept=ABORT_KEPT,
+                        refusal=("no_pending_migration",))
 
 
 def client_abort_guard(x: X, s: S, client: Any, group: Any, m: Any) -> Guard:
@@ -273,11 +287,15 @@ def client_abort_effect(x: X, s: S, client: Any, group: Any, m: Any) -> S:
 
 
 ADVANCE_REGULAR = check("advance.regular_commit", "a regular commit (no migration AAD)")
-ADVANCE_FROM_DS = check("advance.from_own_ds", "fanned out by the member's DS")
-ADVANCE_EPOCH = check("advance.own_epoch", "for the member's epoch")
+ADVANCE_FROM_DS = check("advance.from_own_ds", "fanned out by the member's DS",
+                        refusal=("request_mismatch",))
+ADVANCE_EPOCH = check("advance.own_epoch", "for the member's epoch",
+                      refusal=("wrong_epoch",))
 SWITCH_MIGRATION = check("switch.migration_commit", "the migration commit (AAD names a target)")
-SWITCH_FROM_DS = check("switch.from_own_ds", "fanned out by the member's DS")
-SWITCH_EPOCH = check("switch.own_epoch", "for the member's epoch")
+SWITCH_FROM_DS = check("switch.from_own_ds", "fanned out by the member's DS",
+                       refusal=("request_mismatch",))
+SWITCH_EPOCH = check("switch.own_epoch", "for the member's epoch",
+                     refusal=("wrong_epoch",))
 
 
 def member_advance_guard(x: X, s: S, client: Any, group: Any, m: Any) -> Guard:
@@ -311,11 +329,13 @@ def member_switch_effect(x: X, s: S, client: Any, group: Any, m: Any) -> S:
 COMMIT_EPOCH_BOUND = check("commit.below_max_epoch", "below max_epoch", kept=BOUND)
 COMMIT_AT_EPOCH = check("commit.at_member_epoch",
                         "the member's DS serves the group (active or locked) at the member's "
-                        "epoch")
+                        "epoch",
+                        refusal=("wrong_epoch", "group_moved", "unknown_group"))
 COMMIT_NOT_LOCKED = check(
     "commit.not_locked", "the group is active (not locked) at the member's DS",
     clause='§5 "The group is then locked: no other commit for epoch e is sequenced"',
-    options=("no_epoch_check",))
+    options=("no_epoch_check",),
+    refusal=("group_locked",))
 
 
 def commit_at_current_ds_guard(x: X, s: S, client: Any, group: Any) -> Guard:
@@ -343,37 +363,46 @@ def commit_at_current_ds_effect(x: X, s: S, client: Any, group: Any) -> S:
 
 LOCK_OTHER_TARGET = check("lock.other_target", "the request names another DS as target",
                           kept="a request naming the source as its own target is refused "
-                               "by that target first (respond.other_source)")
+                               "by that target first (respond.other_source)",
+                          refusal=("request_mismatch", "bad_signature", "unknown_peer"))
 LOCK_EPOCH_BOUND = check("lock.below_max_epoch", "below max_epoch", kept=BOUND)
 LOCK_COMMIT = check("lock.commit_for_request",
                     "the migration commit is for the request's epoch, its AAD naming the "
                     "request's target",
                     clause='§4 "The client sends the migration commit together with its '
                            'MigrationInit, in one request"',
-                    options=("commit_beside_init",))
-LOCK_HOSTED = check("lock.group_hosted", "the source hosts the group (active or locked)")
+                    options=("commit_beside_init",),
+                    refusal=("request_mismatch", "wrong_epoch"))
+LOCK_HOSTED = check("lock.group_hosted", "the source hosts the group (active or locked)",
+                    refusal=("group_moved", "unknown_group"))
 LOCK_NOT_SAME = check("lock.not_same_lock", "the group is not already locked on this content",
-                      kept="re-locking on the same content changes nothing on a set network")
+                      kept="re-locking on the same content changes nothing on a set network",
+                      refusal=("group_locked",))
 LOCK_CURRENT_EPOCH = check(
     "lock.current_epoch", "the Init's commit is for the group's current epoch, group active",
     clause='§5 "The Source DS accepts a MigrationInit only with a migration commit for the '
            'group\'s current epoch e"',
-    options=("no_epoch_check",))
+    options=("no_epoch_check",),
+    refusal=("wrong_epoch", "group_locked"))
 LOCK_REQUESTER = check(
     "lock.signed_by_requester", "the Init is signed by the requesting client",
     clause='§5 "the Source DS accepts a MigrationInit only signed by that client"',
-    options=("response_names_no_client",))
+    options=("response_names_no_client",),
+    refusal=("bad_signature",))
 LOCK_MEMBER = check(
     "lock.member_signature", "the Init is signed by a current member",
     clause='§2 signers: MigrationInit by "the requesting client\'s MLS leaf signature key" '
            '... "only a current member can start a migration"',
-    options=("unsigned_init",))
-LOCK_POLICY = check("lock.source_policy", "the source policy allows the client to migrate")
+    options=("unsigned_init",),
+    refusal=("bad_signature", "not_member"))
+LOCK_POLICY = check("lock.source_policy", "the source policy allows the client to migrate",
+                    refusal=("not_authorized",))
 LOCK_RESPONSE_SIGNED = check(
     "lock.response_signed", "the MigrationResponse inside the Init is signed by its target",
     clause='§2 "A message signed by any other key ... is refused" (the response inside '
            'MigrationInit)',
-    options=("unsigned_response", "predictable_nonces"))
+    options=("unsigned_response", "predictable_nonces"),
+    refusal=("bad_signature", "unknown_peer"))
 FANOUT_AFTER_ACK = switch(
     "lock.fanout_after_ack", "locking does not fan the migration commit out",
     clause='§5 "The Source DS fans the migration commit out only once it holds a valid '
@@ -426,8 +455,10 @@ def source_lock_and_export_effect(x: X, s: S, source: Any, m: Any) -> S:
 
 
 FANOUT_CONTENT = check("fanout.same_content",
-                       "the group is locked at the source on exactly the acknowledged content")
-FANOUT_SIGNER = check("fanout.signed_by_target", "the ack is signed by the lock's target")
+                       "the group is locked at the source on exactly the acknowledged content",
+                       refusal=("hash_mismatch", "ignored"))
+FANOUT_SIGNER = check("fanout.signed_by_target", "the ack is signed by the lock's target",
+                      refusal=("bad_signature", "unknown_peer"))
 
 
 def _answer_to_lock(s: S, source: Any, m: Any, same: Check, signer: Check) -> Guard:
@@ -478,8 +509,10 @@ def source_retry_effect(x: X, s: S, source: Any, group: Any) -> S:
 
 
 UNLOCK_CONTENT = check("unlock.same_content",
-                       "the group is locked at the source on exactly the rejected content")
-UNLOCK_SIGNER = check("unlock.signed_by_target", "the rejection is signed by the lock's target")
+                       "the group is locked at the source on exactly the rejected content",
+                       refusal=("hash_mismatch",))
+UNLOCK_SIGNER = check("unlock.signed_by_target", "the rejection is signed by the lock's target",
+                      refusal=("bad_signature", "unknown_peer"))
 
 
 def source_unlock_on_reject_guard(x: X, s: S, source: Any, m: Any) -> Guard:
@@ -521,21 +554,25 @@ def source_timeout_effect(x: X, s: S, source: Any, group: Any) -> S:
 RESPOND_OTHER_SOURCE = check("respond.other_source",
                              "the request names another DS as its source",
                              kept="a DS asked to take a group from itself has nothing to "
-                                  "import; no property is about such requests")
+                                  "import; no property is about such requests",
+                             refusal=("request_mismatch",))
 RESPOND_EPOCH = check("respond.below_max_epoch", "below max_epoch", kept=BOUND)
-RESPOND_POLICY = check("respond.target_policy", "the target policy allows the client")
+RESPOND_POLICY = check("respond.target_policy", "the target policy allows the client",
+                       refusal=("not_authorized",))
 RESPOND_UNIQUE = check(
     "respond.group_id_unique",
     "the group id is neither hosted nor pending at the target",
     clause='§5 "Group ids are unique per DS: the Target DS refuses a request for a group id '
            'it already hosts or has pending"',
-    options=("no_group_id_uniqueness",))
+    options=("no_group_id_uniqueness",),
+    refusal=("group_exists",))
 RESPOND_TOMBSTONE = check(
     "respond.tombstone_kept",
     "a tombstone at the target yields only to a request from the DS it names",
     clause='§5 "or holds a tombstone for, unless the request comes from the DS the tombstone '
            'names"',
-    options=("no_group_id_uniqueness",))
+    options=("no_group_id_uniqueness",),
+    refusal=("group_exists",))
 RESPOND_FRESH = check("respond.fresh_nonce", "a fresh nonce is left (the first unused)",
                       kept=BOUND)
 
@@ -583,14 +620,18 @@ def target_respond_effect(x: X, s: S, target: Any, m: Any) -> S:
 IMPORT_OTHER_SOURCE = check("import.other_source",
                             "the content's request names another DS as its source",
                             kept="no honest source exports to itself (lock.other_target); "
-                                 "the rogue DS gains nothing from it")
+                                 "the rogue DS gains nothing from it",
+                            refusal=("request_mismatch", "wrong_recipient"))
 IMPORT_STATE = check("import.state_after_commit",
                      "the exported state is the group after the migration commit")
 IMPORT_CONTENT_SIGNED = check(
     "import.content_signed", "the MigrationContent is signed by the request's source",
-    clause='§5 "... signed by that request\'s source"', options=("unsigned_content",))
-IMPORT_POLICY = check("import.target_policy", "the target policy allows the client")
-IMPORT_OWN_NONCE = check("import.own_nonce", "the response's nonce is one this target issues")
+    clause='§5 "... signed by that request\'s source"', options=("unsigned_content",),
+    refusal=("bad_signature", "unknown_peer"))
+IMPORT_POLICY = check("import.target_policy", "the target policy allows the client",
+                      refusal=("not_authorized",))
+IMPORT_OWN_NONCE = check("import.own_nonce", "the response's nonce is one this target issues",
+                         refusal=("unknown_nonce",))
 IMPORT_RESPONSE_SIGNED = check(
     "import.response_signed", "the response inside the content is signed by this target",
     clause='§2 "A message signed by any other key ... is refused" (the response inside '
@@ -599,14 +640,17 @@ IMPORT_RESPONSE_SIGNED = check(
     kept="§2's rule for every message; the nonce lookup already ties the content to a "
          "response this target issued for exactly its request (import.own_nonce, "
          "import.issued_for_request, import.nonce_pending), so a copy of that response "
-         "re-signed by the rogue DS imports nothing else")
+         "re-signed by the rogue DS imports nothing else",
+    refusal=("bad_signature",))
 IMPORT_ISSUED_FOR = check("import.issued_for_request",
-                          "the nonce was issued for exactly the content's request")
+                          "the nonce was issued for exactly the content's request",
+                          refusal=("request_mismatch",))
 IMPORT_NONCE_PENDING = check(
     "import.nonce_pending", "the nonce the target issued for this request is still pending",
     clause='§5 "It imports only from a MigrationContent whose response carries a pending '
            'nonce it issued for exactly that request"',
-    options=("no_nonce_check",))
+    options=("no_nonce_check",),
+    refusal=("nonce_consumed",))
 CONSUME_NONCE = switch("import.consume_nonce", "importing consumes the nonce",
                        clause='§5 "Importing consumes the nonce"', options=("nonce_reuse",))
 
@@ -665,7 +709,8 @@ REACK_KEPT = switch(
          "TargetMigrationComplete is never lost; on one that loses it the re-acknowledgment "
          "is what lets the source finish (liveness under loss, outside the model)")
 REACK_CONTENT = check("reacknowledge.same_content",
-                      "the nonce was consumed by exactly this content")
+                      "the nonce was consumed by exactly this content",
+                      refusal=("nonce_consumed",))
 
 
 def target_reacknowledge_guard(x: X, s: S, target: Any, m: Any) -> Guard:
@@ -946,7 +991,7 @@ RULES: tuple[Rule, ...] = (
          client_request_guard, client_request_effect, (MigrationRequest,)),
     Rule("target_respond", "target", ("target", "request"), (HONEST_DS, MSG),
          target_respond_guard, target_respond_effect, (MigrationResponse,),
-         MigrationRequest, lambda m: {"target": m.target}),
+         MigrationRequest, lambda m: {"target": m.target}, misrouted=("wrong_recipient",)),
     # Any member may be handed a response (it is a bearer token the adversary can relay):
     # init.own_request keeps only the requester's.
     Rule("client_init", "client", (*CG, "response"), (*CG_DOMAINS, MSG),
@@ -955,10 +1000,11 @@ RULES: tuple[Rule, ...] = (
     Rule("source_lock_and_export", "source", ("source", "init"), (HONEST_DS, MSG),
          source_lock_and_export_guard, source_lock_and_export_effect,
          (MigrationContent, CommitFanout), MigrationInit,
-         lambda m: {"source": m.response.request.source}),
+         lambda m: {"source": m.response.request.source}, misrouted=("wrong_recipient",)),
     Rule("target_import", "target", ("target", "content"), (HONEST_DS, MSG),
          target_import_guard, target_import_effect, (TargetMigrationComplete,),
-         MigrationContent, lambda m: {"target": m.response.request.target}),
+         MigrationContent, lambda m: {"target": m.response.request.target},
+         misrouted=("wrong_recipient",)),
     Rule("target_reacknowledge", "target", ("target", "content"), (HONEST_DS, MSG),
          target_reacknowledge_guard, target_reacknowledge_effect, (TargetMigrationComplete,),
          MigrationContent, lambda m: {"target": m.response.request.target}, forged=False),
@@ -970,19 +1016,21 @@ RULES: tuple[Rule, ...] = (
     Rule("source_fanout_and_confirm", "source", ("source", "complete"), (HONEST_DS, MSG),
          source_fanout_and_confirm_guard, source_fanout_and_confirm_effect,
          (CommitFanout, MigrationConfirmation), TargetMigrationComplete,
-         lambda m: {"source": m.content.signer}),
+         lambda m: {"source": m.content.signer}, misrouted=("hash_mismatch", "ignored")),
     Rule("source_retry", "source", ("source", "group"), (HONEST_DS, GROUPS),
          source_retry_guard, source_retry_effect, (MigrationContent,)),
     Rule("source_unlock_on_reject", "source", ("source", "rejection"), (HONEST_DS, MSG),
          source_unlock_on_reject_guard, source_unlock_on_reject_effect, (MigrationAborted,),
-         TargetMigrationRejected, lambda m: {"source": m.content.signer}),
+         TargetMigrationRejected, lambda m: {"source": m.content.signer},
+         misrouted=("hash_mismatch",)),
     Rule("source_timeout", "source", ("source", "group"), (HONEST_DS, GROUPS),
          source_timeout_guard, source_timeout_effect, (MigrationAborted,),
          inert_unless=(TIMEOUT_NEVER,)),
     Rule("client_confirm", "client", (*CG, "confirmation"), (*CG_DOMAINS, MSG),
          client_confirm_guard, client_confirm_effect, (), MigrationConfirmation, _by_group),
     Rule("client_abort", "client", (*CG, "aborted"), (*CG_DOMAINS, MSG),
-         client_abort_guard, client_abort_effect, (), MigrationAborted, _by_group),
+         client_abort_guard, client_abort_effect, (), MigrationAborted, _by_group,
+         misrouted=("no_pending_migration",)),
     Rule("member_advance", "client", (*CG, "fanout"), (*CG_DOMAINS, MSG),
          member_advance_guard, member_advance_effect, (), CommitFanout, _by_group),
     Rule("member_switch", "client", (*CG, "fanout"), (*CG_DOMAINS, MSG),

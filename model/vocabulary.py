@@ -67,6 +67,12 @@ class Check:
     action: str = ""
     """The action whose guard or effect holds it (set by model/rules.py's table; a check
     shared by several actions names the first)."""
+    refusal: tuple[str, ...] = ()
+    """Data for the lockstep (model/refusals.py), read by no rule: the refusal codes of
+    impl/errors.py a peer may get back when this conjunct fails for the message it sent
+    ("ignored": the role drops it without an answer; `local:` prefix: the application's
+    call is refused with that LocalProtocolError).  Empty: failing it refuses nothing of
+    its own (another action takes the message, or it is a bound of the model)."""
 
 
 CHECKS: dict[str, Check] = {}
@@ -74,9 +80,9 @@ CHECKS: dict[str, Check] = {}
 
 
 def check(cid: str, text: str, clause: str | None = None, options: tuple[str, ...] = (),
-          kept: str | None = None) -> Check:
+          kept: str | None = None, refusal: tuple[str, ...] = ()) -> Check:
     """Declare a guard conjunct."""
-    return _declare(Check(cid, text, "check", clause, options, kept))
+    return _declare(Check(cid, text, "check", clause, options, kept, refusal=refusal))
 
 
 def switch(cid: str, text: str, clause: str | None = None, options: tuple[str, ...] = (),

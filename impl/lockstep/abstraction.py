@@ -10,7 +10,8 @@ Compared (model component <- implementation state):
 - hosts[ds][g]      <- DeliveryService.groups / tombstones: active(epoch), locked(epoch of
                        the migration commit, the MigrationContent in Lock.content),
                        moved(Tombstone.target), absent; origin <- Hosted.source.
-- nonces[ds][k]     <- DeliveryService.nonces: PENDING/CONSUMED/EXPIRED with the bound
+- nonces[ds][k]     <- DeliveryService.nonces: PENDING/CONSUMED/EXPIRED (a PENDING one past
+                       its lifetime at the DS's time now: EXPIRED) with the bound
                        request (request struct + the requesting client) and, when consumed,
                        the content whose hash NonceRecord.content_hash is.  The impl's
                        REJECTED status has no model counterpart: it abstracts to phase -1,
@@ -20,7 +21,8 @@ Compared (model component <- implementation state):
                        on, and its nonce once the client acted on the response.
 - network           <- every envelope an honest impl party emitted (Network-free: the driver
                        keeps the log), each mapped by `Decoder.message` to a model message;
-                       per-member Fanout envelopes map to one CommitFanout, the source's
+                       per-member Fanout envelopes map to one CommitFanout (their
+                       recipients are compared apart, below), the source's
                        forwarded TargetMigrationRejected to MigrationAborted.
 - ghost.history     <- DS `Sequenced` events (regular and acknowledged migration commits)
                        plus the commit each `Imported` event of an honest source's content
@@ -34,16 +36,26 @@ Compared (model component <- implementation state):
                        confirmation delivered and the pending migration just before it
                        (`Observed.accepted`).
 
+Compared beside the state (`fanout_divergences`): who each fanned-out commit reached.  The
+model's CommitFanout has no recipient (every member of the group receives it from the
+network, model/routing.py `addressed`), so the abstraction keeps, per model CommitFanout, the
+set of clients an honest DS sent a Fanout envelope of it to, and that set must be exactly the
+members the rules route it to: a member left out of a fan-out, or a commit sent to a
+non-member (the rogue client X), is a divergence.
+
 Not compared (no model counterpart): the rest of a client's pending request (the model's
 view keeps only its target: its source, group and epoch are the membership's own until a
 commit clears it), Client.completed_nonce, Lock.sent_at and NonceRecord.issued_at (time),
-the MLS group state beyond epoch and group id, refusal envelopes (the model has no
-refusals), DS `Unlocked` and client `Aborted`/`Abandoned` events (impl/events.py).
+the MLS group state beyond epoch and group id, DS `Unlocked` and client
+`Aborted`/`Abandoned` events (impl/events.py).  Refusals are not part of the state: the
+driver compares each refused move's answer with the refusal the rules name
+(model/refusals.py, Lockstep.refuse) and the role's whole `snapshot()` before and after.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import TYPE_CHECKING, Any
 
 from model import messages as mm
@@ -268,7 +280,8 @@ _PHASE = {
 }
 
 
-def _pool(dec: Decoder, ds_index: int, ds: DeliveryService) -> tuple[ms.NonceRecord, ...]:
+def _pool(dec: Decoder, ds_index: int, ds: DeliveryService,
+          now: float | None = None) -> tuple[ms.NonceRecord, ...]:
     pool = [ms.UNUSED_NONCE] * dec.config.attempts
     for raw, rec in ds.nonces.items():
         owner, index = nonce_of(raw)
@@ -276,7 +289,11 @@ def _pool(dec: Decoder, ds_index: int, ds: DeliveryService) -> tuple[ms.NonceRec
         content = mm.NO_CONTENT
         if rec.content_hash is not None and rec.status is NonceStatus.CONSUMED:
             content = dec.contents[rec.content_hash]
-        record = ms.NonceRecord(_PHASE[rec.status], request, content)
+        phase = _PHASE[rec.status]
+        if (rec.status is NonceStatus.PENDING and now is not None
+                and now - rec.issued_at >= ds.nonce_lifetime):
+            phase = ms.EXPIRED  # past its lifetime: expired, whether a tick marked it or not
+        record = ms.NonceRecord(phase, request, content)
         if owner != ds_index or not 0 <= index < len(pool):
             pool.append(record)  # a nonce the model cannot have: never equal
         else:
@@ -341,14 +358,17 @@ def _ghost(dec: Decoder, sent: list[Any], obs: Observed) -> ms.Ghost:
     )
 
 
-def abstract(dec: Decoder, sent: list[Any], obs: Observed) -> ms.State:
+def abstract(dec: Decoder, sent: list[Any], obs: Observed,
+             clocks: list[int] | None = None) -> ms.State:
     """The model state the implementation's world stands for.  `sent`: the model messages
-    of every envelope honest parties emitted (`Decoder.message`, in order)."""
+    of every envelope honest parties emitted (`Decoder.message`, in order); `clocks`: each
+    honest DS's time now (a pending nonce past its lifetime then is expired)."""
     world = dec.world
     config = dec.config
     dss = (world.source, world.target)
     hosts = tuple((_host(dec, ds),) for ds in dss)
-    nonces = tuple(_pool(dec, i, ds) for i, ds in enumerate(dss))
+    nonces = tuple(_pool(dec, i, ds, None if clocks is None else float(clocks[i]))
+                   for i, ds in enumerate(dss))
     clients = tuple((_view(dec, world, c),) for c in range(config.clients))
     slots: list[set[Any]] = [set() for _ in ms.SLOT]
     for m in sent:
@@ -379,3 +399,28 @@ def explain(expected: ms.State, actual: ms.State) -> str:
             if a != b:
                 lines.append(f"{prefix}.{name}: model-only {set(a - b)} impl-only {set(b - a)}")
     return "\n".join(lines)
+
+
+def fanout_divergences(
+    config: Config, network: ms.Network, reached: dict[Any, frozenset[int]]
+) -> list[str]:
+    """Each model CommitFanout of `network` whose recipients in the implementation
+    (`reached`: model message -> the client ids honest DSs sent a Fanout envelope of it
+    to, the rogue client's id included) are not exactly the members the rules route it
+    to (model/routing.py `addressed`)."""
+    out = []
+    for m in network.fanouts:
+        members = _members(config, m)
+        got = reached.get(m, frozenset())
+        if got != members:
+            out.append(f"{m}: sent to clients {sorted(got)}, the members are {sorted(members)}"
+                       f" (left out {sorted(members - got)}, non-members {sorted(got - members)})")
+    return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _members(config: Config, m: Any) -> frozenset[int]:
+    """The clients the rules route `m` to (model/routing.py `addressed`)."""
+    from model.routing import addressed
+
+    return frozenset(i for role, i in addressed(config, m) if role == "client")

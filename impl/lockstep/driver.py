@@ -6,14 +6,20 @@ model.actions.step and performs the corresponding implementation operation, then
 `abstract(world) == model state` (no symmetry reduction: the comparison is exact) and raises
 `Divergence` otherwise.  `refuse(...)` delivers a message the model says nobody may accept
 (a network message whose guard fails, a misdelivery, a tampered copy) and checks the
-implementation refuses it and stays unchanged.
+implementation refuses it and stays unchanged (its whole `snapshot()`), and that the
+refusal is the one the rules name (model/refusals.py: code, a redirect's target and
+migration commit, wrong_epoch's current epoch).  Every honest party's fan-out is checked
+per member (abstraction.fanout_divergences).
 
 Time (choice for target_expire_nonce): each honest DS has its own integer clock.  Issuing
 the n-th nonce at a DS advances its clock by 2**(attempts-n) first, and an expiry of nonce k
 ticks that DS at exactly issued_at(k) + LIFETIME, allowed only when k is the oldest pending
 nonce of that DS (tick expires every nonce at least that old).  Since the increments
 shrink geometrically, no later nonce ever reaches its own deadline before it is expired
-explicitly.  The retry interval is 0, so `source_retry` is a tick at the current time that
+explicitly.  A jump (`jump`) moves a DS's time an arbitrary amount past the deadlines of
+every nonce it has pending, with no tick: a message that arrives next arrives late, and the
+DS must treat those nonces as expired on its own (the model: target_expire_nonce of each).
+The retry interval is 0, so `source_retry` is a tick at the current time that
 re-sends the lock's content (a model stutter: the same MigrationContent).
 """
 
@@ -26,6 +32,7 @@ import itertools
 import shutil
 import tempfile
 import weakref
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +42,7 @@ from model import state as ms
 from model.actions import ACTIONS_BY_NAME, Action, step
 from model.config import Config
 from model.properties import violated
+from model.refusals import Expected, refused_commit
 from model.routing import deliveries
 
 from ..adversary import RogueClient, RogueDS
@@ -47,19 +55,32 @@ from ..group_state import GroupState
 from ..messages import MigrationRequest, MigrationResponse
 from ..storage import Crash, CrashPoint, DurableClient, DurableDS
 from ..world import World, build_world
-from .abstraction import Decoder, ModelNonces, Observed, abstract, explain, nonce_bytes
+from .abstraction import (
+    Decoder,
+    ModelNonces,
+    Observed,
+    abstract,
+    explain,
+    fanout_divergences,
+    nonce_bytes,
+)
+from .answers import Divergence as Divergence
+from .answers import compare_refusal
 
 LIFETIME = 1 << 40
 
 _FILES = itertools.count()
 
 
-class Divergence(AssertionError):
-    """The implementation and the model disagree."""
-
-
 class Unsupported(Exception):
-    """An action this driver cannot reproduce on the implementation (design variants)."""
+    """A configuration or design this driver does not cover (raised when a run is built,
+    before any move): a session counts such examples as skipped, with the reason."""
+
+
+class CannotPerform(Divergence):
+    """A move the model allows that the driver cannot make on the implementation (no
+    implementation bytes for a model message, a message it cannot forge): a divergence with
+    its reason, never a silent skip."""
 
 
 def check_config(config: Config) -> None:
@@ -70,7 +91,7 @@ def check_config(config: Config) -> None:
         or not (config.rogue_client)
     ):
         raise Unsupported("the lockstep driver needs 2 honest DSs, R, X and one group")
-    if config.options.enabled() or config.source_denies or config.target_denies:
+    if config.options.enabled() or config.drop or config.source_denies or config.target_denies:
         raise Unsupported("the lockstep driver runs the reference design only")
 
 
@@ -157,7 +178,15 @@ class Lockstep:
         self.state = ms.initial_state(config)
         self.sent: list[Any] = []
         self.table: dict[Any, Envelope] = {}
+        self.reached: dict[Any, frozenset[int]] = {}
+        """Model CommitFanout -> the client ids the implementation fanned it out to."""
+        self.fanned: dict[tuple[Any, int], Envelope] = {}
+        """(model CommitFanout, client id) -> the Fanout envelope sent to that member."""
         self.check = check
+        self.tampered_fields: Counter[tuple[Kind, str, bool]] = Counter()
+        """(envelope kind, field, re-signed) -> one-field tamper moves made."""
+        self.refusals: Counter[str] = Counter()
+        """Refusal codes the implementation answered refused moves with ("ignored": none)."""
         self.steps = 0
         self.restarts = 0
         self.initial_group: GroupState = self.world.source.groups[self.world.group_id].state
@@ -181,6 +210,8 @@ class Lockstep:
         new.clock = list(self.clock)
         new.sent = list(self.sent)
         new.table = dict(self.table)
+        new.reached = dict(self.reached)
+        new.fanned = dict(self.fanned)
         new.obs = Observed(dict(self.obs.replaced), dict(self.obs.inits), list(self.obs.accepted))
         new.dec = copy.copy(self.dec)
         new.dec.world = w
@@ -208,6 +239,10 @@ class Lockstep:
             self.sent.append(m)
             if m is not None and m not in self.table:
                 self.table[m] = env
+            if env.kind == Kind.Fanout:
+                member = self.dec.client_id.get(env.recipient, -2)
+                self.reached[m] = self.reached.get(m, frozenset()) | {member}
+                self.fanned.setdefault((m, member), env)
 
     # -- envelopes for model messages --------------------------------------------------------
 
@@ -216,6 +251,9 @@ class Lockstep:
         party sent, or one the rogue builds and signs with its own key."""
         node = self.node(recipient)
         env = self.table.get(m)
+        if isinstance(m, mm.CommitFanout) and recipient[0] == "client":
+            # a member gets the envelope sent to it, if any (`fanout_divergences`)
+            env = self.fanned.get((m, recipient[1]), env)
         if env is None:
             env = self.forge(m)
             if env.kind == Kind.MigrationContent:  # the target may import it: know its hash
@@ -256,7 +294,7 @@ class Lockstep:
                 self._impl_request(resp.request), nonce_bytes(*resp.nonce), "x"
             )
             return MigrationResponse.decode(env.payload)
-        raise Unsupported(f"no implementation bytes for {resp}")
+        raise CannotPerform(f"no implementation bytes for {resp}")
 
     def _group_state(self, epoch: int) -> GroupState:
         state = self.initial_group
@@ -277,7 +315,7 @@ class Lockstep:
             )
         to = "unaddressed"  # `envelope` addresses it
         if m.signer != self.config.rogue_ds_id:
-            raise Unsupported(f"cannot forge {m}")
+            raise CannotPerform(f"cannot forge {m}")
         if isinstance(m, mm.MigrationResponse):
             return rogue.response(self._impl_request(m.request), nonce_bytes(*m.nonce), to)
         if isinstance(m, mm.TargetMigrationComplete):
@@ -304,20 +342,21 @@ class Lockstep:
             return rogue.confirmation(
                 self.dec.domain(m.target), nonce_bytes(*m.nonce), self.world.group_id, to
             )
-        raise Unsupported(f"cannot forge {m}")
+        raise CannotPerform(f"cannot forge {m}")
 
     def _content_hash(self, content: mm.MigrationContent) -> bytes:
         for h, c in self.dec.contents.items():
             if c == content:
                 return h
-        raise Unsupported(f"no implementation bytes for {content}")
+        raise CannotPerform(f"no implementation bytes for {content}")
 
     def refuse_commit(self, client: int) -> None:
         """commit_at_current_ds where the model's guard fails: the DS must refuse it."""
         c = self.world.clients[client]
         env = c.commit(self.world.group_id)
         self.refuse(
-            ("ds", self.dec.ds_id[env.recipient]), env, f"refused commit_at_current_ds({client})"
+            ("ds", self.dec.ds_id[env.recipient]), env, f"refused commit_at_current_ds({client})",
+            expected=refused_commit(self.config, self.state, client, 0),
         )
 
     # -- the implementation side of each action ----------------------------------------------
@@ -382,7 +421,7 @@ class Lockstep:
             return
         spec = ACTIONS_BY_NAME[name]
         if spec.receives is None:
-            raise Unsupported(name)
+            raise CannotPerform(f"{name}: the driver has no implementation operation for it")
         m = args[-1]
         party = self.receiver(name, args)
         env = self.envelope(m, party)
@@ -422,12 +461,15 @@ class Lockstep:
     # -- public --------------------------------------------------------------------------------
 
     def abstract(self) -> ms.State:
-        return abstract(self.dec, self.sent, self.obs)
+        return abstract(self.dec, self.sent, self.obs, self.clock)
 
     def verify(self, context: str) -> None:
         actual = self.abstract()
         if actual != self.state:
             raise Divergence(f"after {context}:\n{explain(self.state, actual)}")
+        unreached = fanout_divergences(self.config, self.state.network, self.reached)
+        if unreached:
+            raise Divergence(f"after {context}: fan-out per member:\n" + "\n".join(unreached))
         bad = violated(self.config, self.state)
         if bad:
             raise Divergence(f"after {context}: model violates {bad}")
@@ -450,6 +492,33 @@ class Lockstep:
         self.steps += 1
         if self.check:
             self.verify(f"{action.name}{dict(action.args)}")
+
+    def jump_actions(self, target: int) -> list[Action]:
+        """The model's target_expire_nonce of every nonce DS `target` has pending, oldest
+        first: what a jump of its time past all their deadlines takes (`jump`)."""
+        ds = self.dss[target]
+        pending = sorted((ds.nonces[nonce_bytes(target, k)].issued_at, k)
+                         for k, rec in enumerate(self.state.nonces[target])
+                         if rec.phase == ms.PENDING and nonce_bytes(target, k) in ds.nonces)
+        return [Action("target_expire_nonce", (("target", target), ("index", k)))
+                for _, k in pending]
+
+    def jump(self, target: int, late: int) -> None:
+        """Time at DS `target` jumps `late` past the deadline of every nonce it has pending,
+        with no tick in between: the DS meets the expiry only when the next message arrives
+        (the abstraction reads a pending nonce past its lifetime as expired).  The model
+        takes target_expire_nonce for each of them."""
+        actions = self.jump_actions(target)
+        if not actions:
+            raise CannotPerform(f"a jump at d{target}: no pending nonce")
+        ds = self.dss[target]
+        for action in actions:
+            self.state = step(self.config, self.state, action)
+        last = max(ds.nonces[nonce_bytes(target, a.arg("index"))].issued_at for a in actions)
+        self.clock[target] = max(self.clock[target], int(last) + LIFETIME + late)
+        self.steps += 1
+        if self.check:
+            self.verify(f"time at d{target} jumped {late} past {len(actions)} deadlines")
 
     def restart(self, party: tuple[str, int]) -> None:
         """Crash `party` and re-open it from an SQLite file (impl/storage): its state is
@@ -490,7 +559,7 @@ class Lockstep:
             args = tuple(v for _, v in action.args)
             party = self.receiver(action.name, args) if spec.receives else ("ds", -1)
             if party[0] != "ds" or spec.receives is None:
-                raise Unsupported(f"{action.name}: no DS receives a message in it")
+                raise CannotPerform(f"{action.name}: no DS receives a message in it")
             node = self.dss[party[1]]
             before = node.snapshot()
             self._crash = point
@@ -550,20 +619,25 @@ class Lockstep:
         )
 
     def refuse(
-        self, party: tuple[str, int], env: Envelope, what: str, *, forged: bool = False
+        self, party: tuple[str, int], env: Envelope, what: str, *, forged: bool = False,
+        expected: Expected | None = None,
     ) -> None:
         """Deliver `env` to `party`, which the model says nobody may accept: the
         implementation must refuse it (ProtocolError) or ignore it (no output), unchanged.
         A `forged` message may be answered to the rogue parties only (model: what honest
         parties answer to a forged message moves no honest party: target_reject and
-        target_reacknowledge take network messages only)."""
+        target_reacknowledge take network messages only).  With `expected` (what the rules
+        say the peer gets, model/refusals.py), a refusal or a silence is compared with it
+        (`_compare_refusal`)."""
         node = self.node(party)
         snap = node.snapshot()
+        error: ProtocolError | None = None
         try:
             out = self._deliver(party, env)
-        except ProtocolError:
-            out = []
+        except ProtocolError as err:
+            out, error = [], err
         self.steps += 1
+        answered = bool(out)
         if forged:
             rogues = (self.world.rogue_ds.domain, self.world.rogue_client.identity)
             out = [e for e in out if e.recipient not in rogues]
@@ -573,7 +647,40 @@ class Lockstep:
                 f"{[e.describe() for e in out]}"
             )
         if node.snapshot() != snap:
-            raise Divergence(f"{what}: model refuses, implementation changed state")
+            raise Divergence(f"{what}: model refuses, implementation changed state "
+                             f"(and answered {error or 'nothing'})")
+        if expected is not None and not answered:
+            self.refusals[compare_refusal(self.dec, what, expected, error)] += 1
+
+    def misuse(self, client: int, call: str, code: str) -> None:
+        """The application's `call` on honest `client`, which the rules refuse: the role
+        must raise the LocalProtocolError `code`, send nothing and change nothing."""
+        node = self.world.clients[client]
+        snap = node.snapshot()
+        what = f"{call} by c{client}"
+        w = self.world
+        try:
+            if call == "start_migration":
+                mine = self.dec.ds_id[node.groups[w.group_id].ds]
+                target = self.dec.domain((mine + 1) % self.config.honest_ds)
+                sent = [node.start_migration(w.group_id, target)]
+            elif call == "abandon_migration":
+                node.abandon_migration(w.group_id)
+                sent = []
+            else:
+                raise CannotPerform(f"no application call {call}")
+        except (LocalProtocolError, ProtocolError) as err:  # a ProtocolError: never here
+            if err.code != code or not isinstance(err, LocalProtocolError):
+                raise Divergence(f"{what}: the rules refuse it with the local error {code}; "
+                                 f"the client raises {type(err).__name__} {err}") from err
+        else:
+            raise Divergence(f"{what}: the rules refuse the call ({code}); the client "
+                             f"accepts it and sends {[e.describe() for e in sent]}")
+        finally:
+            self.steps += 1
+        if node.snapshot() != snap:
+            raise Divergence(f"{what}: refused with {code}, but the client changed state")
+        self.refusals[f"local:{code}"] += 1
 
     def tampered(self, party: tuple[str, int], env: Envelope, original: Any, what: str) -> None:
         """A tampered copy of `original`: refused and unchanged, or, if its bytes still mean

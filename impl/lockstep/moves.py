@@ -11,8 +11,19 @@ list of moves reads as a program:
   no action lets receive it;
 - `Tamper(kind, party, message, offset)`: a network message with one byte flipped (at
   `offset`; negative: a byte drawn by `perform`'s generator), delivered to its receiver
-  (requests excepted: the transport authenticates the sender).
-Coverage is counted per (action, outcome) pair, outcome "accepted" or "refused".
+  (requests excepted: the transport authenticates the sender);
+- `Jump(target, late, after)`: time at a DS jumps `late` (negative: drawn) past the
+  deadlines of every nonce it has pending, with no tick, so the next message arrives late;
+- `Misuse(call, client, code)`: an application call the rules refuse (a second migration
+  while one is in progress, abandoning none): the client must raise that local error and
+  change nothing;
+- `FieldTamper(kind, party, message, field, resign)`: a network message of a signed kind
+  re-encoded with exactly one field changed, re-signed by the tampering party or not
+  (impl/lockstep/tampering.py): it must be refused, the receiver unchanged.
+Coverage is counted per (action, outcome) pair, outcome "accepted", "refused" or, for a
+refused delivery to a DS the group has moved away from, "redirected" (the peer must get a
+group_moved redirect: `refused_pair`).  Each refused delivery's answer is compared with what
+the rules say the peer gets (model/refusals.py; Lockstep.refuse).
 `session` runs examples with a random generator: per example a random subset of action
 names is disabled (swarm testing), and each step is steered: a protocol step heads for the
 least visited reachable model state (impl/lockstep/steering.py), so deep states (locked,
@@ -35,15 +46,18 @@ from typing import Any
 from model import adversary
 from model import messages as mm
 from model import state as ms
-from model.actions import ACTIONS, ACTIONS_BY_NAME, Action, live, successors
+from model.actions import ACTIONS, ACTIONS_BY_NAME, Action, live, step, successors
 from model.checker import explore
 from model.config import Config
+from model.refusals import group_of, misdelivered, refused_calls, refused_delivery
 from model.routing import deliveries, receiving_rules, relaxed
+from model.rules import CHECKS, action_of
 
-from ..envelope import Envelope
+from ..envelope import Envelope, Kind
 from ..storage import CrashPoint
-from .driver import Divergence, Lockstep, Unsupported
+from .driver import CannotPerform, Divergence, Lockstep, Unsupported, check_config
 from .steering import Steering
+from .tampering import CLIENT_SIGNED, FIELDS, tamper
 
 Pair = tuple[str, str]
 
@@ -103,6 +117,40 @@ class Tamper:
 
 
 @dataclass(frozen=True, slots=True)
+class FieldTamper:
+    """A model message of `kind` re-encoded with exactly one field of its signed payload
+    changed (impl/lockstep/tampering.py), re-signed by the tampering party (`resign`) or
+    not, delivered to `party`; `field` None: drawn by `perform`'s generator (with
+    `resign`)."""
+
+    kind: str
+    party: Party
+    message: Any
+    field: str | None = None
+    resign: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Jump:
+    """Time at DS `target` jumps `late` (negative: drawn) past the deadline of every nonce
+    it has pending, with no tick (Lockstep.jump): the next message to it arrives late."""
+
+    target: int
+    late: int
+    after: ms.State = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Misuse:
+    """An application call of honest `client` the rules refuse (model/refusals.py
+    refused_calls): the role must raise the LocalProtocolError `code`, unchanged."""
+
+    call: str
+    client: int
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
 class Restart:
     """An honest `party` crashes and is re-opened from its SQLite file (Lockstep.restart)."""
 
@@ -119,7 +167,8 @@ class CrashAct:
     after: ms.State = field(repr=False)
 
 
-Move = Act | RefuseCommit | Refuse | Misdeliver | Tamper | Restart | CrashAct
+Move = (Act | RefuseCommit | Refuse | Misdeliver | Tamper | FieldTamper | Misuse | Restart
+        | CrashAct | Jump)
 
 CRASHING: frozenset[str] = frozenset(
     name for name, role in ((s.name, s.role) for s in ACTIONS)
@@ -127,14 +176,49 @@ CRASHING: frozenset[str] = frozenset(
 ) | {"commit_at_current_ds"}
 """The actions in which an honest DS handles a message, where a crash move can strike."""
 
+JUMP_PAIR: Pair = ("target_expire_nonce", "jumped")
+"""The coverage pair of a jump of time (the model's target_expire_nonce, taken late)."""
+
 RESTART_PAIRS: dict[str, Pair] = {"ds": ("ds_restart", "accepted"),
                                   "client": ("client_restart", "accepted")}
 """The coverage pair of a restart of each kind of party: the model's restart action."""
+
+WIRE_KIND: dict[str, Kind] = {
+    "MigrationResponse": Kind.MigrationResponse, "MigrationInit": Kind.MigrationInitWithCommit,
+    "MigrationContent": Kind.MigrationContent,
+    "TargetMigrationComplete": Kind.TargetMigrationComplete,
+    "TargetMigrationRejected": Kind.TargetMigrationRejected,
+    "MigrationAborted": Kind.TargetMigrationRejected,
+    "MigrationConfirmation": Kind.MigrationConfirmation,
+}
+"""Model message kinds -> the signed envelope kind carrying them (field tampering)."""
 
 RECEIVERS: dict[type[Any], list[str]] = {
     kind: receiving_rules(kind) for kind in mm.MESSAGE_TYPES if receiving_rules(kind)
 }
 """Each message kind -> the actions that receive it (model/routing.py)."""
+
+
+REDIRECTING: frozenset[str] = frozenset(
+    action_of(c) for c in CHECKS.values() if "group_moved" in c.refusal
+)
+"""The actions some check of which the rules answer with a group_moved redirect."""
+
+
+def refused_pair(config: Config, state: ms.State, name: str, ds: int | None,
+                 group: int = 0) -> Pair:
+    """The coverage pair of a refused delivery of action `name` to DS `ds` (None: a
+    client): (name, "redirected") where that DS's host of the group has moved and the
+    rules answer `name`'s refusal with a group_moved redirect (model/refusals.py), else
+    (name, "refused")."""
+    if name in REDIRECTING and ds is not None and state.hosts[ds][group].phase == ms.MOVED:
+        return name, "redirected"
+    return name, "refused"
+
+
+def _refused_pair(config: Config, state: ms.State, name: str, args: tuple[Any, ...]) -> Pair:
+    ds = None if ACTIONS_BY_NAME[name].role == "client" else int(args[0])
+    return refused_pair(config, state, name, ds, group_of(args[-1]))
 
 
 def reachable_pairs(config: Config) -> set[Pair]:
@@ -143,9 +227,12 @@ def reachable_pairs(config: Config) -> set[Pair]:
     for state in explore(config, symmetry=False).states:
         for action, _ in successors(config, state):
             pairs.add((action.name, "accepted"))
-        for name, _, ok in deliveries(config, state):
-            pairs.add((name, "accepted" if ok else "refused"))
+            if action.name == "target_expire_nonce":
+                pairs.add(JUMP_PAIR)
+        for name, args, ok in deliveries(config, state):
+            pairs.add((name, "accepted") if ok else _refused_pair(config, state, name, args))
         pairs.update(RESTART_PAIRS.values())  # any party may crash in any state
+        pairs.update(("misuse", call) for call, *_ in refused_calls(config, state))
         if any(a.name in CRASHING for a, _ in successors(config, state)):
             pairs.update(("crash", str(p)) for p in CrashPoint)
         big_config, big_state = relaxed(config, state)
@@ -154,7 +241,8 @@ def reachable_pairs(config: Config) -> set[Pair]:
             if not commit(config, state, client, 0) and not commit(
                 big_config, big_state, client, 0
             ):
-                pairs.add(("commit_at_current_ds", "refused"))
+                pairs.add(refused_pair(config, state, "commit_at_current_ds",
+                                       state.clients[client][0].ds))
     return pairs
 
 
@@ -252,13 +340,24 @@ def _moves(ls: Lockstep, *, adversarial: bool = True) -> list[tuple[Pair, Move]]
                 out.append((("crash", str(point)), CrashAct(action, point, after)))
     for party in honest_parties(config):
         out.append((RESTART_PAIRS[party[0]], Restart(party)))
+    for target in range(config.honest_ds):
+        expiries = ls.jump_actions(target)
+        if expiries:
+            after = state
+            for action in expiries:
+                after = step(config, after, action)
+            out.append((JUMP_PAIR, Jump(target, -1, after)))
+    for call, client, _, code in refused_calls(config, state):
+        out.append((("misuse", call), Misuse(call, client, code)))
     if not adversarial:
         return out
     big_config, big_state = relaxed(config, state)
     commit = ACTIONS_BY_NAME["commit_at_current_ds"].guard
     for client in range(config.clients):
         if not commit(config, state, client, 0) and not commit(big_config, big_state, client, 0):
-            out.append((("commit_at_current_ds", "refused"), RefuseCommit(client)))
+            pair = refused_pair(config, state, "commit_at_current_ds",
+                                state.clients[client][0].ds)
+            out.append((pair, RefuseCommit(client)))
     for kind in FORGEABLE:
         for m in _forged_sample(config, ms.SLOT[kind], state.network, state.nonces):
             for name in RECEIVERS[kind]:
@@ -276,7 +375,7 @@ def _moves(ls: Lockstep, *, adversarial: bool = True) -> list[tuple[Pair, Move]]
         party = ls.receiver(name, args)
         receivers.setdefault(args[-1], set()).add(party)
         if not ok:
-            out.append(((name, "refused"), Refuse(name, args)))
+            out.append((_refused_pair(config, state, name, args), Refuse(name, args)))
     for m, parties in receivers.items():
         kname = type(m).__name__
         for party in honest_parties(config):
@@ -287,10 +386,35 @@ def _moves(ls: Lockstep, *, adversarial: bool = True) -> list[tuple[Pair, Move]]
         if kname != "MigrationRequest":
             for party in sorted(parties):
                 out.append((("tamper", kname), Tamper(kname, party, m, -1)))
+                if kname in WIRE_KIND:
+                    path, resign = next_field(ls, WIRE_KIND[kname])
+                    how = "re-signed" if resign else "as signed"
+                    out.append((("tamper_field", f"{WIRE_KIND[kname]}.{path} {how}"),
+                                FieldTamper(kname, party, m, path, resign)))
     return out
 
 
 def perform(ls: Lockstep, move: Move, rng: random.Random | None = None) -> None:
+    """Make `move` on both sides; a move the driver cannot make on the implementation is a
+    divergence naming the move and the reason (CannotPerform)."""
+    try:
+        _perform(ls, move, rng)
+    except CannotPerform as err:
+        raise CannotPerform(f"{move!r}: the model allows it, the driver cannot make it on "
+                            f"the implementation: {err}") from err
+
+
+def next_field(ls: Lockstep, kind: Kind, rng: random.Random | None = None) -> tuple[str, bool]:
+    """The (field, re-signed) of `kind` tampered least so far in this run (the session's
+    count, when a session runs it): the first such, or one drawn by `rng`."""
+    made = ls.tampered_fields
+    combos = [(f, b) for f in FIELDS[kind] for b in (False, True)]
+    low = min(made[(kind, f, b)] for f, b in combos)
+    least = [(f, b) for f, b in combos if made[(kind, f, b)] == low]
+    return least[0] if rng is None else rng.choice(least)
+
+
+def _perform(ls: Lockstep, move: Move, rng: random.Random | None) -> None:
     match move:
         case RefuseCommit(client):
             ls.refuse_commit(client)
@@ -300,11 +424,29 @@ def perform(ls: Lockstep, move: Move, rng: random.Random | None = None) -> None:
             party = ls.receiver(name, args)
             m = args[-1]
             forged = m not in ls.state.network[ms.SLOT[type(m)]]
-            ls.refuse(party, ls.envelope(m, party), f"refused {name}{args}", forged=forged)
+            ls.refuse(party, ls.envelope(m, party), f"refused {name}{args}", forged=forged,
+                      expected=refused_delivery(ls.config, ls.state, m, args))
         case Misdeliver(_, party, m):
-            ls.refuse(party, ls.envelope(m, party), f"misdelivered {m} to {party}")
+            ls.refuse(party, ls.envelope(m, party), f"misdelivered {m} to {party}",
+                      expected=misdelivered(ls.config, ls.state, m, party))
         case Tamper(_, party, m, offset):
             _tamper(ls, party, m, offset, rng)
+        case FieldTamper(kind, party, m, path, resign):
+            env = ls.envelope(m, party)
+            if path is None or resign is None:
+                path, resign = next_field(ls, env.kind, rng)
+            client_signed = env.kind in CLIENT_SIGNED
+            key = (None if not resign else
+                   ls.world.rogue_client.key if client_signed else ls.world.rogue_ds.key)
+            ls.tampered_fields[(env.kind, path, resign)] += 1
+            who = "X" if client_signed else "R"
+            how = f"re-signed by {who}" if resign else "not re-signed"
+            ls.refuse(party, tamper(env, path, key),
+                      f"{kind} {m} with {path} changed ({how}) to {party}")
+        case Jump(target, late):
+            ls.jump(target, late if late >= 0 else (rng or random.Random(0)).randrange(1 << 30))
+        case Misuse(call, client, code):
+            ls.misuse(client, call, code)
         case Restart(party):
             ls.restart(party)
         case CrashAct(action, point):
@@ -337,12 +479,23 @@ class Report:
     seconds: float = 0.0
     covered: set[Pair] = field(default_factory=set)
     divergences: list[str] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)
+    """Examples not run, by why: a configuration or design the driver does not cover
+    (driver.Unsupported, raised when the run is built); 0 in the default configuration."""
+    tampered_fields: Counter[tuple[Kind, str, bool]] = field(default_factory=Counter)
+    """(envelope kind, field, re-signed) -> one-field tamper moves made (FieldTamper)."""
+    refusals: Counter[str] = field(default_factory=Counter)
+    """The refusal codes refused moves were answered with, each compared with the rules'
+    (model/refusals.py); "ignored": no answer."""
+    caught: tuple[Pair, Move] | None = None
+    """The move (and its coverage pair) that ran into the first divergence, if any."""
     states_visited: int = 0
     """Distinct reachable model states the session's runs were in (impl/lockstep/steering)."""
     states_total: int = 0
 
     def as_json(self, config: Config) -> dict[str, Any]:
-        total = pairs_total(config)
+        # a configuration the driver does not cover ran nothing: its model is not explored
+        total = pairs_total(config) if self.examples > sum(self.skipped.values()) else set()
         actions_total = {name for name, outcome in total if outcome == "accepted"}
         return {
             "steps": self.steps,
@@ -352,6 +505,11 @@ class Report:
             "pairs_covered": len(self.covered & total),
             "pairs_total": len(total),
             "divergences": len(self.divergences),
+            "refusals": dict(sorted(self.refusals.items())),
+            "fields_tampered": len(self.tampered_fields),
+            "fields_total": 2 * sum(len(f) for f in FIELDS.values()),
+            "skipped": sum(self.skipped.values()),
+            "skipped_why": dict(sorted(self.skipped.items())),
             "states_visited": self.states_visited,
             "states_total": self.states_total,
         }
@@ -396,17 +554,34 @@ def run_example(
     disabled = set(rng.sample(names, rng.randrange(len(names) // 3))) if swarm else set()
     adversarial = rng.random() < 0.8
     steering.visit(ls.state)
+    ls.tampered_fields = report.tampered_fields  # the session's: each field in turn
+    try:
+        _run_steps(ls, rng, report, max_steps, disabled, adversarial, counts, steering)
+    finally:
+        report.refusals.update(ls.refusals)
+
+
+def _run_steps(ls: Lockstep, rng: random.Random, report: Report, max_steps: int,
+               disabled: set[str], adversarial: bool, counts: Counter[Pair],
+               steering: Steering) -> None:
     for _ in range(max_steps):
         options = [o for o in moves(ls, adversarial=adversarial) if o[0][0] not in disabled]
         if not options:
             return
         acts = [(p, m) for p, m in options if isinstance(m, Act)]
+        fresh = [o for o in options if not counts[o[0]]]
         move: Move
-        if acts and rng.random() < 0.75:  # keep the protocol moving: deep states need acts
+        if fresh:  # a pair the session never made: make it while the state offers it
+            pair, move = rng.choice(fresh)
+        elif acts and rng.random() < 0.75:  # keep the protocol moving: deep states need acts
             pair, move = steer(rng, acts, ls, steering)
         else:
             pair, move = choose(rng, options, counts)
-        perform(ls, move, rng)
+        try:
+            perform(ls, move, rng)
+        except Divergence:
+            report.caught = (pair, move)
+            raise
         counts[pair] += 1
         steering.visit(ls.state)
         report.covered.add(pair)
@@ -426,23 +601,32 @@ def session(
     """Run `examples` random swarm/steered examples; divergences are collected.  Steering
     counts are the session's own, so a session depends on its seed alone."""
     config = config or Config()
+    report = Report()
+    try:
+        check_config(config)
+    except Unsupported as err:  # every example would be skipped: not even steering is built
+        report.skipped[str(err)] += examples
+        report.examples = examples
+        return report
     rng = random.Random(seed)
     counts: Counter[Pair] = Counter()
     steering = Steering(config)
-    report = Report()
     start = time.perf_counter()
     for i in range(examples):
-        ls = factory() if factory is not None else Lockstep(config)
+        try:
+            ls = factory() if factory is not None else Lockstep(config)
+        except Unsupported as err:  # the configuration: every example would be skipped
+            report.skipped[str(err)] += 1
+            report.examples = i + 1
+            continue
         try:
             run_example(ls, rng, report, max_steps=max_steps, counts=counts,
                         steering=steering)
-        except Divergence as err:
+        except Divergence as err:  # CannotPerform included: a move the driver cannot make
             report.divergences.append(str(err))
             if stop_on_divergence:
                 report.examples = i + 1
                 break
-        except Unsupported:
-            pass
         report.examples = i + 1
         if progress is not None:
             progress(i + 1, examples)

@@ -5,7 +5,8 @@ depth-first, forking the lockstep run (`Lockstep.fork`) at every state, and appl
 enabled action instance of every state it reaches: so every edge of the reachable graph is
 run through the implementation in lockstep, with the abstraction checked after each.  At
 each state it also delivers every refused network message and every misdelivery, checking
-the implementation refuses them unchanged.  Chunking (`chunk`, `chunks`) splits the edge
+the implementation refuses them unchanged (tampered copies are left to the random
+sessions, which make every field's change).  Chunking (`chunk`, `chunks`) splits the edge
 checks between test cases: every chunk walks the spanning tree, and checks the edges whose
 running number falls in its chunk.  Moves that run into a reported finding
 (moves.known_finding) are counted, not run.
@@ -24,6 +25,8 @@ from .driver import Lockstep
 from .moves import (
     Act,
     CrashAct,
+    FieldTamper,
+    Jump,
     Pair,
     Refuse,
     RefuseCommit,
@@ -77,7 +80,7 @@ def tour(
                     report.pairs.add(pair)
                 counter += 1
                 continue
-            if not isinstance(move, Act):
+            if not isinstance(move, Act | Jump):  # a jump is an edge too (its expiries)
                 match move:
                     case RefuseCommit():
                         name: str | None = "commit_at_current_ds"
@@ -87,7 +90,7 @@ def tour(
                         name = None  # only refused deliveries and commits are restricted
                 if only is not None and name not in only:
                     continue
-                if not isinstance(move, Tamper) and known_finding(ls, move) is None:
+                if not isinstance(move, Tamper | FieldTamper) and known_finding(ls, move) is None:
                     counter += 1
                     if counter % chunks == chunk:
                         perform(ls, move)

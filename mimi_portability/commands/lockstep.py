@@ -3,8 +3,13 @@
 Runs random swarm/steered lockstep sessions (impl.lockstep.moves.session: the moves and
 checks of the Hypothesis machine in tests/lockstep/machine.py, with a seeded random
 generator instead of Hypothesis' choices, so no shrinking) against the default
-configuration, with a progress bar on stderr.  Moves that run into the reported findings
+configuration or the bounds given (--clients, --ds, --groups, --attempts, --epochs, as
+`check` takes them), with a progress bar on stderr.  Moves that run into the reported findings
 (F4 and F6, impl.lockstep.moves.known_finding) are not made.
+A move the model allows that the driver cannot make on the implementation is a divergence
+(driver.CannotPerform); an example the driver cannot run at all (a configuration or design
+it does not cover, driver.Unsupported) is counted as skipped, with why (`skipped` and
+`skipped_why` in the JSON; 0 in the default run).
 Exit status 1 on any divergence.
 """
 
@@ -17,37 +22,52 @@ import sys
 from impl.lockstep.moves import Report, session, text_progress
 from model.config import Config
 
-from ..args import Check, Subparsers, positive
+from ..args import Check, Subparsers, add_bounds, config_from, positive
 
 
 def conform(
-    examples: int, seed: int, *, progress: bool = False, stop_on_divergence: bool = True
+    examples: int, seed: int, *, progress: bool = False, stop_on_divergence: bool = True,
+    config: Config | None = None,
 ) -> Report:
     return session(
         examples,
         seed,
+        config=config,
         progress=text_progress if progress else None,
         stop_on_divergence=stop_on_divergence,
     )
 
 
 def cmd_conform(args: argparse.Namespace) -> int:
+    try:
+        config = config_from(args)
+    except ValueError as err:
+        print(f"error: {err.args[0] if err.args else err}", file=sys.stderr)
+        return 1
     report = conform(
-        args.examples, args.seed, progress=(not args.json and sys.stderr.isatty()) or args.progress
+        args.examples, args.seed, config=config,
+        progress=(not args.json and sys.stderr.isatty()) or args.progress,
     )
-    data = report.as_json(Config())
+    data = report.as_json(config)
+    data["config"] = config.summary()
     if args.json:
         print(json.dumps(data))
     else:
         rate = data["steps"] / data["seconds"] if data["seconds"] else 0.0
         print(
-            f"conform: {report.examples} examples, {data['steps']} steps in "
+            f"conform ({data['config']}): {report.examples} examples, {data['steps']} steps in "
             f"{data['seconds']:.1f}s ({rate:,.0f} steps/s); actions "
             f"{data['actions_covered']}/{data['actions_total']}, (action, outcome) pairs "
             f"{data['pairs_covered']}/{data['pairs_total']}; model states visited "
             f"{data['states_visited']}/{data['states_total']}; divergences "
-            f"{data['divergences']}"
+            f"{data['divergences']}; skipped {data['skipped']}"
         )
+        refusals = ", ".join(f"{code} {n}" for code, n in data["refusals"].items())
+        print(f"refusals compared with the rules' ({len(data['refusals'])} kinds): {refusals}")
+        print(f"one-field tampering: {data['fields_tampered']}/{data['fields_total']} "
+              "(field, re-signed or not) of the signed message kinds")
+        for why, count in data["skipped_why"].items():
+            print(f"SKIPPED: {count} examples: {why}")
         for d in report.divergences:
             print(f"DIVERGENCE: {d}")
     return 1 if report.divergences else 0
@@ -62,6 +82,7 @@ def register(subparsers: Subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--progress", action="store_true", help="progress bar even when not a tty")
+    add_bounds(p)
     p.set_defaults(handler=cmd_conform)
 
 
@@ -70,9 +91,9 @@ def _short_conform() -> tuple[str, str]:
     data = report.as_json(Config())
     detail = (
         f"{data['steps']} steps, pairs {data['pairs_covered']}/{data['pairs_total']}, "
-        f"{data['divergences']} divergences"
+        f"{data['divergences']} divergences, {data['skipped']} skipped"
     )
-    return ("fail" if report.divergences else "pass"), detail
+    return ("fail" if report.divergences or report.skipped else "pass"), detail
 
 
 def verify_checks(*, quick: bool = False) -> list[tuple[str, Check]]:

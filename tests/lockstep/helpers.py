@@ -1,9 +1,7 @@
-"""Directed lockstep sequences and source-level bug injection."""
+"""Directed lockstep sequences."""
 
 from __future__ import annotations
 
-import inspect
-import textwrap
 from typing import Any
 
 from impl.lockstep.driver import Lockstep
@@ -17,13 +15,3 @@ def act(ls: Lockstep, name: str, **match: Any) -> Action:
             ls.apply(action)
             return action
     raise AssertionError(f"{name}{match} not enabled")
-
-
-def mutate(func: Any, old: str, new: str) -> Any:
-    """`func` recompiled with the source text `old` replaced by `new` (a deliberate bug)."""
-    source = textwrap.dedent(inspect.getsource(func))
-    assert old in source, (func.__qualname__, old)
-    namespace: dict[str, Any] = {}
-    exec(compile(source.replace(old, new), inspect.getsourcefile(func) or "<bug>", "exec"),
-         func.__globals__, namespace)
-    return namespace[func.__name__]

@@ -1,7 +1,8 @@
 """The Hypothesis RuleBasedStateMachine driving implementation and model in lockstep.
 
 One rule per model action (its enabled instances, model-guided preconditions), plus rules for
-refused deliveries, misdeliveries, tampered copies, rogue forgeries, refused commits, restarts
+refused deliveries, misdeliveries, tampered copies (a flipped byte, or one field changed),
+rogue forgeries, refused commits, restarts
 of an honest party and crashes inside a delivery (every kind of move in impl/lockstep/moves.py
 belongs to one rule: `group_of` is exhaustive).
 Swarm testing: an initialize rule disables a random subset of the rules for the example.
@@ -10,12 +11,14 @@ each rule sorts its protocol steps by the model state they lead to, those not ye
 this example first, then the deepest (the breadth-first depth of the reachable graph,
 impl/lockstep/steering.py), and draws an index that shrinks towards 0; and
 `hypothesis.target` rewards examples that visit many distinct model states.
+A tamper move's byte offset is drawn from the data like every other choice.
 Invariant: abstract(world) == model state, every model property, and the implementation's
 own safety check (Lockstep.verify).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from typing import Any, assert_never
 
@@ -25,9 +28,13 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from impl.lockstep.driver import Lockstep
 from impl.lockstep.moves import (
+    WIRE_KIND,
     Act,
     CrashAct,
+    FieldTamper,
+    Jump,
     Misdeliver,
+    Misuse,
     Move,
     Pair,
     Refuse,
@@ -38,16 +45,22 @@ from impl.lockstep.moves import (
     perform,
 )
 from impl.lockstep.steering import graph
+from impl.lockstep.tampering import FIELDS
 from model.actions import ACTIONS
 from model.config import Config
 from model.state import State
 
+TAMPERED: dict[tuple[str, int], set[int]] = {}
+"""(message kind, payload size) -> the byte offsets tamper moves flipped (tests read it)."""
 ACTION_NAMES = frozenset(spec.name for spec in ACTIONS)
 GROUPS: tuple[str, ...] = (
     *(spec.name for spec in ACTIONS),
     "refuse",
     "misdeliver",
     "tamper",
+    "tamper_field",
+    "misuse",
+    "jump",
     "forge",
     "commit",
     "restart",
@@ -69,6 +82,12 @@ def group_of(pair: Pair, move: Move) -> str:
             return "misdeliver"
         case Tamper():
             return "tamper"
+        case FieldTamper():
+            return "tamper_field"
+        case Misuse():
+            return "misuse"
+        case Jump():
+            return "jump"
         case Restart():
             return "restart"
         case CrashAct():
@@ -114,6 +133,17 @@ class LockstepMachine(RuleBasedStateMachine):
             opts = sorted(opts, key=self._steering_key)
         index = data.draw(st.integers(0, len(opts) - 1), label=group)
         _, move = opts[index]
+        if isinstance(move, Tamper) and move.offset < 0:
+            # the byte to flip is drawn too (so it shrinks and replays with the example)
+            size = len(self.ls.envelope(move.message, move.party).payload)
+            offset = data.draw(st.integers(0, max(0, size - 1)), label="tamper offset")
+            move = dataclasses.replace(move, offset=offset)
+            TAMPERED.setdefault((move.kind, size), set()).add(offset)
+        if isinstance(move, Jump) and move.late < 0:  # how far past the deadlines: drawn
+            move = dataclasses.replace(move, late=data.draw(st.integers(0, 1 << 30), label="late"))
+        if isinstance(move, FieldTamper):  # the field, and whether R or X re-signs, drawn
+            path = data.draw(st.sampled_from(FIELDS[WIRE_KIND[move.kind]]), label="field")
+            move = dataclasses.replace(move, field=path, resign=data.draw(st.booleans()))
         note(f"{group}: {move!r}")  # a shrunk failure then reads as the program of its moves
         perform(self.ls, move)
         self.visits[self.ls.state] += 1
