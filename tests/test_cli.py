@@ -184,8 +184,9 @@ def test_verify_quick_is_the_documented_subset() -> None:
     ]
     assert not any(name.startswith("proofs: ") for name in quick)
     assert sum(name.startswith("proofs: ") for name in full) == 4
-    assert full[-1] == "findings: docs/findings.md is current"
-    assert len(full) == 15 and full[:4] == quick[:4]
+    assert full[-2:] == ["findings: docs/findings.md is current",
+                         "traces: an ITF counterexample replays to its violation"]
+    assert len(full) == 16 and full[:4] == quick[:4]
 
 
 def test_verify_reports_a_crashing_check_as_failed(capsys: pytest.CaptureFixture[str]) -> None:
