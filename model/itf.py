@@ -28,9 +28,19 @@ import typing
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .actions import ACTIONS_BY_NAME, Action, ActionSpec, instances, step
+from .actions import (
+    ACTIONS,
+    ACTIONS_BY_NAME,
+    Action,
+    ActionNotEnabled,
+    ActionSpec,
+    instances,
+    step,
+    successors,
+)
 from .config import Config, DesignOptions
 from .properties import LIVENESS_ID, migrations_open, violated
+from .refusals import failing
 from .state import State, initial_state
 
 FORMAT_DESCRIPTION = "https://apalache-mc.org/docs/adr/015adr-trace.html"
@@ -318,15 +328,17 @@ def replay(trace: ItfTrace) -> Replay:
     for i, action in enumerate(trace.actions, 1):
         before, after = states[i - 1], states[i]
         if action is None:
-            found = [a for a, s in _successors(config, before) if s == after]
-            if not found:
+            if not any(s == after for _, s in successors(config, before)):
                 return _stop(config, states, i, "no action of the model leads to it")
             continue
         spec = ACTIONS_BY_NAME[action.name]
         why = refusal(config, before, spec, tuple(v for _, v in action.args))
         if why is not None:
             return _stop(config, states, i, f"{_call(action)} is not enabled: {why}")
-        expected = step(config, before, action)
+        try:
+            expected = step(config, before, action)
+        except ActionNotEnabled as err:  # arguments the configuration has no room for
+            return _stop(config, states, i, f"{_call(action)} is not enabled: {err}")
         if expected != after:
             return _stop(config, states, i, f"{_call(action)} leads elsewhere (differs in "
                          f"{_differs(after, expected)})")
@@ -338,28 +350,18 @@ def _stop(config: Config, states: Sequence[State], i: int, why: str) -> Replay:
 
 
 def refusal(config: Config, state: State, spec: ActionSpec, args: tuple[Any, ...]) -> str | None:
-    """Why `spec` with `args` is not enabled in `state` (None: it is): the message is not
-    on the network and no rogue party can forge it, or the first false check of the guard
-    with its id and docs/profile.md clause."""
-    if len(args) != len(spec.params):
-        return f"{spec.name} takes {len(spec.params)} arguments"
+    """Why `spec` with `args` is not enabled in `state` (None: as far as its message and
+    guard say, it is): the message is not on the network and no rogue party can forge it,
+    or the first false check of the guard (model/refusals.py `failing`) with its id and
+    docs/profile.md clause."""
     if spec.receives is not None and not spec.delivered(config, state, args[-1]):
         return "its message was never sent and no rogue party can forge it"
-    try:
-        for check, holds in spec.conjuncts(config, state, *args):
-            if check.id not in config.dropped and not holds:
-                clause = f"; docs/profile.md {check.clause}" if check.clause else ""
-                return f"check {check.id} is false ({check.text}{clause})"
-    except (IndexError, KeyError, TypeError, AttributeError, ValueError) as err:
-        return f"its arguments are outside the configuration ({err})"
-    return None
-
-
-def _successors(config: Config, state: State) -> list[tuple[str, State]]:
-    from .actions import ACTIONS
-
-    return [(ACTIONS[i].name, ACTIONS[i].effect(config, state, *args))
-            for i, args, _ in instances(config, state)]
+    false = failing(config, state, spec.name, args)
+    if not false:
+        return None
+    check = false[0]
+    clause = f"; docs/profile.md {check.clause}" if check.clause else ""
+    return f"check {check.id} is false ({check.text}{clause})"
 
 
 def _violations(config: Config, state: State) -> tuple[str, ...]:
@@ -372,8 +374,6 @@ def _violations(config: Config, state: State) -> tuple[str, ...]:
 def _can_complete(config: Config, start: State) -> bool:
     """Whether some run of honest steps (no forged message) from `start` reaches a state in
     which every accepted migration completed: the liveness verdict on one state."""
-    from .actions import ACTIONS
-
     seen, queue = {start}, [start]
     while queue:
         state = queue.pop()

@@ -18,6 +18,7 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,13 +48,27 @@ def add_itf_option(p: argparse.ArgumentParser) -> None:
                    "mbt::actionTaken and mbt::nondetPicks) into DIR; `replay` reads them")
 
 
-def model_trace(config: Config, actions: list[Action] | tuple[Action, ...], *, command: str,
+def model_trace(config: Config, actions: Sequence[Action], *, command: str,
                 design: str, prop: str, verdict: str) -> dict[str, Any]:
     """The ITF document of a counterexample (or any run) of the model."""
     return trace_to_itf(config, actions, source=f"mimi-portability {command}",
                         description=f"{design}: {prop} {verdict} in {len(actions)} steps "
                         f"({config.summary()})",
                         verdict={"property": prop, "verdict": verdict, "length": len(actions)})
+
+
+Found = tuple[Config, str, str, str, Sequence[Action]]
+"""One trace a command found: (configuration, design, property, verdict, actions)."""
+
+
+def write_traces(into: Path | None, command: str, found: Iterable[Found]) -> None:
+    """`--itf DIR`: each trace as DIR/<command>-<design>-<property>.itf.json (None: off)."""
+    if into is None:
+        return
+    for config, design, prop, verdict, actions in found:
+        write_itf(into, f"{command}-{design}-{prop}",
+                  model_trace(config, actions, command=command, design=design, prop=prop,
+                              verdict=verdict))
 
 
 def write_itf(into: Path, name: str, doc: dict[str, Any]) -> Path:

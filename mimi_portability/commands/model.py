@@ -43,7 +43,7 @@ from ..args import Check, Subparsers, add_bounds, config_from, with_drops
 from ..reports import add_report_options, write_reports
 from ..traces import format_trace
 from ..verdicts import from_check
-from .itf import add_itf_option, model_trace, write_itf
+from .itf import add_itf_option, write_traces
 
 
 def _lengths(reports: Sequence[DesignReport]) -> dict[tuple[str, str], int]:
@@ -109,14 +109,9 @@ def cmd_check(args: argparse.Namespace) -> int:
                   max_states=None if design.expected is None else budget)
         )
     found = problems(reports, vacuity=all_designs)
-    if args.itf is not None:
-        for r in reports:
-            for result in r.results:
-                if result.trace is not None:
-                    write_itf(args.itf, f"check-{r.design.name}-{result.property}",
-                              model_trace(r.config, result.trace, command="check",
-                                          design=r.design.name, prop=result.property,
-                                          verdict=result.verdict))
+    write_traces(args.itf, "check", ((r.config, r.design.name, p.property, p.verdict, p.trace)
+                                     for r in reports for p in r.results
+                                     if p.trace is not None))
     if args.json:
         doc: dict[str, Any] = {
             "config": config_json(config),

@@ -36,7 +36,7 @@ from ..args import (
 from ..reports import add_report_options, write_reports
 from ..traces import format_trace
 from ..verdicts import from_mutate, from_prove
-from .itf import add_itf_option, model_trace, write_itf
+from .itf import add_itf_option, write_traces
 
 if TYPE_CHECKING:
     from proofs.prove import DesignProof, Verdict
@@ -184,14 +184,9 @@ def cmd_prove(args: argparse.Namespace) -> int:
             print("ok: every verdict decided; the reference design proved, every variant "
                   "caught, the negative controls refuted")
     code = 1 if found else 0
-    if args.itf is not None:
-        for proof in proofs:
-            for v in proof.verdicts:
-                if v.trace is not None:
-                    write_itf(args.itf, f"prove-{v.design}-{v.property}",
-                              model_trace(proof.config, v.trace, command="prove",
-                                          design=v.design, prop=v.property,
-                                          verdict=v.verdict))
+    write_traces(args.itf, "prove", ((proof.config, v.design, v.property, v.verdict, v.trace)
+                                     for proof in proofs for v in proof.verdicts
+                                     if v.trace is not None))
     write_reports(args, from_prove(proofs, negatives, config), code, name="prove")
     return code
 
@@ -243,13 +238,9 @@ def cmd_mutate(args: argparse.Namespace) -> int:
               f"{counts['survived']} survived, in {seconds:.0f}s ({config.summary()})")
         for p in found:
             print(f"error: {p}")
-    if args.itf is not None:
-        for m in results:
-            for prop, trace in m.counterexamples:
-                assert m.config is not None
-                write_itf(args.itf, f"mutate-drop:{m.check}-{prop}",
-                          model_trace(m.config, trace, command="mutate",
-                                      design=f"drop:{m.check}", prop=prop, verdict="violated"))
+    write_traces(args.itf, "mutate", ((m.config, f"drop:{m.check}", prop, "violated", trace)
+                                      for m in results if m.config is not None
+                                      for prop, trace in m.counterexamples))
     code = 1 if found else 0
     write_reports(args, from_mutate(results), code, name="mutate")
     return code
