@@ -23,6 +23,7 @@ profile.md's safety properties evaluated on it.  The faults:
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 from . import signing
@@ -30,6 +31,7 @@ from .ds import GroupPhase
 from .envelope import Envelope, Kind
 from .messages import MigrationContent
 from .network import Delivery
+from .tracelog.record import NetworkTraces
 from .world import TARGET, World, build_world
 
 FAULTS = ("drop-ack", "duplicate-content", "replay-content", "concurrent-migrations", "rogue-ds")
@@ -100,12 +102,29 @@ def _deliver_until(world: World, kind: Kind, now: float) -> None:
 
 
 def run_demo(
-    *, members: int = 5, suite: int = 1, fault: str | None = None, seed: int = 0
+    *, members: int = 5, suite: int = 1, fault: str | None = None, seed: int = 0,
+    trace: Path | None = None,
 ) -> DemoResult:
+    """`trace`: a folder to write every honest role's log to (docs/trace-format.md)."""
     if fault is not None and fault not in FAULTS:
         raise ValueError(f"unknown fault {fault!r}; known: {', '.join(FAULTS)}")
     world = build_world(members=members, suite=suite, seed=seed, epoch=7)
-    net, notes, now = world.network, [], 0.0
+    net = world.network
+    notes: list[str] = []
+    traces = None
+    if trace is not None:
+        traces = NetworkTraces(trace, [world.source, world.target, *world.clients])
+        net.trace = traces
+    try:
+        _script(world, fault, notes)
+    finally:
+        if traces is not None:
+            traces.close()
+    return DemoResult(world, fault, list(net.deliveries), notes)
+
+
+def _script(world: World, fault: str | None, notes: list[str]) -> None:
+    net, now = world.network, 0.0
     net.send([world.initiator.start_migration(world.group_id, TARGET)])
     if fault == "concurrent-migrations":
         net.deliver(now)  # member-0's request: the target now has a pending nonce for the group
@@ -132,7 +151,6 @@ def run_demo(
             net.replay(index)
             notes.append(f"an attacker replays the recorded {kind}")
         world.run(now)
-    return DemoResult(world, fault, list(net.deliveries), notes)
 
 
 def _rogue_ds(world: World, notes: list[str]) -> None:

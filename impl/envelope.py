@@ -222,6 +222,10 @@ class TrustStore:
     def add(self, domain: str, cipher_suite: int, public_key: bytes) -> None:
         self._keys[(domain, int(cipher_suite))] = public_key
 
+    def items(self) -> list[tuple[tuple[str, int], bytes]]:
+        """((domain, ciphersuite), public key) for every key, sorted."""
+        return sorted(self._keys.items())
+
     def key(self, domain: str, cipher_suite: int) -> bytes | None:
         return self._keys.get((domain, int(cipher_suite)))
 

@@ -19,6 +19,16 @@ from .envelope import Envelope, Kind, Refusal
 from .errors import ProtocolError
 
 
+class Trace(Protocol):
+    """Who records the traced parties' logs (impl/tracelog/record.py NetworkTraces)."""
+
+    def on_send(self, envelope: Envelope) -> None: ...
+
+    def on_receive(self, envelope: Envelope) -> None: ...
+
+    def after(self, name: str) -> None: ...
+
+
 class Node(Protocol):
     @property
     def name(self) -> str: ...
@@ -42,6 +52,8 @@ class Network:
         self.log: list[Envelope] = []
         self.deliveries: list[Delivery] = []
         self.dropped: list[Envelope] = []
+        self.trace: Trace | None = None
+        """When set, every envelope a party sends or is handed is written to its log."""
 
     def attach(self, node: Node) -> None:
         self.nodes[node.name] = node
@@ -50,6 +62,8 @@ class Network:
         for envelope in envelopes:
             self.in_flight.append(envelope)
             self.log.append(envelope)
+            if self.trace is not None:
+                self.trace.on_send(envelope)
 
     def deliver(self, now: float, index: int = 0) -> Delivery:
         """Deliver the envelope at `index` (0: the oldest) and send what the recipient returns."""
@@ -59,6 +73,8 @@ class Network:
             delivery = Delivery(envelope, (), None)
             self.dropped.append(envelope)
         else:
+            if self.trace is not None:
+                self.trace.on_receive(envelope)
             try:
                 out = tuple(node.receive(envelope, now))
                 delivery = Delivery(envelope, out, None)
@@ -75,6 +91,8 @@ class Network:
                     )
                 delivery = Delivery(envelope, out, refusal)
             self.send(out)
+            if self.trace is not None:
+                self.trace.after(envelope.recipient)
         self.deliveries.append(delivery)
         return delivery
 
@@ -92,6 +110,8 @@ class Network:
             tick = getattr(node, "tick", None)
             if tick is not None:
                 self.send(tick(now))
+                if self.trace is not None:
+                    self.trace.after(node.name)
 
     # -- the adversary -------------------------------------------------------------------------
 
@@ -125,5 +145,7 @@ class Network:
         self.in_flight[index] = dataclasses.replace(envelope, payload=bytes(data))
 
     def inject(self, envelope: Envelope) -> None:
-        """An envelope from a party that is not attached (a rogue DS or client)."""
-        self.send([envelope])
+        """An envelope from a party that is not attached (a rogue DS or client), which may
+        name an honest party as its sender: no honest party's log shows it as sent."""
+        self.in_flight.append(envelope)
+        self.log.append(envelope)

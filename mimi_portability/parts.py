@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from .args import Check, Subparsers
-from .commands import diagrams, findings, impl, itf, lockstep, model, proofs, serve
+from .commands import diagrams, findings, impl, itf, lockstep, model, proofs, serve, validate
 
 
 class VerifyChecks(Protocol):
@@ -38,5 +38,6 @@ PARTS: tuple[Part, ...] = (
     Part("lockstep", lockstep.register, lockstep.verify_checks),
     Part("findings", findings.register, findings.verify_checks),
     Part("traces", itf.register, itf.verify_checks),
+    Part("validate", validate.register, validate.verify_checks),
     Part("serve", serve.register, serve.verify_checks),
 )

@@ -181,12 +181,14 @@ def test_verify_quick_is_the_documented_subset() -> None:
         "model: negative control reported violated",
         "diagrams: committed figures are current",
         "lockstep conform (short)",
+        "validate: demo logs accepted, an edited log rejected",
     ]
     assert not any(name.startswith("proofs: ") for name in quick)
     assert sum(name.startswith("proofs: ") for name in full) == 4
-    assert full[-2:] == ["findings: docs/findings.md is current",
-                         "traces: an ITF counterexample replays to its violation"]
-    assert len(full) == 16 and full[:4] == quick[:4]
+    assert full[-3:] == ["findings: docs/findings.md is current",
+                         "traces: an ITF counterexample replays to its violation",
+                         "validate: demo logs accepted, an edited log rejected"]
+    assert len(full) == 17 and full[:4] == quick[:4]
 
 
 def test_verify_reports_a_crashing_check_as_failed(capsys: pytest.CaptureFixture[str]) -> None:

@@ -66,6 +66,7 @@ from .abstraction import (
 )
 from .answers import Divergence as Divergence
 from .answers import compare_refusal
+from .tracing import LockstepTraces
 
 LIFETIME = 1 << 40
 
@@ -163,7 +164,8 @@ def restart_actions(config: Config, party: tuple[str, int]) -> list[Action]:
 
 
 class Lockstep:
-    def __init__(self, config: Config | None = None, *, check: bool = True) -> None:
+    def __init__(self, config: Config | None = None, *, check: bool = True,
+                 trace: Path | None = None) -> None:
         self.config = config = config or Config()
         check_config(config)
         self.world: World = build_world(
@@ -194,6 +196,9 @@ class Lockstep:
         self._crash: CrashPoint | None = None
         """While set, a delivery to a DS goes through its durable driver, which crashes
         there (`apply_crashing`)."""
+        self.traces = None if trace is None else LockstepTraces(
+            trace, self.dss, self.world.clients)
+        """When set, the honest roles' logs (impl/lockstep/tracing.py)."""
 
     # -- copying (the transition tour forks a run at every state) ----------------------------
 
@@ -217,6 +222,7 @@ class Lockstep:
         new.dec.world = w
         new.dec.contents = dict(self.dec.contents)
         new._files = None  # its own folder: this run's is removed with this run
+        new.traces = None  # a fork's trials are not what this run did
         return new
 
     # -- names ---------------------------------------------------------------------------------
@@ -353,7 +359,7 @@ class Lockstep:
     def refuse_commit(self, client: int) -> None:
         """commit_at_current_ds where the model's guard fails: the DS must refuse it."""
         c = self.world.clients[client]
-        env = c.commit(self.world.group_id)
+        env = self._sent(("client", client), [c.commit(self.world.group_id)])[0]
         self.refuse(
             ("ds", self.dec.ds_id[env.recipient]), env, f"refused commit_at_current_ds({client})",
             expected=refused_commit(self.config, self.state, client, 0),
@@ -365,8 +371,27 @@ class Lockstep:
         node = self.node(party)
         now = float(self.clock[party[1]]) if party[0] == "ds" else 0.0
         if self._crash is not None and isinstance(node, DeliveryService):
-            return self._deliver_crashing(party, node, env, now, self._crash)
-        return node.receive(env, now)
+            out = self._deliver_crashing(party, node, env, now, self._crash)
+            if self.traces is not None:
+                if self._crash != CrashPoint.BEFORE_COMMIT:
+                    self.traces.delivered(party, env, out, None)
+                self.traces.restarted(party, self.node(party))
+            return out
+        if self.traces is None:
+            return node.receive(env, now)
+        try:
+            out = node.receive(env, now)
+        except ProtocolError as err:
+            self.traces.delivered(party, env, None, err)
+            raise
+        self.traces.delivered(party, env, out, None)
+        return out
+
+    def _sent(self, party: tuple[str, int], envelopes: list[Envelope]) -> list[Envelope]:
+        """What `party` sends on its own (not as an answer), written to its log."""
+        if self.traces is not None:
+            self.traces.sent(party, envelopes)
+        return envelopes
 
     def _deliver_crashing(self, party: tuple[str, int], node: DeliveryService, env: Envelope,
                           now: float, point: CrashPoint) -> list[Envelope]:
@@ -396,28 +421,30 @@ class Lockstep:
         w = self.world
         if name == "client_request":
             client, _, target = args
-            self._emit([w.clients[client].start_migration(w.group_id, self.dec.domain(target))])
+            self._emit(self._sent(("client", client), [
+                w.clients[client].start_migration(w.group_id, self.dec.domain(target))]))
             return
         if name == "commit_at_current_ds":
             client = w.clients[args[0]]
-            env = client.commit(w.group_id)
+            env = self._sent(("client", args[0]), [client.commit(w.group_id)])[0]
             ds = self.dec.ds_id[env.recipient]
             out = self._deliver(("ds", ds), env)
             self._emit(out)
             own = [e for e in out if e.recipient == client.identity]
             for e in own:  # the committer applies its own commit (model: same step)
-                client.receive(e, 0.0)
+                self._deliver(("client", args[0]), e)
             return
         if name == "target_expire_nonce":
             target, index = args
             issuer = self.dss[target]
             rec = issuer.nonces[nonce_bytes(target, index)]
             self.clock[target] = max(self.clock[target], int(rec.issued_at) + LIFETIME)
-            self._emit(issuer.tick(float(self.clock[target])))
+            self._emit(self._sent(("ds", target), issuer.tick(float(self.clock[target]))))
             return
         if name == "source_retry":
             source = args[0]
-            self._emit(self.dss[source].tick(float(self.clock[source])))
+            self._emit(self._sent(("ds", source), self.dss[source].tick(
+                float(self.clock[source]))))
             return
         spec = ACTIONS_BY_NAME[name]
         if spec.receives is None:
@@ -543,6 +570,8 @@ class Lockstep:
             raise Divergence(f"restart of {node.name}: the state re-opened from its file "
                              "differs from the state before the crash")
         self._install(party, fresh)
+        if self.traces is not None:
+            self.traces.restarted(party, fresh)
         for action in restart_actions(self.config, party):
             self.state = step(self.config, self.state, action)
         self.steps += 1

@@ -102,7 +102,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             raise CliError(str(err)) from None
     else:
         try:
-            result = demo.run_demo(members=args.members, suite=args.suite, fault=args.fault)
+            result = demo.run_demo(members=args.members, suite=args.suite, fault=args.fault,
+                                   trace=args.trace)
         except ValueError as err:
             raise CliError(str(err)) from None
     if args.json:
@@ -141,6 +142,8 @@ def register(subparsers: Subparsers) -> None:
     p.add_argument("--fault", choices=demo.FAULTS, help="let the adversary act")
     p.add_argument("--http", action="store_true",
                    help="over two real servers (HTTPS on free loopback ports), stopped at the end")
+    p.add_argument("--trace", type=Path, metavar="DIR",
+                   help="write each honest role's log to DIR (docs/trace-format.md)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=cmd_demo)
 

@@ -18,7 +18,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
+from impl.lockstep.driver import Lockstep
 from impl.lockstep.moves import Report, session, text_progress
 from model.config import Config
 
@@ -27,15 +29,30 @@ from ..args import Check, Subparsers, add_bounds, config_from, positive
 
 def conform(
     examples: int, seed: int, *, progress: bool = False, stop_on_divergence: bool = True,
-    config: Config | None = None,
+    config: Config | None = None, trace: Path | None = None,
 ) -> Report:
-    return session(
-        examples,
-        seed,
-        config=config,
-        progress=text_progress if progress else None,
-        stop_on_divergence=stop_on_divergence,
-    )
+    """`trace`: a folder; example n's honest roles write their logs to trace/example-n/."""
+    runs: list[Lockstep] = []
+
+    def traced() -> Lockstep:
+        assert trace is not None
+        if runs and runs[-1].traces is not None:
+            runs[-1].traces.close()
+        runs.append(Lockstep(config, trace=trace / f"example-{len(runs) + 1:04}"))
+        return runs[-1]
+
+    try:
+        return session(
+            examples,
+            seed,
+            config=config,
+            progress=text_progress if progress else None,
+            stop_on_divergence=stop_on_divergence,
+            factory=traced if trace is not None else None,
+        )
+    finally:
+        if runs and runs[-1].traces is not None:
+            runs[-1].traces.close()
 
 
 def cmd_conform(args: argparse.Namespace) -> int:
@@ -46,7 +63,7 @@ def cmd_conform(args: argparse.Namespace) -> int:
         return 1
     report = conform(
         args.examples, args.seed, config=config,
-        progress=(not args.json and sys.stderr.isatty()) or args.progress,
+        progress=(not args.json and sys.stderr.isatty()) or args.progress, trace=args.trace,
     )
     data = report.as_json(config)
     data["config"] = config.summary()
@@ -82,6 +99,9 @@ def register(subparsers: Subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--progress", action="store_true", help="progress bar even when not a tty")
+    p.add_argument("--trace", type=Path, metavar="DIR",
+                   help="write each example's honest role logs to DIR/example-N/ "
+                   "(docs/trace-format.md)")
     add_bounds(p)
     p.set_defaults(handler=cmd_conform)
 

@@ -1,0 +1,140 @@
+"""Our roles write the trace log (docs/trace-format.md) about themselves.
+
+This module owns turning what a role does into log lines: `RoleTrace` writes one role's
+log (its header with its keys and, for a DS, the DS keys it trusts; each envelope it sends
+or receives; what it holds after each step; its restarts), and `NetworkTraces` attaches
+a `RoleTrace` to every party of an in-memory `impl.network.Network` that should log, so
+the demo, the lockstep driver and the tests leave one log per role.  The HTTP server
+(impl/http/server.py) writes its DS's log with the same `RoleTrace`.  Observations are
+written only when they changed, so a log stays proportional to what happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import IO, Any
+
+from ..client import Client
+from ..ds import DeliveryService, NonceStatus
+from ..envelope import Envelope, TrustStore
+from .format import TraceWriter
+
+_SEEN_NONCE = {NonceStatus.PENDING: "pending", NonceStatus.CONSUMED: "consumed",
+               NonceStatus.EXPIRED: "expired"}
+
+
+def _trusted(trust: TrustStore) -> dict[str, dict[int, bytes]]:
+    out: dict[str, dict[int, bytes]] = {}
+    for (domain, suite), key in trust.items():
+        out.setdefault(domain, {})[suite] = key
+    return out
+
+
+class RoleTrace:
+    """The log of one role (a DeliveryService or a Client) on `stream`."""
+
+    def __init__(self, role: DeliveryService | Client, stream: IO[str], *,
+                 clock: Callable[[], float] | None = None) -> None:
+        self.role = role
+        if isinstance(role, DeliveryService):
+            keys = {int(s): k.public_bytes() for s, k in role.keys.items()}
+            self.writer = TraceWriter(stream, "ds", role.domain, keys=keys,
+                                      trust=_trusted(role.trust), clock=clock)
+        else:
+            keys = {int(role.key.suite): role.key.public_bytes()}
+            self.writer = TraceWriter(stream, "client", role.identity, keys=keys,
+                                      trust=_trusted(role.trust), clock=clock)
+        self._seen: dict[Any, Any] = {}
+        self.observe()
+
+    @classmethod
+    def to_file(cls, role: DeliveryService | Client, path: Path | str, **kw: Any) -> RoleTrace:
+        return cls(role, open(path, "w", encoding="utf-8"), **kw)
+
+    def sent(self, envelopes: Iterable[Envelope], t: float | None = None) -> None:
+        for e in envelopes:
+            self.writer.message(True, e.recipient, e.kind, e.payload, e.cipher_suite, t)
+
+    def received(self, envelope: Envelope, t: float | None = None) -> None:
+        e = envelope
+        self.writer.message(False, e.sender, e.kind, e.payload, e.cipher_suite, t)
+
+    def restarted(self, role: DeliveryService | Client, t: float | None = None) -> None:
+        """The role came back (a new object over its durable state)."""
+        self.role = role
+        self.writer.restart(t)
+        self._seen.clear()
+        self.observe(t)
+
+    def observe(self, t: float | None = None) -> None:
+        """Write what changed in the role's state since the last observation."""
+        for key, fields in self._state():
+            if self._seen.get(key) != fields:
+                self._seen[key] = fields
+                if key[0] == "nonce":
+                    self.writer.nonce(key[1], fields, t)
+                else:
+                    self.writer.group(key[1], t=t, **dict(fields))
+
+    def _state(self) -> Iterable[tuple[tuple[str, bytes], Any]]:
+        role = self.role
+        if isinstance(role, Client):
+            for gid, m in role.groups.items():
+                yield ("group", gid), (("ds", m.ds), ("epoch", m.state.epoch))
+            return
+        for gid, hosted in role.groups.items():
+            members = [m.identity.decode("utf-8", "replace") for m in hosted.state.members]
+            yield ("group", gid), (("phase", str(hosted.phase)),
+                                   ("epoch", hosted.state.epoch), ("members", members))
+        for gid in role.tombstones:
+            if gid not in role.groups:
+                yield ("group", gid), (("phase", "moved"),)
+        for raw, record in role.nonces.items():
+            status = _SEEN_NONCE.get(record.status)
+            if status is not None:
+                yield ("nonce", raw), status
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class NetworkTraces:
+    """Per-party logs of an in-memory Network: what each traced party sent and received,
+    and what it holds after each delivery.  Install with `network.trace = traces`."""
+
+    def __init__(self, folder: Path | str, roles: Iterable[DeliveryService | Client], *,
+                 clock: Callable[[], float] | None = None) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.logs: dict[str, RoleTrace] = {}
+        for role in roles:
+            self.logs[role.name] = RoleTrace.to_file(
+                role, self.folder / f"{_file_name(role.name)}.ndjson", clock=clock)
+
+    @property
+    def paths(self) -> list[Path]:
+        return [self.folder / f"{_file_name(n)}.ndjson" for n in self.logs]
+
+    def on_send(self, envelope: Envelope) -> None:
+        log = self.logs.get(envelope.sender)
+        if log is not None:
+            log.sent((envelope,))
+
+    def on_receive(self, envelope: Envelope) -> None:
+        log = self.logs.get(envelope.recipient)
+        if log is not None:
+            log.received(envelope)
+
+    def after(self, name: str) -> None:
+        log = self.logs.get(name)
+        if log is not None:
+            log.observe()
+
+    def close(self) -> None:
+        for log in self.logs.values():
+            log.close()
+
+
+def _file_name(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-." else "_" for c in name)
