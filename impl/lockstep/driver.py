@@ -374,23 +374,24 @@ class Lockstep:
             out = self._deliver_crashing(party, node, env, now, self._crash)
             if self.traces is not None:
                 if self._crash != CrashPoint.BEFORE_COMMIT:
-                    self.traces.delivered(party, env, out, None)
-                self.traces.restarted(party, self.node(party))
+                    self.traces.delivered(party, env, out, None, now)
+                self.traces.restarted(party, self.node(party), now)
             return out
         if self.traces is None:
             return node.receive(env, now)
         try:
             out = node.receive(env, now)
         except ProtocolError as err:
-            self.traces.delivered(party, env, None, err)
+            self.traces.delivered(party, env, None, err, now)
             raise
-        self.traces.delivered(party, env, out, None)
+        self.traces.delivered(party, env, out, None, now)
         return out
 
     def _sent(self, party: tuple[str, int], envelopes: list[Envelope]) -> list[Envelope]:
         """What `party` sends on its own (not as an answer), written to its log."""
         if self.traces is not None:
-            self.traces.sent(party, envelopes)
+            now = float(self.clock[party[1]]) if party[0] == "ds" else None
+            self.traces.sent(party, envelopes, now)
         return envelopes
 
     def _deliver_crashing(self, party: tuple[str, int], node: DeliveryService, env: Envelope,
@@ -571,7 +572,8 @@ class Lockstep:
                              "differs from the state before the crash")
         self._install(party, fresh)
         if self.traces is not None:
-            self.traces.restarted(party, fresh)
+            now = float(self.clock[party[1]]) if party[0] == "ds" else None
+            self.traces.restarted(party, fresh, now)
         for action in restart_actions(self.config, party):
             self.state = step(self.config, self.state, action)
         self.steps += 1
@@ -692,7 +694,7 @@ class Lockstep:
             if call == "start_migration":
                 mine = self.dec.ds_id[node.groups[w.group_id].ds]
                 target = self.dec.domain((mine + 1) % self.config.honest_ds)
-                sent = [node.start_migration(w.group_id, target)]
+                sent = self._sent(("client", client), [node.start_migration(w.group_id, target)])
             elif call == "abandon_migration":
                 node.abandon_migration(w.group_id)
                 sent = []

@@ -38,7 +38,7 @@ class LockstepTraces:
         return self.net.paths
 
     def delivered(self, party: tuple[str, int], env: Envelope, out: list[Envelope] | None,
-                  error: ProtocolError | None) -> None:
+                  error: ProtocolError | None, now: float | None = None) -> None:
         log = self.by_party[party]
         log.received(env)
         if error is not None:
@@ -47,15 +47,17 @@ class LockstepTraces:
                                    kind=Kind.Refusal, payload=Refusal.of(error).encode())])
         else:
             log.sent(out or [])
-        log.observe()
+        log.observe(now=now)
 
-    def sent(self, party: tuple[str, int], envelopes: list[Envelope]) -> None:
+    def sent(self, party: tuple[str, int], envelopes: list[Envelope],
+             now: float | None = None) -> None:
         log = self.by_party[party]
         log.sent(envelopes)
-        log.observe()
+        log.observe(now=now)
 
-    def restarted(self, party: tuple[str, int], node: DeliveryService | Client) -> None:
-        self.by_party[party].restarted(node)
+    def restarted(self, party: tuple[str, int], node: DeliveryService | Client,
+                  now: float | None = None) -> None:
+        self.by_party[party].restarted(node, now=now)
 
     def close(self) -> None:
         self.net.close()

@@ -77,6 +77,9 @@ class GroupSeen:
     epoch: int | None
     ds: str | None
     members: tuple[str, ...] | None
+    pending: Mapping[str, str] | None = None
+    """A client's migration in progress: {} none, else its target and, once the
+    client acted on the response, the nonce (hex); None: not observed."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -163,7 +166,7 @@ def parse_event(obj: Any, path: str, line: int) -> Event:
         members = obj.get("members")
         return GroupSeen(where, bytes.fromhex(obj["group"]), obj.get("phase"),
                          obj.get("epoch"), obj.get("ds"),
-                         None if members is None else tuple(members))
+                         None if members is None else tuple(members), obj.get("pending"))
     return Restart(where)
 
 
@@ -195,9 +198,16 @@ def read_log(path: str | Path) -> Log:
     events = tuple(parse_event(obj, name, n) for n, obj in lines[1:])
     if header.role == "client":
         for e in events:
-            if isinstance(e, NonceSeen) or (isinstance(e, GroupSeen) and e.phase is not None):
-                raise LogError(name, e.where.line, "a client observes the DS and epoch it "
-                               "uses for a group, not a phase or a nonce")
+            if isinstance(e, NonceSeen) or (isinstance(e, GroupSeen) and (
+                    e.phase is not None or e.members is not None)):
+                raise LogError(name, e.where.line, "a client observes the DS, epoch and "
+                               "migration in progress of a group, not a phase, members "
+                               "or a nonce")
+    else:
+        for e in events:
+            if isinstance(e, GroupSeen) and (e.ds is not None or e.pending is not None):
+                raise LogError(name, e.where.line, "a DS observes a group's phase, epoch "
+                               "and members, not a DS or a migration in progress")
     return Log(name, header, events)
 
 
@@ -241,10 +251,10 @@ class TraceWriter:
 
     def group(self, group_id: bytes, *, phase: str | None = None, epoch: int | None = None,
               ds: str | None = None, members: list[str] | None = None,
-              t: float | None = None) -> None:
+              pending: dict[str, str] | None = None, t: float | None = None) -> None:
         obj: dict[str, Any] = {"event": "observe", "group": group_id.hex()}
         for key, value in (("phase", phase), ("epoch", epoch), ("ds", ds),
-                           ("members", members)):
+                           ("members", members), ("pending", pending)):
             if value is not None:
                 obj[key] = value
         self._event(obj, t)

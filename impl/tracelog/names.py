@@ -377,9 +377,11 @@ class Cast:
             if isinstance(content, Bad) or signer == -2:
                 return content if isinstance(content, Bad) else Bad(
                     "TargetMigrationRejected: the signature verifies under no known DS key")
-            if not self.is_ds(recipient):  # the source forwards it: MigrationAborted
-                return mm.MigrationAborted(self.ds_id(sender), content.state.group,
-                                           content.response.nonce)
+            if not self.is_ds(recipient):  # the source forwards it: MigrationAborted,
+                # the source's word when the target the content was for signed it
+                by = self.ds_id(sender) if signer == content.response.request.target \
+                    else signer
+                return mm.MigrationAborted(by, content.state.group, content.response.nonce)
             return mm.TargetMigrationRejected(signer, content)
         if kind == Kind.MigrationConfirmation:
             conf = MigrationConfirmation.decode(payload)

@@ -60,28 +60,41 @@ class RoleTrace:
         e = envelope
         self.writer.message(False, e.sender, e.kind, e.payload, e.cipher_suite, t)
 
-    def restarted(self, role: DeliveryService | Client, t: float | None = None) -> None:
+    def restarted(self, role: DeliveryService | Client, t: float | None = None,
+                  now: float | None = None) -> None:
         """The role came back (a new object over its durable state)."""
         self.role = role
         self.writer.restart(t)
         self._seen.clear()
-        self.observe(t)
+        self.observe(t, now)
 
-    def observe(self, t: float | None = None) -> None:
-        """Write what changed in the role's state since the last observation."""
-        for key, fields in self._state():
+    def observe(self, t: float | None = None, now: float | None = None) -> None:
+        """Write what changed in the role's state since the last observation.  `now`: the
+        DS's time, so that a pending nonce past its lifetime reads expired (as the DS treats
+        it) whether or not a tick has marked it yet."""
+        state = dict(self._state(now))
+        for key in self._seen:
+            if key[0] == "group" and key not in state:  # it no longer holds the group
+                state[key] = (("phase", "absent"),) if isinstance(self.role,
+                                                               DeliveryService) else ()
+        for key, fields in state.items():
             if self._seen.get(key) != fields:
                 self._seen[key] = fields
                 if key[0] == "nonce":
                     self.writer.nonce(key[1], fields, t)
-                else:
+                elif fields or isinstance(self.role, DeliveryService):
                     self.writer.group(key[1], t=t, **dict(fields))
 
-    def _state(self) -> Iterable[tuple[tuple[str, bytes], Any]]:
+    def _state(self, now: float | None) -> Iterable[tuple[tuple[str, bytes], Any]]:
         role = self.role
         if isinstance(role, Client):
             for gid, m in role.groups.items():
-                yield ("group", gid), (("ds", m.ds), ("epoch", m.state.epoch))
+                p = m.pending
+                pending = None if p is None else {
+                    "target": p.request.target_domain_name.decode("utf-8", "replace"),
+                    **({"nonce": p.nonce.hex()} if p.nonce is not None else {})}
+                yield ("group", gid), (("ds", m.ds), ("epoch", m.state.epoch),
+                                       ("pending", pending or {}))
             return
         for gid, hosted in role.groups.items():
             members = [m.identity.decode("utf-8", "replace") for m in hosted.state.members]
@@ -92,6 +105,9 @@ class RoleTrace:
                 yield ("group", gid), (("phase", "moved"),)
         for raw, record in role.nonces.items():
             status = _SEEN_NONCE.get(record.status)
+            if status == "pending" and now is not None and \
+                    now - record.issued_at >= role.nonce_lifetime:
+                status = "expired"
             if status is not None:
                 yield ("nonce", raw), status
 

@@ -38,7 +38,7 @@ from typing import Any
 
 from model import state as ms
 from model.actions import ACTIONS_BY_NAME, live, successors
-from model.config import Config
+from model.config import NO_NONCE, NONE, Config
 from model.messages import CommitFanout, MigrationContent, MigrationRequest
 from model.refusals import IGNORED, failing, refused_commit, refused_delivery
 from model.routing import PARTY, RECEIVERS, relaxed
@@ -104,6 +104,25 @@ class _Logs:
             self.party.append((h.role, pid))
         self.logged = set(self.party)
         self._model: dict[tuple[int, int], Any] = {}
+        self._seen_nonce: dict[tuple[int, int], list[tuple[int, str]]] = {}
+        """(DS id, nonce number) -> (event index, status) of its DS log's observations."""
+        for i, log in enumerate(logs):
+            role, pid = self.party[i]
+            for p, e in enumerate(log.events):
+                if role == "ds" and isinstance(e, NonceSeen) and e.nonce in cast.nonces:
+                    n = cast.nonces[e.nonce]
+                    if n.ds == pid:
+                        self._seen_nonce.setdefault((pid, n.number), []).append((p, e.status))
+        self._log_of = {party: i for i, party in enumerate(self.party)}
+
+    def may_expire(self, ds: int, number: int, pos: tuple[int, ...]) -> bool:
+        """Whether DS `ds`'s log lets nonce `number` expire now, unseen."""
+        seen = self._seen_nonce.get((ds, number))
+        if not seen:
+            return True
+        p = pos[self._log_of[("ds", ds)]]
+        nxt = next((status for q, status in seen if q >= p), None)
+        return nxt == "expired"
 
     def model(self, i: int, p: int) -> Any:
         key = (i, p)
@@ -218,6 +237,9 @@ class Search:
                     f"({', '.join(expected.checks)})")
         if answer.code == "group_moved" and answer.moved_to != expected.moved_to:
             return "the group_moved redirect names another target than the tombstone's"
+        if answer.code == "group_moved" and answer.commit != expected.commit:
+            return ("the group_moved redirect does not carry the migration commit the DS "
+                    "fanned out")
         return None
 
     def _party_args(self, i: int, m: Any, state: ms.State) -> tuple[Any, ...] | None:
@@ -359,11 +381,7 @@ class Search:
             n = cast.nonces.get(e.nonce)
             if n is None or n.ds != pid or n.number >= self.config.attempts:
                 return False
-            phase = state.nonces[pid][n.number].phase
-            # a role may still hold as pending a nonce whose lifetime has passed (it meets
-            # the expiry when the next message comes): time passing is the model's expiry
-            return ms.NONCE_PHASES[phase] == e.status or (
-                e.status == "pending" and phase == ms.EXPIRED)
+            return ms.NONCE_PHASES[state.nonces[pid][n.number].phase] == e.status
         g = cast.group(e.group_id)
         if g < 0:
             return False
@@ -372,12 +390,20 @@ class Search:
                 return True
             view = state.clients[pid][g]
             return (e.ds is None or cast.ds_id(e.ds) == view.ds) and (
-                e.epoch is None or cast.epoch(g, e.epoch) == view.epoch)
+                e.epoch is None or cast.epoch(g, e.epoch) == view.epoch) and (
+                e.pending is None or self._same_pending(e.pending, view))
         host = state.hosts[pid][g]
         if e.phase is not None and ms.HOST_PHASES[host.phase] != e.phase:
             return False
         return e.epoch is None or host.phase == ms.MOVED or \
             cast.epoch(g, e.epoch) == host.epoch
+
+    def _same_pending(self, seen: Any, view: ms.ClientView) -> bool:
+        cast = self.l.cast
+        if "target" not in seen:
+            return view.target == NONE
+        nonce = cast.nonce(bytes.fromhex(seen["nonce"])) if "nonce" in seen else NO_NONCE
+        return view.target == cast.ds_id(seen["target"]) and view.nonce == nonce
 
     def _restart(self, i: int, state: ms.State) -> ms.State:
         role, pid = self.l.party[i]
@@ -394,10 +420,12 @@ class Search:
 
     # -- silent steps ----------------------------------------------------------------------
 
-    def silent_steps(self, state: ms.State, *, internal_only: bool = False
-                     ) -> Iterator[tuple[ms.State, str]]:
+    def silent_steps(self, state: ms.State, pos: tuple[int, ...], *,
+                     internal_only: bool = False) -> Iterator[tuple[ms.State, str]]:
         """Steps no log shows: a logged party's steps that send nothing (time passing), and
-        unless `internal_only`, every step of a party that wrote no log."""
+        unless `internal_only`, every step of a party that wrote no log.  A logged DS's
+        nonce expires silently only where its log next observes that nonce as expired
+        (or never observes it): a log writes what changed, so no line is no change."""
         for action, new in successors(self.config, state):
             rule = ACTIONS_BY_NAME[action.name].rule
             actor = action.args[0][1]
@@ -409,6 +437,9 @@ class Search:
                            or rule.receives is not None):
                 continue
             if internal_only and not logged:
+                continue
+            if logged and action.name == "target_expire_nonce" and \
+                    not self.l.may_expire(actor, action.args[1][1], pos):
                 continue
             yield new, f"{action.name}{tuple(v for _, v in action.args)} (silent)"
 
@@ -442,7 +473,7 @@ class Search:
                     nxt = (*pos[:i], pos[i] + k, *pos[i + 1:])
                     found.append((nxt, new, 0, (*path, f"{logs[i].header.name}: {name}")))
             if silent < self.silent_bound:
-                for new, name in self.silent_steps(state, internal_only=bool(found)):
+                for new, name in self.silent_steps(state, pos, internal_only=bool(found)):
                     found.append((pos, new, silent + 1, (*path, name)))
             for node in reversed(found):
                 key = (node[0], node[1])
