@@ -34,6 +34,7 @@ import ssl
 import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -43,7 +44,7 @@ import uvicorn
 
 from ..crypto import SigningKey
 from ..ds import DeliveryService, GroupPhase, NonceStatus
-from ..envelope import Envelope, Refusal, SystemRandom, decode_payload
+from ..envelope import Envelope, Kind, Refusal, SystemRandom, decode_payload
 from ..errors import (
     GroupExists,
     NotAuthorized,
@@ -55,6 +56,7 @@ from ..errors import (
 from ..framing import MLSMessage
 from ..group_state import GroupState
 from ..storage.driver import CrashPoint, DurableDS
+from ..tracelog.record import RoleTrace
 from . import wire
 from .client import post_with_retries
 from .config import DSConfig
@@ -102,7 +104,8 @@ def crash_hook_from_env(value: str | None) -> CrashHook | None:
 class DSNode:
     """The DS, its driver and its relay, under one lock (see the module docstring)."""
 
-    def __init__(self, config: DSConfig, *, crash_hook: CrashHook | None = None) -> None:
+    def __init__(self, config: DSConfig, *, crash_hook: CrashHook | None = None,
+                 trace: Path | None = None) -> None:
         self.config = config
         self.domain = config.domain
         self.lock = threading.Lock()
@@ -121,6 +124,10 @@ class DSNode:
             raise
         self.durable.crash_hook = crash_hook
         self._log = config.log.open("a", encoding="utf-8") if config.log else None
+        self.trace: RoleTrace | None = None
+        """The DS's trace log (docs/trace-format.md), when served with --trace."""
+        if trace is not None:
+            self.trace = RoleTrace.resume_file(self.role, trace, clock=time.time)
         self._closed = False
         with self.lock:
             self.durable.resume()
@@ -144,12 +151,16 @@ class DSNode:
             self.relay.close()
             if self._log:
                 self._log.close()
+            if self.trace is not None:
+                self.trace.close()
 
     # -- the driver's transport: into the relay file, synced, before it returns ----------
 
     def _transport(self, envelopes: list[Envelope]) -> None:
         to_peers: list[tuple[str, str, bytes]] = []
         to_members: list[tuple[str, bytes]] = []
+        if self.trace is not None:
+            self.trace.sent(envelopes)
         for envelope in envelopes:
             unsigned = TransactionEnvelope.of(envelope)
             if envelope.recipient in self.config.peers:
@@ -225,10 +236,26 @@ class DSNode:
         if env.type is WireType.group_creation:
             self._create(sender, env, now)
         else:
-            self.durable.receive(env.envelope(), now)
+            self._receive(env.envelope(), now)
+        if self.trace is not None:
+            self.trace.observe(now=now)
         return 202, TransactionEnvelope(version=wire.VERSION, type=WireType.accepted,
                                         sender=self.domain.encode(), recipient=env.sender,
                                         cipher_suite=0, body=b"").encode()
+
+    def _receive(self, envelope: Envelope, now: float) -> None:
+        """The role handles a protocol message (its trace shows it, and a refusal)."""
+        if self.trace is None:
+            self.durable.receive(envelope, now)
+            return
+        self.trace.received(envelope)
+        try:
+            self.durable.receive(envelope, now)
+        except ProtocolError as err:
+            self.trace.sent([Envelope(sender=self.domain, recipient=envelope.sender,
+                                      kind=Kind.Refusal, payload=Refusal.of(err).encode())])
+            self.trace.observe(now=now)
+            raise
 
     def _fetch(self, sender: str, env: TransactionEnvelope, now: float) -> bytes:
         request = decode_payload(wire.QueueRequest, env.body)
@@ -273,7 +300,10 @@ class DSNode:
 
     def tick(self, now: float | None = None) -> None:
         with self.lock:
-            self.durable.tick(time.time() if now is None else now)
+            now = time.time() if now is None else now
+            self.durable.tick(now)
+            if self.trace is not None:
+                self.trace.observe(now=now)
 
     # -- the relay, for the delivery task ----------------------------------------------------
 
@@ -538,9 +568,11 @@ async def _answer(send: Send, status: int, body: bytes, content_type: str, *,
     await send({"type": "http.response.body", "body": b"" if head else body})
 
 
-def serve(config: DSConfig, *, crash_hook: CrashHook | None = None) -> None:
-    """Open the DS's files and serve until SIGTERM/SIGINT (then close them cleanly)."""
-    node = DSNode(config, crash_hook=crash_hook)
+def serve(config: DSConfig, *, crash_hook: CrashHook | None = None,
+          trace: Path | None = None) -> None:
+    """Open the DS's files and serve until SIGTERM/SIGINT (then close them cleanly);
+    `trace`: the file of its trace log (docs/trace-format.md), continued after a restart."""
+    node = DSNode(config, crash_hook=crash_hook, trace=trace)
     app = App(node)
     limits = config.limits
     server_config = uvicorn.Config(

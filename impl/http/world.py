@@ -192,9 +192,11 @@ class ServerProcess:
     address (what `start` polls and `status` reads), whatever URL the world gives peers."""
 
     def __init__(self, domain: str, config: Path, url: str, ca: Path | None,
-                 env: Mapping[str, str] | None = None) -> None:
+                 env: Mapping[str, str] | None = None, trace: Path | None = None) -> None:
         self.domain, self.config, self.url, self.ca = domain, config, url, ca
         self.env = dict(env or {})
+        self.trace = trace
+        """Where the server writes its trace log (`serve --trace`), if anywhere."""
         self.process: subprocess.Popen[bytes] | None = None
         self.stderr_path = config.parent / "log" / f"{domain}.stderr"
 
@@ -202,7 +204,8 @@ class ServerProcess:
         self.stderr_path.parent.mkdir(exist_ok=True)
         stderr = self.stderr_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "mimi_portability", "serve", "--config", str(self.config)],
+            [sys.executable, "-m", "mimi_portability", "serve", "--config", str(self.config),
+             *(["--trace", str(self.trace)] if self.trace else [])],
             env={**os.environ, **self.env}, stdout=subprocess.DEVNULL, stderr=stderr)
         stderr.close()
         deadline = time.monotonic() + timeout
@@ -252,12 +255,13 @@ class ServerProcess:
 
 
 def start_server(world: WorldFile, domain: str, env: Mapping[str, str] | None = None,
-                 ) -> ServerProcess:
-    """Start DS `domain` of `world` and wait until it answers on its listen address."""
+                 trace: Path | None = None) -> ServerProcess:
+    """Start DS `domain` of `world` and wait until it answers on its listen address;
+    `trace`: a folder for its trace log, <domain>.ndjson."""
     config = load_ds_config(world.configs[domain])
     host = f"[{config.host}]" if ":" in config.host else config.host
     server = ServerProcess(domain, config.path, f"{config.scheme}://{host}:{config.port}",
-                           world.ca, env)
+                           world.ca, env, None if trace is None else trace / f"{domain}.ndjson")
     server.start()
     return server
 
@@ -267,9 +271,11 @@ def running_world(folder: Path, *, ds: int | Sequence[str] = 2, clients: int = 3
                   suite: int = 1, tls: bool = True, settings: Mapping[str, Any] | None = None,
                   env: Mapping[str, Mapping[str, str]] | None = None,
                   ports: Mapping[str, int] | None = None, urls: Mapping[str, str] | None = None,
+                  trace: Path | None = None,
                   ) -> Iterator[tuple[WorldFile, dict[str, ServerProcess]]]:
     """`init_world` in `folder`, every DS started; every server stopped on the way out.
-    `env`: extra environment per domain (e.g. {"ds1.example": {"MIMI_CRASH_AT": ...}}).
+    `env`: extra environment per domain (e.g. {"ds1.example": {"MIMI_CRASH_AT": ...}});
+    `trace`: a folder every server writes its trace log to (<domain>.ndjson).
     A port picked free that another process took before the server bound it (tests run
     side by side) gets the world written again with other ports, up to three times."""
     domains = ds_names(ds) if isinstance(ds, int) else list(ds)
@@ -279,7 +285,7 @@ def running_world(folder: Path, *, ds: int | Sequence[str] = 2, clients: int = 3
                            suite=suite, tls=tls, ports=ports, urls=urls, settings=settings)
         try:
             for d in domains:
-                servers[d] = start_server(world, d, (env or {}).get(d))
+                servers[d] = start_server(world, d, (env or {}).get(d), trace)
             break
         except RuntimeError as err:
             for server in servers.values():

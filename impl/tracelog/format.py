@@ -217,9 +217,11 @@ class TraceWriter:
     def __init__(self, stream: IO[str], role: str, name: str, *,
                  keys: Mapping[int, bytes] | None = None,
                  trust: Mapping[str, Mapping[int, bytes]] | None = None,
-                 clock: Any = None) -> None:
+                 clock: Any = None, header: bool = True) -> None:
         self.stream = stream
         self.clock = clock
+        if not header:
+            return
         header: dict[str, Any] = {"format": FORMAT, "version": VERSION, "role": role,
                                   "name": name}
         if keys:

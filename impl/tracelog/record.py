@@ -35,8 +35,13 @@ class RoleTrace:
     """The log of one role (a DeliveryService or a Client) on `stream`."""
 
     def __init__(self, role: DeliveryService | Client, stream: IO[str], *,
-                 clock: Callable[[], float] | None = None) -> None:
+                 clock: Callable[[], float] | None = None, header: bool = True) -> None:
         self.role = role
+        self._seen: dict[Any, Any] = {}
+        if not header:  # the log goes on after a restart
+            self.writer = TraceWriter(stream, "", "", clock=clock, header=False)
+            self.restarted(role)
+            return
         if isinstance(role, DeliveryService):
             keys = {int(s): k.public_bytes() for s, k in role.keys.items()}
             self.writer = TraceWriter(stream, "ds", role.domain, keys=keys,
@@ -45,12 +50,20 @@ class RoleTrace:
             keys = {int(role.key.suite): role.key.public_bytes()}
             self.writer = TraceWriter(stream, "client", role.identity, keys=keys,
                                       trust=_trusted(role.trust), clock=clock)
-        self._seen: dict[Any, Any] = {}
         self.observe()
 
     @classmethod
     def to_file(cls, role: DeliveryService | Client, path: Path | str, **kw: Any) -> RoleTrace:
         return cls(role, open(path, "w", encoding="utf-8"), **kw)
+
+    @classmethod
+    def resume_file(cls, role: DeliveryService | Client, path: Path | str,
+                    **kw: Any) -> RoleTrace:
+        """The log at `path`, a new one or, if the file has lines, the one a previous run
+        of this role wrote: it goes on with a restart."""
+        p = Path(path)
+        fresh = not p.exists() or p.stat().st_size == 0
+        return cls(role, open(p, "a", encoding="utf-8"), header=fresh, **kw)
 
     def sent(self, envelopes: Iterable[Envelope], t: float | None = None) -> None:
         for e in envelopes:

@@ -426,6 +426,9 @@ class Search:
         unless `internal_only`, every step of a party that wrote no log.  A logged DS's
         nonce expires silently only where its log next observes that nonce as expired
         (or never observes it): a log writes what changed, so no line is no change."""
+        if internal_only:
+            yield from self._expiries(state, pos)
+            return
         for action, new in successors(self.config, state):
             rule = ACTIONS_BY_NAME[action.name].rule
             actor = action.args[0][1]
@@ -442,6 +445,20 @@ class Search:
                     not self.l.may_expire(actor, action.args[1][1], pos):
                 continue
             yield new, f"{action.name}{tuple(v for _, v in action.args)} (silent)"
+
+    def _expiries(self, state: ms.State, pos: tuple[int, ...]
+                  ) -> Iterator[tuple[ms.State, str]]:
+        """The silent steps of logged parties alone (the only one: a nonce expiring),
+        without enumerating every action of the model."""
+        spec = ACTIONS_BY_NAME["target_expire_nonce"]
+        for role, ds in self.l.party:
+            if role != "ds" or not 0 <= ds < self.config.honest_ds:
+                continue
+            for k, record in enumerate(state.nonces[ds]):
+                if record.phase == ms.PENDING and self.l.may_expire(ds, k, pos) and \
+                        spec.guard(self.config, state, ds, k):
+                    yield (spec.effect(self.config, state, ds, k),
+                           f"target_expire_nonce({ds}, {k}) (silent)")
 
     # -- the search ------------------------------------------------------------------------
 

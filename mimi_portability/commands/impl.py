@@ -97,7 +97,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if args.members > 50:
             raise CliError(f"--http: --members must be 1..50, got {args.members}")
         try:
-            result = http_demo.run_http_demo(members=args.members, suite=args.suite)
+            result = http_demo.run_http_demo(members=args.members, suite=args.suite,
+                                             trace=args.trace)
         except (ValueError, RuntimeError) as err:
             raise CliError(str(err)) from None
     else:
@@ -143,7 +144,8 @@ def register(subparsers: Subparsers) -> None:
     p.add_argument("--http", action="store_true",
                    help="over two real servers (HTTPS on free loopback ports), stopped at the end")
     p.add_argument("--trace", type=Path, metavar="DIR",
-                   help="write each honest role's log to DIR (docs/trace-format.md)")
+                   help="write each honest role's log to DIR (docs/trace-format.md; with "
+                   "--http, each server's)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=cmd_demo)
 

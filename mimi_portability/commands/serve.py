@@ -30,7 +30,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except (ConfigError, ValueError) as err:
         raise CliError(str(err)) from None
     try:
-        server.serve(config, crash_hook=hook)
+        server.serve(config, crash_hook=hook, trace=args.trace)
     except (StorageError, RelayError) as err:  # each names its file
         raise CliError(str(err)) from None
     except OSError as err:  # the address is taken, a file cannot be opened
@@ -83,6 +83,9 @@ def _suite(text: str) -> int:
 def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser("serve", help="run one delivery service over HTTP(S)")
     p.add_argument("--config", required=True, metavar="FILE", help="the DS's TOML config")
+    p.add_argument("--trace", type=Path, metavar="FILE",
+                   help="write the DS's trace log to FILE (docs/trace-format.md; a restart "
+                   "goes on in the same file)")
     p.set_defaults(handler=cmd_serve)
 
     p = subparsers.add_parser("world", help="write a loopback world of DSs and clients")
