@@ -222,14 +222,14 @@ class TraceWriter:
         self.clock = clock
         if not header:
             return
-        header: dict[str, Any] = {"format": FORMAT, "version": VERSION, "role": role,
+        first: dict[str, Any] = {"format": FORMAT, "version": VERSION, "role": role,
                                   "name": name}
         if keys:
-            header["keys"] = {str(s): k.hex() for s, k in sorted(keys.items())}
+            first["keys"] = {str(s): k.hex() for s, k in sorted(keys.items())}
         if trust:
-            header["trust"] = {d: {str(s): k.hex() for s, k in sorted(t.items())}
+            first["trust"] = {d: {str(s): k.hex() for s, k in sorted(t.items())}
                                for d, t in sorted(trust.items())}
-        self._write(header)
+        self._write(first)
 
     def _write(self, obj: dict[str, Any]) -> None:
         self.stream.write(json.dumps(obj, separators=(",", ":")) + "\n")
