@@ -137,6 +137,11 @@ class Cast:
         c.rogue_client = len(members)
         c.rogue_ds = c.honest_ds = len(c.ds)
         c._nonces(logs)
+        if c.honest_ds < 2:
+            named = ", ".join(c.ds) or "none"
+            raise CastError(f"the logs show {c.honest_ds} honest DS ({named}); the model "
+                            "needs a source and a target: name an honest DS that wrote no "
+                            "log with --ds DOMAIN")
         c.config = Config(clients=max(1, len(members)), ds=c.honest_ds + 1,
                           groups=max(1, len(c.groups)), attempts=c.attempts + 1,
                           max_epoch=c.max_epoch + 1)

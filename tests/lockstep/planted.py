@@ -464,3 +464,34 @@ def table(found: list[Found]) -> str:
 
 
 __all__ = ["BUGS", "Bug", "Found", "hunt", "plant", "table"]
+
+
+@dataclass(frozen=True)
+class Logged:
+    """What `validate` says of the logs of the session that found one planted bug."""
+
+    bug: Bug
+    verdict: Any
+    """The impl.tracelog.search.Verdict on the logs of the example that diverged."""
+    example: str
+    seconds: float
+
+
+def validate_logs(bug: Bug, folder: Any) -> Logged | None:
+    """Plant `bug`, run `conform`'s session with every example's logs in `folder`, and
+    validate the logs of the example that diverged (None: the session did not diverge)."""
+    import time
+    from pathlib import Path
+
+    from mimi_portability.commands.lockstep import conform
+    from mimi_portability.commands.validate import validate
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        plant(bug, monkeypatch)
+        report = conform(BUDGET, 7, trace=Path(folder))
+    if not report.divergences:
+        return None
+    example = sorted(Path(folder).glob("example-*"))[-1]
+    start = time.perf_counter()
+    verdict = validate(sorted(example.glob("*.ndjson")))
+    return Logged(bug, verdict, example.name, time.perf_counter() - start)
