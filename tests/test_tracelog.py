@@ -195,6 +195,7 @@ def test_a_dropped_refusal_is_rejected_with_the_check_that_refuses(tmp_path: Pat
     _edit(target, lines)
     v = validate(logs)
     assert v.verdict == "rejected" and v.at == f"{target}:{refusal - 1}"
+    assert v.reason == "the rules refuse it here (group_exists); the role answered nothing"
     checks = [c.check for c in v.candidates if c.check]
     assert checks == ["respond.group_id_unique"]
     assert any(c.clause for c in v.candidates)

@@ -550,6 +550,15 @@ class Search:
             why = self._refusal_ok(i, m, self.l.model(i, sends[0]), state)
             if why is not None:
                 return why, self._candidates(i, m, state)
+        if not e.sent and not (sends and isinstance(self.l.model(i, sends[0]), Answer)) and \
+                isinstance(m, tuple) and not list(self._accepting(i, m, state)):
+            args = self._party_args(i, m, state)
+            if args is not None:
+                codes = refused_delivery(self.config, state, m, args).codes
+                if codes and IGNORED not in codes:
+                    answered = "with other messages" if sends else "nothing"
+                    return (f"the rules refuse it here ({', '.join(sorted(codes))}); the role "
+                            f"answered {answered}", self._candidates(i, m, state))
         names: list[str]
         if e.sent:
             names = [n for n in _SELF_ACTING[role]
