@@ -275,3 +275,56 @@ def test_the_text_report_names_the_line_the_prefix_and_the_false_conjunct(
     assert "target_respond: respond.group_id_unique is false: " in out
     assert "docs/profile.md " in out
     assert main(["validate", *map(str, _demo(tmp_path / "again"))]) == 0
+
+
+# -- the runs as ITF (docs/traces.md) -----------------------------------------------------
+
+
+def _replays(path: Path) -> int:
+    from model.itf import NONDET_PICKS, read_itf, replay
+
+    doc = json.loads(path.read_text())
+    r = replay(read_itf(doc))
+    assert r.complete and not r.violates, (path.name, r.stop)
+    import itf_py  # the independent reader (without the picks it cannot read, test_itf.py)
+
+    for s in doc["states"]:
+        del s[NONDET_PICKS]
+    return len(itf_py.trace_from_json(doc).states)
+
+
+def test_demo_runs_are_written_as_itf_and_replay(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for fault in (None, "drop-ack", "rogue-ds"):
+        assert main(["demo", *(["--fault", fault] if fault else []), "--itf",
+                     str(tmp_path)]) == 0
+    capsys.readouterr()
+    files = sorted(tmp_path.glob("*.itf.json"))
+    assert [f.name for f in files] == ["demo-drop-ack-accepted.itf.json",
+                                       "demo-none-accepted.itf.json",
+                                       "demo-rogue-ds-accepted.itf.json"]
+    assert all(_replays(f) > 10 for f in files)
+
+
+def test_lockstep_runs_are_written_as_itf_and_replay(tmp_path: Path) -> None:
+    from mimi_portability.commands.lockstep import conform
+
+    report = conform(6, 5, itf=tmp_path)
+    assert not report.divergences
+    files = sorted(tmp_path.glob("conform-example-*.itf.json"))
+    assert len(files) == 6
+    assert sum(_replays(f) for f in files) > 6
+
+
+def test_validate_writes_the_behaviour_it_found_and_the_prefix_of_a_rejection(
+        tmp_path: Path) -> None:
+    logs = _demo(tmp_path / "logs")
+    out = tmp_path / "itf"
+    assert validate(logs, itf=out).verdict == "accepted"
+    target = tmp_path / "logs" / "target.example.ndjson"
+    lines = _lines(target)
+    del lines[_line_of(target, event="send", kind="MigrationResponse") - 1]
+    _edit(target, lines)
+    assert validate(logs, itf=out).verdict == "rejected"
+    accepted, rejected = (out / "validate-accepted.itf.json", out / "validate-rejected.itf.json")
+    assert _replays(accepted) > _replays(rejected) >= 1

@@ -178,6 +178,8 @@ class Lockstep:
         self.dec = Decoder(config, self.world)
         self.obs = Observed()
         self.state = ms.initial_state(config)
+        self.actions: list[Action] = []
+        """The model actions this run took, in order (`conform --itf`)."""
         self.sent: list[Any] = []
         self.table: dict[Any, Envelope] = {}
         self.reached: dict[Any, frozenset[int]] = {}
@@ -214,6 +216,7 @@ class Lockstep:
         new.world, new.dss = w, (dss[0], dss[1])
         new.clock = list(self.clock)
         new.sent = list(self.sent)
+        new.actions = list(self.actions)
         new.table = dict(self.table)
         new.reached = dict(self.reached)
         new.fanned = dict(self.fanned)
@@ -510,6 +513,7 @@ class Lockstep:
         in a state that does not abstract to the model's."""
         before = self.state
         self.state = step(self.config, before, action)
+        self.actions.append(action)
         try:
             self._impl(action, before)
         except (ProtocolError, LocalProtocolError) as err:
@@ -542,6 +546,7 @@ class Lockstep:
         ds = self.dss[target]
         for action in actions:
             self.state = step(self.config, self.state, action)
+            self.actions.append(action)
         last = max(ds.nonces[nonce_bytes(target, a.arg("index"))].issued_at for a in actions)
         self.clock[target] = max(self.clock[target], int(last) + LIFETIME + late)
         self.steps += 1
@@ -576,6 +581,7 @@ class Lockstep:
             self.traces.restarted(party, fresh, now)
         for action in restart_actions(self.config, party):
             self.state = step(self.config, self.state, action)
+            self.actions.append(action)
         self.steps += 1
         if self.check:
             self.verify(f"restart of {node.name}")

@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from model import state as ms
-from model.actions import ACTIONS_BY_NAME, live, successors
+from model.actions import ACTIONS_BY_NAME, Action, live, successors
 from model.config import NO_NONCE, NONE, Config
 from model.messages import CommitFanout, MigrationContent, MigrationRequest
 from model.refusals import IGNORED, failing, refused_commit, refused_delivery
@@ -52,6 +52,8 @@ _SELF_ACTING = {"ds": ("source_retry", "source_timeout"), "client": ("client_req
 _RESTARTS = {"ds": ("ds_restart", "ds_restart_nonce"), "client": ("client_restart",)}
 _ACTOR_IS_DS = ("commit_at_current_ds", "commit_sent_before_durable")
 _ANSWERS = (Kind.TargetMigrationComplete, Kind.TargetMigrationRejected)
+_Path = tuple[tuple[str, ms.State], ...]
+"""Each step of a path: its description and the model state after it."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,10 +86,27 @@ class Verdict:
     """Per log, how many of its events the longest path matched."""
     path: list[str] = dataclasses.field(default_factory=list)
     """The model steps of the accepted (or longest) path."""
+    states: list[ms.State] = dataclasses.field(default_factory=list)
+    """The model state after each step of `path` (not in the JSON)."""
 
     def to_json(self) -> dict[str, Any]:
-        out = dataclasses.asdict(self)
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+               if f.name != "states"}
         out["candidates"] = [c.to_json() for c in self.candidates]
+        return out
+
+    def actions(self, config: Config) -> list[Action]:
+        """The model actions of the path, the steps that change no state left out: what an
+        ITF trace of the behaviour found shows (model/itf.py)."""
+        out: list[Action] = []
+        state = ms.initial_state(config)
+        for nxt in self.states:
+            if nxt != state:
+                action = next((a for a, s in successors(config, state) if s == nxt), None)
+                if action is None:
+                    raise RuntimeError(f"step {len(out) + 1} of the path is no successor")
+                out.append(action)
+            state = nxt
         return out
 
 
@@ -466,11 +485,9 @@ class Search:
         logs = self.l.logs
         total = sum(len(log.events) for log in logs)
         start = (tuple(0 for _ in logs), ms.initial_state(self.config))
-        stack: list[tuple[tuple[int, ...], ms.State, int, tuple[str, ...]]] = [
-            (*start, 0, ())]
+        stack: list[tuple[tuple[int, ...], ms.State, int, _Path]] = [(*start, 0, ())]
         seen: set[tuple[tuple[int, ...], ms.State]] = {start}
-        best: tuple[int, tuple[int, ...], ms.State, tuple[str, ...]] = (-1, start[0],
-                                                                         start[1], ())
+        best: tuple[int, tuple[int, ...], ms.State, _Path] = (-1, start[0], start[1], ())
         nodes = 0
         while stack:
             pos, state, silent, path = stack.pop()
@@ -484,14 +501,15 @@ class Search:
                 return self._verdict("inconclusive", total, best[1], best[3], nodes,
                                      reason=f"the search budget of {self.max_nodes} nodes "
                                      "ran out before a path explained every event")
-            found: list[tuple[tuple[int, ...], ms.State, int, tuple[str, ...]]] = []
+            found: list[tuple[tuple[int, ...], ms.State, int, _Path]] = []
             for i in self._order(pos):
                 for k, new, name in self.logged_steps(i, pos[i], state):
                     nxt = (*pos[:i], pos[i] + k, *pos[i + 1:])
-                    found.append((nxt, new, 0, (*path, f"{logs[i].header.name}: {name}")))
+                    found.append((nxt, new, 0,
+                                  (*path, (f"{logs[i].header.name}: {name}", new))))
             if silent < self.silent_bound:
                 for new, name in self.silent_steps(state, pos, internal_only=bool(found)):
-                    found.append((pos, new, silent + 1, (*path, name)))
+                    found.append((pos, new, silent + 1, (*path, (name, new))))
             for node in reversed(found):
                 key = (node[0], node[1])
                 if key not in seen:
@@ -508,15 +526,15 @@ class Search:
 
         return sorted(live_logs, key=when)
 
-    def _verdict(self, verdict: str, total: int, pos: tuple[int, ...], path: tuple[str, ...],
+    def _verdict(self, verdict: str, total: int, pos: tuple[int, ...], path: _Path,
                  nodes: int, reason: str | None = None) -> Verdict:
-        silent = sum(1 for s in path if s.endswith("(silent)"))
+        silent = sum(1 for s, _ in path if s.endswith("(silent)"))
         return Verdict(verdict, total, sum(pos), len(path) - silent, silent, nodes,
-                       reason=reason, path=list(path),
+                       reason=reason, path=[s for s, _ in path], states=[t for _, t in path],
                        prefix={log.path: p for log, p in zip(self.l.logs, pos, strict=True)})
 
-    def _rejected(self, total: int, best: tuple[int, tuple[int, ...], ms.State,
-                                               tuple[str, ...]], nodes: int) -> Verdict:
+    def _rejected(self, total: int, best: tuple[int, tuple[int, ...], ms.State, _Path],
+                  nodes: int) -> Verdict:
         _, pos, state, path = best
         out = self._verdict("rejected", total, pos, path, nodes)
         # every unfinished log is stuck here; blame the first whose event fails on its own

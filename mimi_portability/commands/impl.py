@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from impl.messages import SignedStruct, message_type, to_json
 from impl.mls import interop
 
 from ..args import Check, CliError, Subparsers
+from .itf import add_itf_option
+from .validate import validate
 
 #: The checkout (or, installed, the site-packages folder: no test-vectors/ there).
 REPO = Path(__file__).resolve().parents[2]
@@ -88,6 +91,14 @@ def cmd_vectors(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if args.itf is not None and args.trace is None:
+        with tempfile.TemporaryDirectory(prefix="mimi-demo-trace-") as tmp:
+            args.trace = Path(tmp)
+            return _demo(args)
+    return _demo(args)
+
+
+def _demo(args: argparse.Namespace) -> int:
     if not 1 <= args.members <= 100_000:
         raise CliError(f"--members must be 1..100000, got {args.members}")
     result: demo.DemoResult
@@ -113,6 +124,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(http_demo.format_text(result))
     else:
         print(demo.format_text(result))
+    if args.itf is not None:  # the model behaviour that explains the run's logs
+        name = "demo-http" if args.http else f"demo-{args.fault or 'none'}"
+        v = validate(sorted(args.trace.glob("*.ndjson")), itf=args.itf, name=name)
+        if v.verdict != "accepted":
+            raise CliError(f"the demo's logs are not a model behaviour: {v.verdict} at "
+                           f"{v.at}: {v.reason}")
     return 1 if result.violations else 0
 
 
@@ -146,6 +163,7 @@ def register(subparsers: Subparsers) -> None:
     p.add_argument("--trace", type=Path, metavar="DIR",
                    help="write each honest role's log to DIR (docs/trace-format.md; with "
                    "--http, each server's)")
+    add_itf_option(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=cmd_demo)
 

@@ -23,22 +23,36 @@ from pathlib import Path
 from impl.lockstep.driver import Lockstep
 from impl.lockstep.moves import Report, session, text_progress
 from model.config import Config
+from model.itf import trace_to_itf
 
 from ..args import Check, Subparsers, add_bounds, config_from, positive
+from .itf import add_itf_option, write_itf
 
 
 def conform(
     examples: int, seed: int, *, progress: bool = False, stop_on_divergence: bool = True,
-    config: Config | None = None, trace: Path | None = None,
+    config: Config | None = None, trace: Path | None = None, itf: Path | None = None,
 ) -> Report:
-    """`trace`: a folder; example n's honest roles write their logs to trace/example-n/."""
+    """`trace`: a folder; example n's honest roles write their logs to trace/example-n/.
+    `itf`: a folder; example n's model trace is itf/conform-example-n.itf.json."""
     runs: list[Lockstep] = []
+    cfg = config or Config()
 
-    def traced() -> Lockstep:
-        assert trace is not None
-        if runs and runs[-1].traces is not None:
-            runs[-1].traces.close()
-        runs.append(Lockstep(config, trace=trace / f"example-{len(runs) + 1:04}"))
+    def done(run: Lockstep) -> None:
+        if run.traces is not None:
+            run.traces.close()
+        if itf is not None:
+            n = len(runs)
+            write_itf(itf, f"conform-example-{n:04}", trace_to_itf(
+                cfg, run.actions, source="mimi-portability conform",
+                description=f"conform example {n} (seed {seed}): {len(run.actions)} model "
+                f"actions, {run.steps} moves ({cfg.summary()})"))
+
+    def recorded() -> Lockstep:
+        if runs:
+            done(runs[-1])
+        folder = None if trace is None else trace / f"example-{len(runs) + 1:04}"
+        runs.append(Lockstep(config, trace=folder))
         return runs[-1]
 
     try:
@@ -48,11 +62,11 @@ def conform(
             config=config,
             progress=text_progress if progress else None,
             stop_on_divergence=stop_on_divergence,
-            factory=traced if trace is not None else None,
+            factory=recorded if trace is not None or itf is not None else None,
         )
     finally:
-        if runs and runs[-1].traces is not None:
-            runs[-1].traces.close()
+        if runs:
+            done(runs[-1])
 
 
 def cmd_conform(args: argparse.Namespace) -> int:
@@ -64,6 +78,7 @@ def cmd_conform(args: argparse.Namespace) -> int:
     report = conform(
         args.examples, args.seed, config=config,
         progress=(not args.json and sys.stderr.isatty()) or args.progress, trace=args.trace,
+        itf=args.itf,
     )
     data = report.as_json(config)
     data["config"] = config.summary()
@@ -102,6 +117,7 @@ def register(subparsers: Subparsers) -> None:
     p.add_argument("--trace", type=Path, metavar="DIR",
                    help="write each example's honest role logs to DIR/example-N/ "
                    "(docs/trace-format.md)")
+    add_itf_option(p)
     add_bounds(p)
     p.set_defaults(handler=cmd_conform)
 

@@ -25,13 +25,18 @@ from impl import demo
 from impl.tracelog.format import Log, LogError, read_log
 from impl.tracelog.names import Cast, CastError
 from impl.tracelog.search import Search, Verdict
+from model.itf import trace_to_itf
 
 from ..args import Check, Subparsers, positive
+from .itf import add_itf_option, write_itf
 
 
 def validate(paths: list[Path], *, extra_ds: list[str] | None = None, silent: int = 3,
-             max_nodes: int = 2_000_000) -> Verdict:
-    """The verdict on a set of logs; a log that cannot be read is a rejection at its line."""
+             max_nodes: int = 2_000_000, itf: Path | None = None, name: str = "validate",
+             ) -> Verdict:
+    """The verdict on a set of logs; a log that cannot be read is a rejection at its line.
+    `itf`: a folder; the model behaviour found (accepted: the whole of it; rejected: the
+    longest matched prefix) is written there as `name`-<verdict>.itf.json."""
     logs: list[Log] = []
     try:
         logs = [read_log(p) for p in paths]
@@ -45,7 +50,15 @@ def validate(paths: list[Path], *, extra_ds: list[str] | None = None, silent: in
                        reason=err.reason)
     except CastError as err:
         return Verdict("rejected", 0, 0, 0, 0, 0, reason=str(err))
-    return Search(logs, cast, silent=silent, max_nodes=max_nodes).run()
+    verdict = Search(logs, cast, silent=silent, max_nodes=max_nodes).run()
+    if itf is not None:
+        write_itf(itf, f"{name}-{verdict.verdict}", trace_to_itf(
+            cast.config, verdict.actions(cast.config), source=f"mimi-portability {name}",
+            description=f"the model behaviour that explains {verdict.matched} of "
+            f"{verdict.events} events of {len(logs)} logs ({verdict.verdict}"
+            f"{' at ' + verdict.at if verdict.at else ''})",
+            verdict={"verdict": verdict.verdict, "at": verdict.at}))
+    return verdict
 
 
 def format_text(v: Verdict, seconds: float) -> str:
@@ -81,7 +94,7 @@ def format_text(v: Verdict, seconds: float) -> str:
 def cmd_validate(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     v = validate([Path(p) for p in args.logs], extra_ds=args.ds, silent=args.silent,
-                 max_nodes=args.max_nodes)
+                 max_nodes=args.max_nodes, itf=args.itf)
     seconds = time.perf_counter() - start
     if args.json:
         out: dict[str, Any] = v.to_json()
@@ -108,6 +121,7 @@ def register(subparsers: Subparsers) -> None:
     p.add_argument("--max-nodes", type=positive, default=2_000_000, metavar="N",
                    help="search budget; past it the verdict is inconclusive (default 2000000)")
     p.add_argument("--path", action="store_true", help="also print the model steps found")
+    add_itf_option(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=cmd_validate)
 
