@@ -30,6 +30,7 @@ SLOW_MODULES: dict[str, str] = {
     "test_lockstep": "lockstep sessions and the transition tour, implementation and model",
     "test_lockstep_bugs": "a lockstep search per planted implementation bug",
     "test_validate_bugs": "a traced lockstep session and a log search per planted bug",
+    "test_validate_served": "two server processes per case, with and without a planted bug",
     "test_lockstep_observed": "lockstep sessions against the refusals and fan-outs peers see",
     "test_proofs_agreement": "Z3 against the concrete model on small configurations",
     "test_proofs_bmc": "bounded model checking of every variant",

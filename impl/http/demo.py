@@ -19,6 +19,7 @@ import functools
 import json
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -139,16 +140,18 @@ def _story(world: WorldFile, http: httpx.Client, observe: Observer, notes: list[
 
 
 def run_http_demo(*, members: int = 5, suite: int = 1, timeout: float = 60.0,
-                  folder: Path | None = None, trace: Path | None = None) -> HttpDemoResult:
+                  folder: Path | None = None, trace: Path | None = None,
+                  env: Mapping[str, Mapping[str, str]] | None = None) -> HttpDemoResult:
     """Run the story (see the module docstring) in `folder` (default: a temporary one);
-    `trace`: a folder each server writes its trace log to (`serve --trace`)."""
+    `trace`: a folder each server writes its trace log to (`serve --trace`); `env`: extra
+    environment per server (running_world's)."""
     if members < 1:
         raise ValueError("a group needs at least one member")
     CipherSuite.parse(suite)
     if folder is None:
         with tempfile.TemporaryDirectory(prefix="mimi-demo-http-") as tmp:
             return run_http_demo(members=members, suite=suite, timeout=timeout,
-                                 folder=Path(tmp) / "world", trace=trace)
+                                 folder=Path(tmp) / "world", trace=trace, env=env)
     started = time.monotonic()
     observed: list[dict[str, Any]] = []
     notes: list[str] = []
@@ -161,7 +164,7 @@ def run_http_demo(*, members: int = 5, suite: int = 1, timeout: float = 60.0,
     if trace is not None:
         trace.mkdir(parents=True, exist_ok=True)
     with running_world(folder, ds=[SOURCE, TARGET], clients=members, suite=suite,
-                       trace=trace) as (world, servers):
+                       trace=trace, env=env) as (world, servers):
         notes.append(f"servers: {', '.join(f'{d} at {s.url}' for d, s in servers.items())}")
         with http_client(world.ca) as http:  # closed before the servers stop (docs/wire.md)
             _story(world, http, observe, notes, suite, timeout)

@@ -137,6 +137,8 @@ class NetworkTraces:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.logs: dict[str, RoleTrace] = {}
+        self._handling: str | None = None
+        """The party handling a delivery now: its sends are its answer, observed after."""
         for role in roles:
             self.logs[role.name] = RoleTrace.to_file(
                 role, self.folder / f"{_file_name(role.name)}.ndjson", clock=clock)
@@ -149,13 +151,17 @@ class NetworkTraces:
         log = self.logs.get(envelope.sender)
         if log is not None:
             log.sent((envelope,))
+            if self._handling is None:  # sent on its own (an application call): it may
+                log.observe()  # have changed what it holds, say so now
 
     def on_receive(self, envelope: Envelope) -> None:
+        self._handling = envelope.recipient
         log = self.logs.get(envelope.recipient)
         if log is not None:
             log.received(envelope)
 
     def after(self, name: str) -> None:
+        self._handling = None
         log = self.logs.get(name)
         if log is not None:
             log.observe()

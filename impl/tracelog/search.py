@@ -38,7 +38,7 @@ from typing import Any
 
 from model import state as ms
 from model.actions import ACTIONS_BY_NAME, Action, live, successors
-from model.config import NO_NONCE, NONE, Config
+from model.config import NO_NONCE, Config
 from model.messages import CommitFanout, MigrationContent, MigrationRequest
 from model.refusals import IGNORED, failing, refused_commit, refused_delivery
 from model.routing import PARTY, RECEIVERS, relaxed
@@ -133,6 +133,62 @@ class _Logs:
                     if n.ds == pid:
                         self._seen_nonce.setdefault((pid, n.number), []).append((p, e.status))
         self._log_of = {party: i for i, party in enumerate(self.party)}
+        self._observes: list[set[str]] = [
+            {"nonce" if isinstance(e, NonceSeen) else "group" for e in log.events
+             if isinstance(e, GroupSeen | NonceSeen)} for log in logs]
+        """Per log, what it observes at all ("group", "nonce"): only those are held to it."""
+        self._nonce_bytes = {(n.ds, n.number): raw for raw, n in cast.nonces.items()}
+
+    def shows_changes(self, i: int, q: int, old: ms.State, new: ms.State) -> bool:
+        return self.unshown_change(i, q, old, new) is None
+
+    def unshown_change(self, i: int, q: int, old: ms.State, new: ms.State) -> str | None:
+        """None when log i, if it observes its state, writes right after its step (from
+        event q on) an observation of each of its items the step changed in the model (no
+        line means no change: a role that keeps a nonce pending the model consumed is
+        caught); else what changed unobserved."""
+        role, pid = self.party[i]
+        kinds = self._observes[i]
+        if not kinds:
+            return None
+        window = self._window(i, q)
+        groups = {g: gid for gid, g in self.cast.groups.items()}
+        if role == "client":
+            if not 0 <= pid < len(new.clients) or "group" not in kinds:
+                return None
+            for g, (v, w) in enumerate(zip(old.clients[pid], new.clients[pid], strict=True)):
+                if (v.ds, v.epoch, v.nonce) != (w.ds, w.epoch, w.nonce) and \
+                        ("group", groups.get(g)) not in window:
+                    return f"the client's view of group {g} becomes {w}"
+            return None
+        if not 0 <= pid < len(new.hosts):
+            return None
+        if "group" in kinds:
+            for g, (h, j) in enumerate(zip(old.hosts[pid], new.hosts[pid], strict=True)):
+                if (h.phase, h.epoch) != (j.phase, j.epoch) and \
+                        ("group", groups.get(g)) not in window:
+                    return f"group {g} becomes {ms.HOST_PHASES[j.phase]} at epoch {j.epoch}"
+        if "nonce" in kinds:
+            for k, (r, t) in enumerate(zip(old.nonces[pid], new.nonces[pid], strict=True)):
+                raw = self._nonce_bytes.get((pid, k))
+                if r.phase != t.phase and raw is not None and ("nonce", raw) not in window:
+                    return f"nonce {k} becomes {ms.NONCE_PHASES[t.phase]}"
+        return None
+
+    def _window(self, i: int, q: int) -> set[tuple[str, bytes]]:
+        """The items log i observes in the run of observations from event q on."""
+        out: set[tuple[str, bytes]] = set()
+        events = self.logs[i].events
+        while q < len(events):
+            e = events[q]
+            if isinstance(e, NonceSeen):
+                out.add(("nonce", e.nonce))
+            elif isinstance(e, GroupSeen):
+                out.add(("group", e.group_id))
+            else:
+                break
+            q += 1
+        return out
 
     def may_expire(self, ds: int, number: int, pos: tuple[int, ...]) -> bool:
         """Whether DS `ds`'s log lets nonce `number` expire now, unseen."""
@@ -418,11 +474,13 @@ class Search:
             cast.epoch(g, e.epoch) == host.epoch
 
     def _same_pending(self, seen: Any, view: ms.ClientView) -> bool:
-        cast = self.l.cast
-        if "target" not in seen:
-            return view.target == NONE
-        nonce = cast.nonce(bytes.fromhex(seen["nonce"])) if "nonce" in seen else NO_NONCE
-        return view.target == cast.ds_id(seen["target"]) and view.nonce == nonce
+        """The nonce of the migration the client acted on, if any, is the model's.  The
+        outstanding request alone is not compared: a target's refusal of it ends the
+        attempt at our client, while the model, whose refusals are no messages, keeps the
+        client waiting (docs/trace-format.md, "Limits")."""
+        nonce = self.l.cast.nonce(bytes.fromhex(seen["nonce"])) if "nonce" in seen \
+            else NO_NONCE
+        return view.nonce == nonce
 
     def _restart(self, i: int, state: ms.State) -> ms.State:
         role, pid = self.l.party[i]
@@ -504,6 +562,8 @@ class Search:
             found: list[tuple[tuple[int, ...], ms.State, int, _Path]] = []
             for i in self._order(pos):
                 for k, new, name in self.logged_steps(i, pos[i], state):
+                    if new is not state and not self.l.shows_changes(i, pos[i] + k, state, new):
+                        continue
                     nxt = (*pos[:i], pos[i] + k, *pos[i + 1:])
                     found.append((nxt, new, 0,
                                   (*path, (f"{logs[i].header.name}: {name}", new))))
@@ -577,6 +637,15 @@ class Search:
                     answered = "with other messages" if sends else "nothing"
                     return (f"the rules refuse it here ({', '.join(sorted(codes))}); the role "
                             f"answered {answered}", self._candidates(i, m, state))
+        events = self.l.logs[i].events
+        for k, new, name in self.logged_steps(i, p, state):
+            more = p + k < len(events) and isinstance(events[p + k], Message) and \
+                events[p + k].sent  # type: ignore[union-attr]
+            if new is not state and not more:  # (more sends: the sends are the story)
+                change = self.l.unshown_change(i, p + k, state, new)
+                if change is not None:
+                    return (f"{name} accepts it, but the role's log does not show the change it "
+                            f"makes: {change}", self._candidates(i, m, state))
         names: list[str]
         if e.sent:
             names = [n for n in _SELF_ACTING[role]
