@@ -32,12 +32,11 @@ check id and its docs/profile.md clause.  `inconclusive` when the node budget ra
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
 from model import state as ms
-from model.actions import ACTIONS_BY_NAME, Action, live, successors
+from model.actions import ACTIONS_BY_NAME, live, successors
 from model.config import NO_NONCE, Config
 from model.messages import CommitFanout, MigrationContent, MigrationRequest
 from model.refusals import IGNORED, failing, refused_commit, refused_delivery
@@ -46,198 +45,19 @@ from model.rules import RULES
 
 from ..envelope import Kind
 from .format import GroupSeen, Log, Message, NonceSeen, Restart
+from .logview import Candidate, LogView, Path, Verdict, delta, in_network
 from .names import Answer, Bad, Cast, Commit
 
 _SELF_ACTING = {"ds": ("source_retry", "source_timeout"), "client": ("client_request",)}
 _RESTARTS = {"ds": ("ds_restart", "ds_restart_nonce"), "client": ("client_restart",)}
 _ACTOR_IS_DS = ("commit_at_current_ds", "commit_sent_before_durable")
 _ANSWERS = (Kind.TargetMigrationComplete, Kind.TargetMigrationRejected)
-_Path = tuple[tuple[str, ms.State], ...]
-"""Each step of a path: its description and the model state after it."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Candidate:
-    """Why one rule did not explain an event."""
-
-    action: str
-    check: str | None
-    text: str
-    clause: str | None
-
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-@dataclasses.dataclass
-class Verdict:
-    verdict: str
-    events: int
-    matched: int
-    steps: int
-    silent: int
-    nodes: int
-    at: str | None = None
-    event: dict[str, Any] | None = None
-    reason: str | None = None
-    enabled: list[str] = dataclasses.field(default_factory=list)
-    candidates: list[Candidate] = dataclasses.field(default_factory=list)
-    prefix: dict[str, int] = dataclasses.field(default_factory=dict)
-    """Per log, how many of its events the longest path matched."""
-    path: list[str] = dataclasses.field(default_factory=list)
-    """The model steps of the accepted (or longest) path."""
-    states: list[ms.State] = dataclasses.field(default_factory=list)
-    """The model state after each step of `path` (not in the JSON)."""
-
-    def to_json(self) -> dict[str, Any]:
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-               if f.name != "states"}
-        out["candidates"] = [c.to_json() for c in self.candidates]
-        return out
-
-    def actions(self, config: Config) -> list[Action]:
-        """The model actions of the path, the steps that change no state left out: what an
-        ITF trace of the behaviour found shows (model/itf.py)."""
-        out: list[Action] = []
-        state = ms.initial_state(config)
-        for nxt in self.states:
-            if nxt != state:
-                action = next((a for a, s in successors(config, state) if s == nxt), None)
-                if action is None:
-                    raise RuntimeError(f"step {len(out) + 1} of the path is no successor")
-                out.append(action)
-            state = nxt
-        return out
-
-
-class _Logs:
-    """The logs as the search reads them: each event's model message, computed once."""
-
-    def __init__(self, logs: list[Log], cast: Cast) -> None:
-        self.logs = logs
-        self.cast = cast
-        self.party: list[tuple[str, int]] = []
-        for log in logs:
-            h = log.header
-            pid = cast.ds_id(h.name) if h.role == "ds" else cast.client_id(h.name)
-            self.party.append((h.role, pid))
-        self.logged = set(self.party)
-        self._model: dict[tuple[int, int], Any] = {}
-        self._seen_nonce: dict[tuple[int, int], list[tuple[int, str]]] = {}
-        """(DS id, nonce number) -> (event index, status) of its DS log's observations."""
-        for i, log in enumerate(logs):
-            role, pid = self.party[i]
-            for p, e in enumerate(log.events):
-                if role == "ds" and isinstance(e, NonceSeen) and e.nonce in cast.nonces:
-                    n = cast.nonces[e.nonce]
-                    if n.ds == pid:
-                        self._seen_nonce.setdefault((pid, n.number), []).append((p, e.status))
-        self._log_of = {party: i for i, party in enumerate(self.party)}
-        self._observes: list[set[str]] = [
-            {"nonce" if isinstance(e, NonceSeen) else "group" for e in log.events
-             if isinstance(e, GroupSeen | NonceSeen)} for log in logs]
-        """Per log, what it observes at all ("group", "nonce"): only those are held to it."""
-        self._nonce_bytes = {(n.ds, n.number): raw for raw, n in cast.nonces.items()}
-
-    def shows_changes(self, i: int, q: int, old: ms.State, new: ms.State) -> bool:
-        return self.unshown_change(i, q, old, new) is None
-
-    def unshown_change(self, i: int, q: int, old: ms.State, new: ms.State) -> str | None:
-        """None when log i, if it observes its state, writes right after its step (from
-        event q on) an observation of each of its items the step changed in the model (no
-        line means no change: a role that keeps a nonce pending the model consumed is
-        caught); else what changed unobserved."""
-        role, pid = self.party[i]
-        kinds = self._observes[i]
-        if not kinds:
-            return None
-        window = self._window(i, q)
-        groups = {g: gid for gid, g in self.cast.groups.items()}
-        if role == "client":
-            if not 0 <= pid < len(new.clients) or "group" not in kinds:
-                return None
-            for g, (v, w) in enumerate(zip(old.clients[pid], new.clients[pid], strict=True)):
-                if (v.ds, v.epoch, v.nonce) != (w.ds, w.epoch, w.nonce) and \
-                        ("group", groups.get(g)) not in window:
-                    return f"the client's view of group {g} becomes {w}"
-            return None
-        if not 0 <= pid < len(new.hosts):
-            return None
-        if "group" in kinds:
-            for g, (h, j) in enumerate(zip(old.hosts[pid], new.hosts[pid], strict=True)):
-                if (h.phase, h.epoch) != (j.phase, j.epoch) and \
-                        ("group", groups.get(g)) not in window:
-                    return f"group {g} becomes {ms.HOST_PHASES[j.phase]} at epoch {j.epoch}"
-        if "nonce" in kinds:
-            for k, (r, t) in enumerate(zip(old.nonces[pid], new.nonces[pid], strict=True)):
-                raw = self._nonce_bytes.get((pid, k))
-                if r.phase != t.phase and raw is not None and ("nonce", raw) not in window:
-                    return f"nonce {k} becomes {ms.NONCE_PHASES[t.phase]}"
-        return None
-
-    def _window(self, i: int, q: int) -> set[tuple[str, bytes]]:
-        """The items log i observes in the run of observations from event q on."""
-        out: set[tuple[str, bytes]] = set()
-        events = self.logs[i].events
-        while q < len(events):
-            e = events[q]
-            if isinstance(e, NonceSeen):
-                out.add(("nonce", e.nonce))
-            elif isinstance(e, GroupSeen):
-                out.add(("group", e.group_id))
-            else:
-                break
-            q += 1
-        return out
-
-    def may_expire(self, ds: int, number: int, pos: tuple[int, ...]) -> bool:
-        """Whether DS `ds`'s log lets nonce `number` expire now, unseen."""
-        seen = self._seen_nonce.get((ds, number))
-        if not seen:
-            return True
-        p = pos[self._log_of[("ds", ds)]]
-        nxt = next((status for q, status in seen if q >= p), None)
-        return nxt == "expired"
-
-    def model(self, i: int, p: int) -> Any:
-        key = (i, p)
-        if key not in self._model:
-            e = self.logs[i].events[p]
-            assert isinstance(e, Message)
-            log = self.logs[i]
-            self._model[key] = self.cast.message(e, log.header.name, log.header.role)
-        return self._model[key]
-
-    def sends_after(self, i: int, p: int) -> list[int]:
-        """The indices of the consecutive send events from p on."""
-        events = self.logs[i].events
-        out = []
-        while p < len(events):
-            e = events[p]
-            if not isinstance(e, Message) or not e.sent:
-                break
-            out.append(p)
-            p += 1
-        return out
-
-
-def _delta(old: ms.State, new: ms.State) -> set[Any]:
-    out: set[Any] = set()
-    for a, b in zip(old.network, new.network, strict=True):
-        if a is not b:
-            out |= b - a
-    return out
-
-
-def _in_network(state: ms.State, m: Any) -> bool:
-    slot = ms.SLOT.get(type(m))
-    return slot is not None and m in state.network[slot]
 
 
 class Search:
     def __init__(self, logs: list[Log], cast: Cast, *, silent: int = 3,
                  max_nodes: int = 2_000_000) -> None:
-        self.l = _Logs(logs, cast)
+        self.l = LogView(logs, cast)
         self.config: Config = cast.config
         self.silent_bound = silent
         self.max_nodes = max_nodes
@@ -248,19 +68,19 @@ class Search:
                  kinds: tuple[type[Any], ...]) -> int | None:
         """How many of the logged sends the effect old -> new accounts for (None: they do
         not agree: the effect sends something the log does not show, or vice versa)."""
-        delta = _delta(old, new)
+        added = delta(old, new)
         taken: set[Any] = set()
         k = 0
         for p in sends:
             m = self.l.model(i, p)
             if isinstance(m, Bad | Answer | Commit) or type(m) not in kinds \
-                    or not _in_network(new, m):
+                    or not in_network(new, m):
                 break
             taken.add(m)
             k += 1
-        if not delta <= taken:
+        if not added <= taken:
             return None
-        if any(isinstance(m, CommitFanout) for m in delta) and \
+        if any(isinstance(m, CommitFanout) for m in added) and \
                 self._fanned_to(i, sends[:k]) != set(self.l.cast.clients):
             return None  # a fan-out reaches every member, and no one else
         return k
@@ -367,7 +187,7 @@ class Search:
         for step in self._deliver(i, m, sends, state, refused=False):
             accepted = True
             yield step
-        if not accepted and not _in_network(state, m) and isinstance(m, MigrationContent):
+        if not accepted and not in_network(state, m) and isinstance(m, MigrationContent):
             k = self._to_rogues(i, sends)
             if k:  # honest answers to a forged message move no honest party
                 yield 1 + k, state, "forged message answered to the rogue"
@@ -396,7 +216,7 @@ class Search:
     def _own_commit(self, client: int, m: CommitFanout, state: ms.State) -> bool:
         """The committer gets its own regular commit back: the model's commit_at_current_ds
         already moved it to the next epoch in the same step."""
-        if m.committer != client or m.aad_target != -1 or not _in_network(state, m) or \
+        if m.committer != client or m.aad_target != -1 or not in_network(state, m) or \
                 not 0 <= m.group < self.config.groups:
             return False
         view = state.clients[client][m.group]
@@ -543,9 +363,9 @@ class Search:
         logs = self.l.logs
         total = sum(len(log.events) for log in logs)
         start = (tuple(0 for _ in logs), ms.initial_state(self.config))
-        stack: list[tuple[tuple[int, ...], ms.State, int, _Path]] = [(*start, 0, ())]
+        stack: list[tuple[tuple[int, ...], ms.State, int, Path]] = [(*start, 0, ())]
         seen: set[tuple[tuple[int, ...], ms.State]] = {start}
-        best: tuple[int, tuple[int, ...], ms.State, _Path] = (-1, start[0], start[1], ())
+        best: tuple[int, tuple[int, ...], ms.State, Path] = (-1, start[0], start[1], ())
         nodes = 0
         while stack:
             pos, state, silent, path = stack.pop()
@@ -559,7 +379,7 @@ class Search:
                 return self._verdict("inconclusive", total, best[1], best[3], nodes,
                                      reason=f"the search budget of {self.max_nodes} nodes "
                                      "ran out before a path explained every event")
-            found: list[tuple[tuple[int, ...], ms.State, int, _Path]] = []
+            found: list[tuple[tuple[int, ...], ms.State, int, Path]] = []
             for i in self._order(pos):
                 for k, new, name in self.logged_steps(i, pos[i], state):
                     if new is not state and not self.l.shows_changes(i, pos[i] + k, state, new):
@@ -586,14 +406,14 @@ class Search:
 
         return sorted(live_logs, key=when)
 
-    def _verdict(self, verdict: str, total: int, pos: tuple[int, ...], path: _Path,
+    def _verdict(self, verdict: str, total: int, pos: tuple[int, ...], path: Path,
                  nodes: int, reason: str | None = None) -> Verdict:
         silent = sum(1 for s, _ in path if s.endswith("(silent)"))
         return Verdict(verdict, total, sum(pos), len(path) - silent, silent, nodes,
                        reason=reason, path=[s for s, _ in path], states=[t for _, t in path],
                        prefix={log.path: p for log, p in zip(self.l.logs, pos, strict=True)})
 
-    def _rejected(self, total: int, best: tuple[int, tuple[int, ...], ms.State, _Path],
+    def _rejected(self, total: int, best: tuple[int, tuple[int, ...], ms.State, Path],
                   nodes: int) -> Verdict:
         _, pos, state, path = best
         out = self._verdict("rejected", total, pos, path, nodes)
@@ -688,7 +508,7 @@ class Search:
                       args: tuple[Any, ...]) -> str:
         """What the accepting rule sends, against what the log shows next."""
         new = ACTIONS_BY_NAME[name].effect(self.config, state, *args)
-        wanted = sorted(type(x).__name__ for x in _delta(state, new))
+        wanted = sorted(type(x).__name__ for x in delta(state, new))
         e = self.l.logs[i].events
         start = self._pos_after(i, m)
         logged = self.l.sends_after(i, start)

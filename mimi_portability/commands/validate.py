@@ -23,8 +23,9 @@ from typing import Any
 
 from impl import demo
 from impl.tracelog.format import Log, LogError, read_log
+from impl.tracelog.logview import Verdict
 from impl.tracelog.names import Cast, CastError
-from impl.tracelog.search import Search, Verdict
+from impl.tracelog.search import Search
 from model.itf import trace_to_itf
 
 from ..args import Check, Subparsers, positive
