@@ -105,6 +105,7 @@ class LogView:
              if isinstance(e, GroupSeen | NonceSeen)} for log in logs]
         """Per log, what it observes at all ("group", "nonce"): only those are held to it."""
         self._nonce_bytes = {(n.ds, n.number): raw for raw, n in cast.nonces.items()}
+        self._group_ids = {g: gid for gid, g in cast.groups.items()}
 
     def shows_changes(self, i: int, q: int, old: ms.State, new: ms.State) -> bool:
         return self.unshown_change(i, q, old, new) is None
@@ -119,9 +120,10 @@ class LogView:
         if not kinds:
             return None
         window = self._window(i, q)
-        groups = {g: gid for gid, g in self.cast.groups.items()}
+        groups = self._group_ids
         if role == "client":
-            if not 0 <= pid < len(new.clients) or "group" not in kinds:
+            if not 0 <= pid < len(new.clients) or "group" not in kinds or \
+                    old.clients[pid] is new.clients[pid]:
                 return None
             for g, (v, w) in enumerate(zip(old.clients[pid], new.clients[pid], strict=True)):
                 if (v.ds, v.epoch, v.nonce) != (w.ds, w.epoch, w.nonce) and \
@@ -130,12 +132,12 @@ class LogView:
             return None
         if not 0 <= pid < len(new.hosts):
             return None
-        if "group" in kinds:
+        if "group" in kinds and old.hosts[pid] is not new.hosts[pid]:
             for g, (h, j) in enumerate(zip(old.hosts[pid], new.hosts[pid], strict=True)):
                 if (h.phase, h.epoch) != (j.phase, j.epoch) and \
                         ("group", groups.get(g)) not in window:
                     return f"group {g} becomes {ms.HOST_PHASES[j.phase]} at epoch {j.epoch}"
-        if "nonce" in kinds:
+        if "nonce" in kinds and old.nonces[pid] is not new.nonces[pid]:
             for k, (r, t) in enumerate(zip(old.nonces[pid], new.nonces[pid], strict=True)):
                 raw = self._nonce_bytes.get((pid, k))
                 if r.phase != t.phase and raw is not None and ("nonce", raw) not in window:
