@@ -34,7 +34,8 @@ x10 of size; the process's peak RSS (which includes the world of N clients) is p
     python3 bench/migration.py                      # all five sizes, 20 migrations each
                                                     # (~30 min: 10 MiB is ~160k members)
     python3 bench/migration.py --sizes 1MiB --migrations 5
-    python3 bench/migration.py --profile 1MiB       # cProfile one migration, top functions
+    python3 bench/migration.py --profile 1MiB       # cProfile one migration's core
+    python3 bench/migration.py --profile 1MiB --profile-fanout   # ... and its fan-out
     python3 bench/migration.py --freeze-world       # gc.freeze() the world once built
 
 --freeze-world moves the objects of the freshly built world (N Client objects with their keys
@@ -183,14 +184,23 @@ class Migration:
         return sum(self.crypto.values())
 
 
-def migrate(world: World, destination: str, now: float, clock: CryptoClock) -> Migration:
-    """One migration of the world's group to `destination`, driven to the end by a FIFO."""
+def migrate(
+    world: World,
+    destination: str,
+    now: float,
+    clock: CryptoClock,
+    profiler: cProfile.Profile | None = None,
+) -> Migration:
+    """One migration of the world's group to `destination`, driven to the end by a FIFO;
+    `profiler`, if given, runs during the core's steps only (not the members' fan-out)."""
     nodes: dict[str, Any] = {world.source.domain: world.source, world.target.domain: world.target}
     nodes.update((c.identity, c) for c in world.clients)
     steps = dict.fromkeys(STEPS, 0.0)
     fanout = 0.0
     clock.reset()
     clock.phase = "start"
+    if profiler is not None:
+        profiler.enable()
     start = time.perf_counter()
     queue: collections.deque[Envelope] = collections.deque(
         [world.initiator.start_migration(world.group_id, destination)]
@@ -198,14 +208,19 @@ def migrate(world: World, destination: str, now: float, clock: CryptoClock) -> M
     steps["start"] += time.perf_counter() - start
     while queue:
         envelope = queue.popleft()
-        clock.phase = "fanout" if envelope.kind == "Fanout" else envelope.kind
+        core = envelope.kind != "Fanout"
+        clock.phase = envelope.kind if core else "fanout"
+        if profiler is not None and not core:
+            profiler.disable()
         start = time.perf_counter()
         out = nodes[envelope.recipient].receive(envelope, now)
         queue.extend(out)
-        if envelope.kind == "Fanout":
-            fanout += time.perf_counter() - start
-        else:
+        if core:
             steps[envelope.kind] += time.perf_counter() - start
+        else:
+            fanout += time.perf_counter() - start
+    if profiler is not None:
+        profiler.disable()
     step_crypto = {step: clock.total(step) for step in STEPS}
     core_calls: dict[str, int] = collections.Counter()
     for step in STEPS:
@@ -374,15 +389,19 @@ def report(rows: list[Row]) -> tuple[bool, bool]:
     return ratio_ok, linear_ok
 
 
-def profile(label: str, suite: CipherSuite, top: int) -> None:
-    """cProfile one migration (after a first, unprofiled one warmed the caches)."""
+def profile(label: str, suite: CipherSuite, top: int, fanout: bool) -> None:
+    """cProfile one migration (after a first, unprofiled one warmed the caches): its core
+    (the six messages), or with `fanout` all of it."""
     world = build_world(members=members_for(SIZES[label], suite), suite=suite, epoch=1)
     clock = CryptoClock()
     migrate(world, TARGET, 0.0, clock)
     profiler = cProfile.Profile()
-    profiler.enable()
-    migrate(world, SOURCE, 1.0, clock)
-    profiler.disable()
+    if fanout:
+        profiler.enable()
+        migrate(world, SOURCE, 1.0, clock)
+        profiler.disable()
+    else:
+        migrate(world, SOURCE, 1.0, clock, profiler)
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
     print(out.getvalue())
@@ -406,14 +425,19 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="gc.freeze() each world once built (see the module docstring)",
     )
-    parser.add_argument("--profile", metavar="SIZE", help="cProfile one migration of SIZE")
+    parser.add_argument(
+        "--profile", metavar="SIZE", help="cProfile the core of one migration of SIZE"
+    )
+    parser.add_argument(
+        "--profile-fanout", action="store_true", help="--profile the members' fan-out too"
+    )
     parser.add_argument("--top", type=int, default=25, help="functions shown by --profile")
     args = parser.parse_args(argv)
     suite = CipherSuite.parse(args.suite)
     if args.profile:
         if args.profile not in SIZES:
             parser.error(f"unknown size {args.profile!r}")
-        profile(args.profile, suite, args.top)
+        profile(args.profile, suite, args.top, args.profile_fanout)
         return 0
     labels = [s.strip() for s in args.sizes.split(",") if s.strip()]
     unknown = [s for s in labels if s not in SIZES]
