@@ -170,37 +170,53 @@ class EncodedMembers:
         with 1- or 2-byte length headers in strictly increasing leaf order; None otherwise."""
         end = len(wire)
         found = cls(wire)
+        starts, counts, strides = found.starts.append, found.counts.append, found.strides.append
+        id_offsets, id_lengths = found.id_offsets.append, found.id_lengths.append
+        key_offsets = found.key_offsets.append
         previous = -1
         while pos < end:
-            identity = _opaque_header(wire, pos + 4, end, max_length)
-            if identity is None:
+            at = pos + 4
+            if at < end and wire[at] < 0x40:  # the usual 1-byte header, inline
+                id_offset, id_length = 5, wire[at]
+            else:
+                identity = _opaque_header(wire, at, end, max_length)
+                if identity is None:
+                    return None
+                id_offset, id_length = 4 + identity[0], identity[1]
+            key_at = id_offset + id_length
+            at = pos + key_at
+            if at < end and wire[at] < 0x40:
+                key_offset, key_length = key_at + 1, wire[at]
+            else:
+                key = _opaque_header(wire, at, end, max_length)
+                if key is None:
+                    return None
+                key_offset, key_length = key_at + key[0], key[1]
+            stride = key_offset + key_length
+            if pos + stride > end or id_length > max_length or key_length > max_length:
                 return None
-            id_offset = 4 + identity[0]
-            key_at = id_offset + identity[1]
-            key = _opaque_header(wire, pos + key_at, end, max_length)
-            if key is None:
-                return None
-            key_offset = key_at + key[0]
-            stride = key_offset + key[1]
-            if pos + stride > end:
-                return None
-            leaf = _leaf(wire, pos)
+            leaf = int.from_bytes(wire[pos : pos + 4], "big")
             if leaf <= previous:
                 return None
-            headers = (4, id_offset, key_at, key_offset)
-            count = _run(wire, pos, stride, headers, end)
-            if count > 1:
+            nxt = pos + stride
+            count = 1
+            if (  # the next member's headers, inline: the same shape starts a run
+                nxt + stride <= end
+                and wire[nxt + 4 : nxt + id_offset] == wire[pos + 4 : pos + id_offset]
+                and wire[nxt + key_at : nxt + key_offset] == wire[pos + key_at : pos + key_offset]
+            ):
+                count = _run(wire, pos, stride, (4, id_offset, key_at, key_offset), end)
                 leaves = _leaves(wire, pos, stride, count)
                 if not _increasing(leaves):
                     return None
                 leaf = leaves[-1]
             previous = leaf
-            found.starts.append(pos)
-            found.counts.append(count)
-            found.strides.append(stride)
-            found.id_offsets.append(id_offset)
-            found.id_lengths.append(identity[1])
-            found.key_offsets.append(key_offset)
+            starts(pos)
+            counts(count)
+            strides(stride)
+            id_offsets(id_offset)
+            id_lengths(id_length)
+            key_offsets(key_offset)
             pos += count * stride
         return found
 
@@ -238,8 +254,11 @@ class EncodedMembers:
             self.starts, self.counts, self.strides, self.id_offsets, self.id_lengths, strict=True
         ):
             first = start + offset
-            stop = first + count * stride
-            out.extend([wire[at : at + size].decode() for at in range(first, stop, stride)])
+            if count == 1:
+                out.append(wire[first : first + size].decode())
+            else:
+                stop = first + count * stride
+                out.extend([wire[at : at + size].decode() for at in range(first, stop, stride)])
         return out
 
     def decode(self) -> tuple[Member, ...]:
@@ -248,18 +267,12 @@ class EncodedMembers:
 
 
 def _run(wire: bytes, start: int, stride: int, headers: tuple[int, int, int, int], end: int) -> int:
-    """How many members from `start` (whose own headers are already checked) have exactly its
-    header bytes at `stride` apart, and so its shape: each then is a well-formed Member.
+    """How many members from `start` (whose own headers are already checked, and the next
+    member's found equal) have exactly its header bytes at `stride` apart, and so its shape:
+    each then is a well-formed Member.
     `headers`: the identity's header from byte a to b of a member, the key's from c to d."""
     fits = (end - start) // stride
     a, b, c, d = headers
-    nxt = start + stride
-    if (
-        fits < 2
-        or wire[nxt + a : nxt + b] != wire[start + a : start + b]
-        or wire[nxt + c : nxt + d] != wire[start + c : start + d]
-    ):
-        return 1
     offsets = [*range(a, b), *range(c, d)]
     count, window = 2, _FIRST_WINDOW
     while count < fits:
