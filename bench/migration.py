@@ -25,7 +25,7 @@ timed migrations performed, with the same inputs.  The goal: total/crypto <= 2 a
 growing linearly with the state size; both verdicts are printed, --check makes a miss exit 1.
 
 Where the time goes is printed too: per message of the core, the time beyond its crypto
-(MigrationContent: the target's import, which decodes the member list; TargetMigrationComplete:
+(MigrationContent: the target's import, which checks the member list; TargetMigrationComplete:
 the source building the N Fanout envelopes).  The memory budget: after the timed migrations
 one more runs under tracemalloc, and its peak of Python allocations above what was allocated
 before it (the world itself excluded) is printed per byte of group state, with its growth per
