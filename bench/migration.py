@@ -25,7 +25,7 @@ timed migrations performed, with the same inputs.  The goal: total/crypto <= 2 a
 growing linearly with the state size; both verdicts are printed, --check makes a miss exit 1.
 
 Where the time goes is printed too: per message of the core, the time beyond its crypto
-(MigrationContent: the target's import, which decodes the member list; TargetMigrationComplete:
+(MigrationContent: the target's import, which checks the member list; TargetMigrationComplete:
 the source building the N Fanout envelopes).  The memory budget: after the timed migrations
 one more runs under tracemalloc, and its peak of Python allocations above what was allocated
 before it (the world itself excluded) is printed per byte of group state, with its growth per
@@ -34,14 +34,20 @@ x10 of size; the process's peak RSS (which includes the world of N clients) is p
     python3 bench/migration.py                      # all five sizes, 20 migrations each
                                                     # (~30 min: 10 MiB is ~160k members)
     python3 bench/migration.py --sizes 1MiB --migrations 5
-    python3 bench/migration.py --profile 1MiB       # cProfile one migration, top functions
+    python3 bench/migration.py --profile 1MiB       # cProfile one migration's core
+    python3 bench/migration.py --profile 1MiB --profile-fanout   # ... and its fan-out
     python3 bench/migration.py --freeze-world       # gc.freeze() the world once built
 
 --freeze-world moves the objects of the freshly built world (N Client objects with their keys
 and views, which exist only because one process simulates every member) out of the cyclic
 garbage collector's reach.  Without it, the 160k Fanout envelopes a 10 MiB migration allocates
 set off full collections that walk the whole simulated world; the flag shows how much of the
-core's time that is.  The default leaves the collector as it is.
+core's time that is.  The default leaves the collector as it is, and times it: every pause of
+the collector is booked to the phase it falls in (gc.callbacks), young and full collections
+apart, and the core's ratio is printed once more without its full collections.  Nearly all of
+a migration's collections fall in the core (the source's N new envelopes are its one net
+allocation; the members' fan-out frees as many objects as it makes), so they are the price
+of N Python objects per migration in a heap that holds N simulated clients.
 """
 
 from __future__ import annotations
@@ -145,6 +151,50 @@ class CryptoClock:
                 setattr(crypto, name, fn)
 
 
+class CollectorClock:
+    """Times the cyclic garbage collector's pauses while installed, booked to the phase the
+    CryptoClock is in ("fanout" or a core step): young collections (generations 0 and 1) and
+    full ones (generation 2) apart.  A full collection walks every tracked object, the N
+    simulated clients included, and the core sets them off: its N Fanout envelopes are the
+    one net allocation of a migration (the fan-out frees as much as it allocates)."""
+
+    def __init__(self, crypto_clock: CryptoClock) -> None:
+        self.crypto_clock = crypto_clock
+        self.seconds: dict[tuple[str, bool], float] = collections.defaultdict(float)
+        self.full: dict[str, int] = collections.defaultdict(int)
+        self._started = 0.0
+
+    def reset(self) -> None:
+        self.seconds.clear()
+        self.full.clear()
+
+    def pause(self, phase: str, full: bool | None = None) -> float:
+        """Seconds paused in `phase` ("core" or "fanout"): full collections, young ones, or
+        (None) both."""
+        return sum(
+            s
+            for (p, f), s in self.seconds.items()
+            if p == phase and full in (None, f)
+        )
+
+    def _callback(self, stage: str, info: dict[str, int]) -> None:
+        if stage == "start":
+            self._started = time.perf_counter()
+            return
+        phase = "fanout" if self.crypto_clock.phase == "fanout" else "core"
+        full = info["generation"] == 2
+        self.seconds[(phase, full)] += time.perf_counter() - self._started
+        self.full[phase] += full
+
+    @contextmanager
+    def installed(self) -> Iterator[CollectorClock]:
+        gc.callbacks.append(self._callback)
+        try:
+            yield self
+        finally:
+            gc.callbacks.remove(self._callback)
+
+
 def _member_size(i: int, key_size: int) -> int:
     identity = len(f"member-{i}@client.example")
     return 4 + len(encode_length(identity)) + identity + len(encode_length(key_size)) + key_size
@@ -173,6 +223,15 @@ class Migration:
     #: Per core step: wall time and crypto time.
     step_seconds: dict[str, float]
     step_crypto: dict[str, float]
+    #: Per phase: the collector's pauses, full collections (generation 2) alone, and their
+    #: number (all zero when migrate ran without a CollectorClock).
+    collector: dict[str, float] = dataclasses.field(default_factory=dict)
+    full_collections: dict[str, float] = dataclasses.field(default_factory=dict)
+    full_count: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    def less_full_collections(self, phase: str) -> float:
+        """The phase's wall time less the collector's full collections in it."""
+        return self.seconds[phase] - self.full_collections.get(phase, 0.0)
 
     @property
     def total(self) -> float:
@@ -183,14 +242,27 @@ class Migration:
         return sum(self.crypto.values())
 
 
-def migrate(world: World, destination: str, now: float, clock: CryptoClock) -> Migration:
-    """One migration of the world's group to `destination`, driven to the end by a FIFO."""
+def migrate(
+    world: World,
+    destination: str,
+    now: float,
+    clock: CryptoClock,
+    profiler: cProfile.Profile | None = None,
+    collector: CollectorClock | None = None,
+) -> Migration:
+    """One migration of the world's group to `destination`, driven to the end by a FIFO;
+    `profiler`, if given, runs during the core's steps only (not the members' fan-out);
+    `collector`, if given and installed, times the garbage collector's pauses."""
     nodes: dict[str, Any] = {world.source.domain: world.source, world.target.domain: world.target}
     nodes.update((c.identity, c) for c in world.clients)
     steps = dict.fromkeys(STEPS, 0.0)
     fanout = 0.0
     clock.reset()
+    if collector is not None:
+        collector.reset()
     clock.phase = "start"
+    if profiler is not None:
+        profiler.enable()
     start = time.perf_counter()
     queue: collections.deque[Envelope] = collections.deque(
         [world.initiator.start_migration(world.group_id, destination)]
@@ -198,14 +270,19 @@ def migrate(world: World, destination: str, now: float, clock: CryptoClock) -> M
     steps["start"] += time.perf_counter() - start
     while queue:
         envelope = queue.popleft()
-        clock.phase = "fanout" if envelope.kind == "Fanout" else envelope.kind
+        core = envelope.kind != "Fanout"
+        clock.phase = envelope.kind if core else "fanout"
+        if profiler is not None and not core:
+            profiler.disable()
         start = time.perf_counter()
         out = nodes[envelope.recipient].receive(envelope, now)
         queue.extend(out)
-        if envelope.kind == "Fanout":
-            fanout += time.perf_counter() - start
-        else:
+        if core:
             steps[envelope.kind] += time.perf_counter() - start
+        else:
+            fanout += time.perf_counter() - start
+    if profiler is not None:
+        profiler.disable()
     step_crypto = {step: clock.total(step) for step in STEPS}
     core_calls: dict[str, int] = collections.Counter()
     for step in STEPS:
@@ -216,6 +293,9 @@ def migrate(world: World, destination: str, now: float, clock: CryptoClock) -> M
         calls={"core": dict(core_calls), "fanout": clock.count("fanout")},
         step_seconds=steps,
         step_crypto=step_crypto,
+        collector={p: collector.pause(p) for p in PHASES} if collector else {},
+        full_collections={p: collector.pause(p, True) for p in PHASES} if collector else {},
+        full_count={p: collector.full[p] for p in PHASES} if collector else {},
     )
 
 
@@ -249,12 +329,24 @@ class Row:
     def ratio(self) -> float:
         return self.mean(lambda m: m.total) / self.mean(lambda m: m.crypto_total)
 
+    @property
+    def core_ratio_less_full(self) -> float:
+        return self.mean(lambda m: m.less_full_collections("core")) / self.mean(
+            lambda m: m.crypto["core"]
+        )
+
     def phase_ratio(self, phase: str) -> float:
         return self.mean(lambda m: m.seconds[phase]) / self.mean(lambda m: m.crypto[phase])
 
 
 def run_size(
-    label: str, size: int, suite: CipherSuite, migrations: int, clock: CryptoClock, freeze: bool
+    label: str,
+    size: int,
+    suite: CipherSuite,
+    migrations: int,
+    clock: CryptoClock,
+    collector: CollectorClock,
+    freeze: bool,
 ) -> Row:
     members = members_for(size, suite)
     world = build_world(members=members, suite=suite, epoch=1)
@@ -265,7 +357,7 @@ def run_size(
     done: list[Migration] = []
     for i in range(migrations):
         destination = TARGET if i % 2 == 0 else SOURCE
-        done.append(migrate(world, destination, float(i), clock))
+        done.append(migrate(world, destination, float(i), clock, collector=collector))
         check_done(world, destination, world.initial_epoch + i + 1)
     destination = TARGET if migrations % 2 == 0 else SOURCE
     tracemalloc.start()
@@ -324,6 +416,24 @@ def report(rows: list[Row]) -> tuple[bool, bool]:
             + f" {_ms(row.mean(lambda m: m.crypto['core']))}"
         )
     print()
+    print(
+        "the garbage collector's pauses in the core, ms a migration: young collections and\n"
+        "full ones (they walk every tracked object, the N simulated clients' included, and\n"
+        "the core's N Fanout envelopes set them off); the core's ratio without the full ones:"
+    )
+    print(
+        f"{'size':>7} {'young ms':>10} {'full ms':>10} {'full/migr':>9} "
+        f"{'core-full':>10} {'crypto':>10} {'ratio':>6}"
+    )
+    for row in rows:
+        young = row.mean(lambda m: m.collector.get("core", 0.0) - m.full_collections["core"])
+        print(
+            f"{row.label:>7} {_ms(young)} {_ms(row.mean(lambda m: m.full_collections['core']))} "
+            f"{row.mean(lambda m: m.full_count['core']):9.2f} "
+            f"{_ms(row.mean(lambda m: m.less_full_collections('core')))} "
+            f"{_ms(row.mean(lambda m: m.crypto['core']))} {row.core_ratio_less_full:6.2f}"
+        )
+    print()
     print("memory: tracemalloc peak of one migration above its start (the world excluded),")
     print("and the process's peak RSS after the size (the world of N clients included):")
     print(f"{'size':>7} {'state B':>10} {'peak MiB':>9} {'peak B/B':>9} {'RSS MiB':>9}")
@@ -365,6 +475,12 @@ def report(rows: list[Row]) -> tuple[bool, bool]:
         f"{min(r.phase_ratio('core') for r in rows):.1f}.."
         f"{max(r.phase_ratio('core') for r in rows):.1f})"
     )
+    less = [r.core_ratio_less_full for r in rows]
+    print(
+        f"  (core alone less the collector's full collections: "
+        f"{'within' if max(less) <= GOAL_RATIO else 'NOT within'} {GOAL_RATIO:g}, "
+        f"{min(less):.1f}..{max(less):.1f})"
+    )
     print(
         f"goal linear growth (from 100 KiB, slack x{LINEAR_SLACK:g}): "
         f"{'met' if linear_ok else 'NOT met'}"
@@ -374,15 +490,19 @@ def report(rows: list[Row]) -> tuple[bool, bool]:
     return ratio_ok, linear_ok
 
 
-def profile(label: str, suite: CipherSuite, top: int) -> None:
-    """cProfile one migration (after a first, unprofiled one warmed the caches)."""
+def profile(label: str, suite: CipherSuite, top: int, fanout: bool) -> None:
+    """cProfile one migration (after a first, unprofiled one warmed the caches): its core
+    (the six messages), or with `fanout` all of it."""
     world = build_world(members=members_for(SIZES[label], suite), suite=suite, epoch=1)
     clock = CryptoClock()
     migrate(world, TARGET, 0.0, clock)
     profiler = cProfile.Profile()
-    profiler.enable()
-    migrate(world, SOURCE, 1.0, clock)
-    profiler.disable()
+    if fanout:
+        profiler.enable()
+        migrate(world, SOURCE, 1.0, clock)
+        profiler.disable()
+    else:
+        migrate(world, SOURCE, 1.0, clock, profiler)
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
     print(out.getvalue())
@@ -406,25 +526,33 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="gc.freeze() each world once built (see the module docstring)",
     )
-    parser.add_argument("--profile", metavar="SIZE", help="cProfile one migration of SIZE")
+    parser.add_argument(
+        "--profile", metavar="SIZE", help="cProfile the core of one migration of SIZE"
+    )
+    parser.add_argument(
+        "--profile-fanout", action="store_true", help="--profile the members' fan-out too"
+    )
     parser.add_argument("--top", type=int, default=25, help="functions shown by --profile")
     args = parser.parse_args(argv)
     suite = CipherSuite.parse(args.suite)
     if args.profile:
         if args.profile not in SIZES:
             parser.error(f"unknown size {args.profile!r}")
-        profile(args.profile, suite, args.top)
+        profile(args.profile, suite, args.top, args.profile_fanout)
         return 0
     labels = [s.strip() for s in args.sizes.split(",") if s.strip()]
     unknown = [s for s in labels if s not in SIZES]
     if unknown or (args.migrations is not None and args.migrations < 1):
         parser.error(f"unknown sizes {unknown}" if unknown else "--migrations must be >= 1")
     clock = CryptoClock()
+    collector = CollectorClock(clock)
     rows = []
-    with clock.installed():
+    with clock.installed(), collector.installed():
         for label in labels:
             count = args.migrations or (20 if SIZES[label] <= 100 * 1024 else 3)
-            rows.append(run_size(label, SIZES[label], suite, count, clock, args.freeze_world))
+            rows.append(
+                run_size(label, SIZES[label], suite, count, clock, collector, args.freeze_world)
+            )
             print(f"# {label}: {count} migrations done", file=sys.stderr, flush=True)
     per_size = args.migrations or "20 (<= 100 KiB) / 3"
     frozen = ", world frozen out of the GC (--freeze-world)" if args.freeze_world else ""

@@ -467,11 +467,9 @@ class DeliveryService:
 
 
 def _fanout(sender: str, state: GroupState, commit: bytes) -> list[Envelope]:
-    """One Fanout envelope of `commit` per member (built inline: this is per member)."""
-    return [
-        Envelope(sender=sender, recipient=m.identity.decode(), kind=Kind.Fanout, payload=commit)
-        for m in state.members
-    ]
+    """One Fanout envelope of `commit` per member, all sharing the commit's bytes; the
+    identities are read in place from a decoded state's member list."""
+    return Envelope.to_each(sender, state.recipients(), Kind.Fanout, commit)
 
 
 def _imported_state(content: MigrationContent, record: NonceRecord) -> GroupState | None:

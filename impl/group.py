@@ -14,7 +14,6 @@ GroupContext: carried as RFC 9420 lays them out, but not secret, and nobody reli
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 
 from . import crypto, mls
@@ -29,19 +28,21 @@ CONFIRMATION_TAG_LABEL = b"MIMI Portability confirmation_tag"
 MEMBERSHIP_TAG_LABEL = b"MIMI Portability membership_tag"
 
 
-#: Tree hashes by member list: (id, suite) -> (the tuple itself, hash).  A commit changes no
-#: membership, so the list (an immutable tuple, kept alive here so its id is not reused) is
-#: shared by every epoch's state; like an MLS member that keeps its tree hash with its tree,
-#: nobody re-encodes and re-hashes the whole list for each commit it builds or reads.
-_TREE_HASHES: dict[tuple[int, int], tuple[tuple[Member, ...], bytes]] = {}
+#: Tree hashes by member list: (id of its key, suite) -> (the key itself, hash).  A commit
+#: changes no membership, so the list (GroupState.member_list_key(): the member tuple, or a
+#: lazy state's checked encoding, kept alive here so its id is not reused) is shared by every
+#: epoch's state; like an MLS member that keeps its tree hash with its tree, nobody re-encodes
+#: and re-hashes the whole list for each commit it builds or reads.
+_TREE_HASHES: dict[tuple[int, int], tuple[object, bytes]] = {}
 _TREE_HASH_CACHE_SIZE = 4
 
 
 def tree_hash(state: GroupState) -> bytes:
     """RefHash("MIMI Portability tree", encoded member list), computed once per member list."""
-    key = (id(state.members), state.cipher_suite)
+    members = state.member_list_key()
+    key = (id(members), state.cipher_suite)
     hit = _TREE_HASHES.pop(key, None)
-    if hit is not None and hit[0] is state.members:
+    if hit is not None and hit[0] is members:
         _TREE_HASHES[key] = hit  # most recently used last: evicted last
         return hit[1]
     value = crypto.ref_hash(
@@ -49,7 +50,7 @@ def tree_hash(state: GroupState) -> bytes:
     )
     if len(_TREE_HASHES) >= _TREE_HASH_CACHE_SIZE:
         del _TREE_HASHES[next(iter(_TREE_HASHES))]
-    _TREE_HASHES[key] = (state.members, value)
+    _TREE_HASHES[key] = (members, value)
     return value
 
 
@@ -72,13 +73,6 @@ def next_epoch(state: GroupState) -> GroupState:
     if epoch >= 1 << 64:
         raise ValueError("epoch does not fit in uint64")
     return state.at_epoch(epoch)
-
-
-def _member(state: GroupState, leaf_index: int) -> Member | None:
-    """The member at `leaf_index` (members are sorted by leaf index: a binary search)."""
-    members = state.members
-    i = bisect.bisect_left(members, leaf_index, key=lambda m: m.leaf_index)
-    return members[i] if i < len(members) and members[i].leaf_index == leaf_index else None
 
 
 def build_commit(state: GroupState, key: SigningKey, leaf_index: int, aad: bytes = b"") -> bytes:
@@ -147,7 +141,7 @@ def read_commit(state: GroupState, data: bytes | mls.MLSMessage) -> ReadCommit:
         raise WrongEpoch(group_id=state.group_id, current=state.epoch, got=content.epoch)
     sender = content.sender
     is_member = sender.sender_type == mls.SenderType.member and sender.index is not None
-    member = _member(state, sender.index) if is_member and sender.index is not None else None
+    member = state.member(sender.index) if is_member and sender.index is not None else None
     if member is None:
         raise NotMember(group_id=state.group_id, leaf_index=sender.index or 0)
     suite = CipherSuite(state.cipher_suite)

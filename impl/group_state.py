@@ -20,119 +20,29 @@ the encoded `members<V>` once it has it (`members_encoding()`): the very bytes i
 from, or the encoding built on first use, shared with the states `at_epoch` derives from it.
 The kept bytes are bound to the `members` tuple they encode (an identity check on every use),
 so they can never describe another member list; they are not a field (not compared, hashed
-or copied: a copy builds them again).  Decoding parses the member list in one tight loop and
-hands anything unusual (a 4-byte length header, a defect of any kind) to the generic strict
-decoder from the start of the list, so every malformed input fails with exactly its usual
-DecodeError.
+or copied: a copy builds them again).
+
+A decoded state is lazy: decoding checks the whole member list (impl.members.EncodedMembers:
+every defect fails there, with exactly its usual DecodeError, so a malformed list is refused
+where it always was) and keeps it encoded; `members` becomes a tuple of Member objects only
+when first read.  What the roles do on their hot paths reads the encoding in place instead:
+`member(leaf_index)` (a commit's sender), `recipients()` (the fan-out), the tree hash
+and the export.
 """
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
-from .codec import Reader, Writer, encode_length
+from .codec import Reader, Writer
+from .members import EncodedMembers, Member, encode_members
 from .messages import Struct, _build, _check_bytes, _check_uint
 
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class Member(Struct):
-    """One leaf of the group: its index, credential identity and MLS signature key."""
-
-    NAME: ClassVar[str] = "Member"
-    leaf_index: int
-    identity: bytes
-    signature_key: bytes
-
-    def __post_init__(self) -> None:
-        _check_uint(self.leaf_index, 32, "leaf_index")
-        _check_bytes(self.identity, "identity")
-        _check_bytes(self.signature_key, "signature_key")
-
-    def push(self, w: Writer) -> None:
-        w.push_uint32(self.leaf_index)
-        w.push_opaque(self.identity)
-        w.push_opaque(self.signature_key)
-
-    @classmethod
-    def pull(cls, r: Reader) -> Self:
-        return _build(
-            cls,
-            cls.NAME,
-            leaf_index=r.pull_uint32("Member.leaf_index"),
-            identity=r.pull_opaque("Member.identity"),
-            signature_key=r.pull_opaque("Member.signature_key"),
-        )
-
-    @classmethod
-    def _decoded(cls, leaf_index: int, identity: bytes, signature_key: bytes) -> Member:
-        """A Member from fields the decoder has just read (a uint32 and two bytes objects, so
-        `__post_init__` has nothing to check)."""
-        member = object.__new__(cls)
-        object.__setattr__(member, "leaf_index", leaf_index)
-        object.__setattr__(member, "identity", identity)
-        object.__setattr__(member, "signature_key", signature_key)
-        return member
-
-
-def _encode_members(members: tuple[Member, ...]) -> bytes:
-    """`Member members<V>`: what `Writer.push_vector` with `Member.push` gives, in one join."""
-    parts: list[bytes] = []
-    append = parts.append
-    for m in members:
-        append(m.leaf_index.to_bytes(4, "big"))
-        append(encode_length(len(m.identity)))
-        append(m.identity)
-        append(encode_length(len(m.signature_key)))
-        append(m.signature_key)
-    body = b"".join(parts)
-    return encode_length(len(body)) + body
-
-
-def _parse_members(wire: bytes, pos: int, max_length: int) -> tuple[Member, ...] | None:
-    """The members of the vector body `wire[pos:]`, if it is a list of well-formed Members in
-    strictly increasing leaf order with 1- or 2-byte length headers; None for anything else,
-    which the caller then decodes with the generic strict decoder (and its exact errors)."""
-    end = len(wire)
-    members: list[Member] = []
-    append = members.append
-    decoded = Member._decoded
-    previous = -1
-    while pos < end:
-        head = pos + 4  # leaf_index is a uint32; its identity's length header follows
-        if head >= end:
-            return None
-        leaf = int.from_bytes(wire[pos:head], "big")
-        if leaf <= previous:
-            return None
-        previous = leaf
-        first = wire[head]
-        if first < 0x40:
-            size, start = first, head + 1
-        elif first < 0x80 and head + 1 < end:
-            size, start = ((first & 0x3F) << 8) | wire[head + 1], head + 2
-            if size < 0x40:
-                return None
-        else:
-            return None
-        stop = start + size
-        if stop >= end or size > max_length:  # stop < end: the key's header must follow
-            return None
-        identity = wire[start:stop]
-        first = wire[stop]
-        if first < 0x40:
-            size, start = first, stop + 1
-        elif first < 0x80 and stop + 1 < end:
-            size, start = ((first & 0x3F) << 8) | wire[stop + 1], stop + 2
-            if size < 0x40:
-                return None
-        else:
-            return None
-        pos = start + size
-        if pos > end or size > max_length:
-            return None
-        append(decoded(leaf, identity, wire[start:pos]))
-    return tuple(members)
+#: (the member tuple the bytes encode, or None while it is not built; the encoded
+#: `members<V>`; its checked reading, for a decoded state)
+_Kept = tuple[tuple[Member, ...] | None, bytes, EncodedMembers | None]
 
 
 class _KeepsMembersEncoding(Struct):
@@ -161,48 +71,93 @@ class GroupState(_KeepsMembersEncoding):
         if indices != sorted(set(indices)):
             raise ValueError("members must be sorted by leaf_index without duplicates")
 
-    def member(self, leaf_index: int) -> Member | None:
-        for m in self.members:
-            if m.leaf_index == leaf_index:
-                return m
+    def __getattr__(self, name: str) -> Any:
+        """`members` of a lazily decoded state: built from its checked encoding on first read."""
+        encoded = self._encoded() if name == "members" else None
+        if encoded is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        members = encoded.decode()
+        object.__setattr__(self, "members", members)
+        object.__setattr__(self, "_members_wire", (members, encoded.wire, encoded))
+        return members
+
+    def _built(self) -> tuple[Member, ...] | None:
+        """The `members` tuple if it is built (None for a lazy state), without building it."""
+        try:
+            members: tuple[Member, ...] = _MEMBERS.__get__(self, type(self))
+        except AttributeError:
+            return None
+        return members
+
+    def _kept(self) -> _Kept | None:
+        """The kept encoding if it still describes this state's members."""
+        kept: _Kept | None = getattr(self, "_members_wire", None)
+        if kept is None:
+            return None
+        built = self._built()
+        if built is None or kept[0] is built:
+            return kept
         return None
+
+    def _encoded(self) -> EncodedMembers | None:
+        """The checked encoding a lazy state reads its members from (None once they are built,
+        or for a state built from Member objects)."""
+        kept = self._kept()
+        return kept[2] if kept is not None and self._built() is None else None
+
+    def member(self, leaf_index: int) -> Member | None:
+        """The member at `leaf_index` (members are sorted by leaf index: a binary search)."""
+        encoded = self._encoded()
+        if encoded is not None:
+            return encoded.member(leaf_index)
+        members = self.members
+        i = bisect.bisect_left(members, leaf_index, key=lambda m: m.leaf_index)
+        return members[i] if i < len(members) and members[i].leaf_index == leaf_index else None
+
+    def recipients(self) -> list[str]:
+        """Every member's identity as the text an envelope is addressed to (`bytes.decode`:
+        strict UTF-8), in leaf order; read in place from a lazy state."""
+        encoded = self._encoded()
+        if encoded is not None:
+            return encoded.recipients()
+        return [m.identity.decode() for m in self.members]
+
+    def member_list_key(self) -> object:
+        """An object that stands for this member list while it lives (the tuple, or a lazy
+        state's checked encoding): what caches of values derived from the list are keyed by."""
+        encoded = self._encoded()
+        return encoded if encoded is not None else self.members
 
     def members_encoding(self) -> bytes:
         """The encoded `Member members<V>` (length header and items) of `self.members`."""
-        kept: tuple[tuple[Member, ...], bytes] | None = getattr(self, "_members_wire", None)
-        if kept is not None and kept[0] is self.members:
+        kept = self._kept()
+        if kept is not None:
             return kept[1]
-        wire = _encode_members(self.members)
-        object.__setattr__(self, "_members_wire", (self.members, wire))
+        members = self.members
+        wire = encode_members(members)
+        object.__setattr__(self, "_members_wire", (members, wire, None))
         return wire
 
     def at_epoch(self, epoch: int) -> Self:
         """This group at another epoch: same id, suite and member list (not checked again,
-        it was when this state was built), sharing the kept member encoding."""
+        it was when this state was built), sharing the kept member encoding, lazy if this
+        state is."""
         _check_uint(epoch, 64, "epoch")
-        return self._checked(self.group_id, epoch, self.cipher_suite, self.members, self)
+        state = self._fields(self.group_id, epoch, self.cipher_suite)
+        built, kept = self._built(), self._kept()
+        if built is not None:
+            object.__setattr__(state, "members", built)
+        if kept is not None:
+            object.__setattr__(state, "_members_wire", kept)
+        return state
 
     @classmethod
-    def _checked(
-        cls,
-        group_id: bytes,
-        epoch: int,
-        cipher_suite: int,
-        members: tuple[Member, ...],
-        encoded: GroupState | bytes | None,
-    ) -> Self:
-        """A state from fields already known valid (skipping the linear member check), keeping
-        `encoded`: the member encoding itself, or a state whose kept one it shares."""
+    def _fields(cls, group_id: bytes, epoch: int, cipher_suite: int) -> Self:
+        """A state with its fields but `members` set from fields already known valid."""
         state = object.__new__(cls)
         object.__setattr__(state, "group_id", group_id)
         object.__setattr__(state, "epoch", epoch)
         object.__setattr__(state, "cipher_suite", cipher_suite)
-        object.__setattr__(state, "members", members)
-        if isinstance(encoded, GroupState):
-            kept = getattr(encoded, "_members_wire", None)
-            encoded = kept[1] if kept is not None and kept[0] is members else None
-        if encoded is not None:
-            object.__setattr__(state, "_members_wire", (members, encoded))
         return state
 
     def push(self, w: Writer) -> None:
@@ -222,9 +177,11 @@ class GroupState(_KeepsMembersEncoding):
         header = r.position - mark
         r.pull_raw(length, "GroupState.members")
         wire = bytes(r.since(mark))
-        members = _parse_members(wire, header, r.max_length)
-        if members is not None:
-            return cls._checked(group_id, epoch, cipher_suite, members, wire)
+        encoded = EncodedMembers.check(wire, header, r.max_length)
+        if encoded is not None:
+            state = cls._fields(group_id, epoch, cipher_suite)
+            object.__setattr__(state, "_members_wire", (None, wire, encoded))
+            return state
         r.rewind(mark)  # something unusual: the generic decoder finds it and names it
         return _build(
             cls,
@@ -234,3 +191,9 @@ class GroupState(_KeepsMembersEncoding):
             cipher_suite=cipher_suite,
             members=tuple(r.pull_vector(Member.pull, "GroupState.members")),
         )
+
+
+#: The slot of the `members` field, read without `__getattr__` (to tell a lazy state).
+_MEMBERS: Any = GroupState.__dict__["members"]
+
+__all__ = ["GroupState", "Member"]
