@@ -239,6 +239,31 @@ def test_the_target_rejects_a_defect_deep_in_a_run_and_imports_nothing() -> None
     assert w.group_id not in w.target.groups
 
 
+def test_the_target_refuses_a_member_it_could_not_address() -> None:
+    """A member identity that is not UTF-8 decodes (identities are opaque) but names no
+    one a DS can fan out to: the target rejects the content instead of failing at its first
+    fan-out on a peer's bytes."""
+    w = build_world(members=3, epoch=1)
+    (response,) = w.target.receive(w.initiator.start_migration(w.group_id, TARGET), 0.0)
+    exported = next_epoch(w.source.groups[w.group_id].state)
+    members = list(exported.members)
+    members[1] = Member(leaf_index=1, identity=b"\xff\xfe", signature_key=members[1].signature_key)
+    bad = GroupState(group_id=exported.group_id, epoch=exported.epoch,
+                     cipher_suite=exported.cipher_suite, members=tuple(members))
+    content = signing.sign(
+        MigrationContent(migration_response=MigrationResponse.decode(response.payload),
+                         group_state=bad.encode(), signature=b""),
+        w.source.keys[w.suite],
+    )
+    envelope = Envelope(
+        sender=SOURCE, recipient=TARGET, kind="MigrationContent", payload=content.encode()
+    )
+    (rejected,) = w.target.receive(envelope, 0.0)
+    reason = TargetMigrationRejected.decode(rejected.payload).reason
+    assert reason == RejectionReason.MALFORMED_GROUP_STATE
+    assert w.group_id not in w.target.groups
+
+
 def test_an_imported_state_serves_commits_and_fan_out_from_its_encoding() -> None:
     w = build_world(members=70, epoch=1)
     (response,) = w.target.receive(w.initiator.start_migration(w.group_id, TARGET), 0.0)

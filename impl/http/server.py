@@ -43,10 +43,11 @@ import httpx
 import uvicorn
 
 from ..crypto import SigningKey
-from ..ds import DeliveryService, GroupPhase, NonceStatus
+from ..ds import DeliveryService, GroupPhase, NonceStatus, addressable
 from ..envelope import Envelope, Kind, Refusal, SystemRandom, decode_payload
 from ..errors import (
     GroupExists,
+    Malformed,
     NotAuthorized,
     ProtocolError,
     UnexpectedMessage,
@@ -280,6 +281,9 @@ class DSNode:
         gid = state.group_id
         if state.cipher_suite not in ds.keys:
             raise UnsupportedSuite(cipher_suite=state.cipher_suite)
+        if not addressable(state):
+            raise Malformed(message_type="GroupState", reason="identity",
+                            detail="a member's identity is not UTF-8 text")
         creator = next((m for m in state.members if m.identity == env.sender), None)
         if creator is None:
             raise NotAuthorized(policy="creator_is_member", client=sender)
