@@ -225,11 +225,28 @@ def _refused_pair(config: Config, state: ms.State, name: str, args: tuple[Any, .
     return refused_pair(config, state, name, ds, group_of(args[-1]))
 
 
-def reachable_pairs(config: Config) -> set[Pair]:
-    """Every (action, outcome) pair some reachable state of `config` offers."""
+def untimed_states(config: Config) -> list[ms.State]:
+    """The states reachable with no action of `TIMED` (a driver that does not set the DSs'
+    time reaches no others)."""
+    seen = {ms.initial_state(config)}
+    todo = list(seen)
+    while todo:
+        for action, after in successors(config, todo.pop()):
+            if action.name not in TIMED and after not in seen:
+                seen.add(after)
+                todo.append(after)
+    return list(seen)
+
+
+def reachable_pairs(config: Config, *, timed: bool = True) -> set[Pair]:
+    """Every (action, outcome) pair some reachable state of `config` offers (`timed`
+    False: of the states reachable with no `TIMED` action, and no such action's pair)."""
     pairs: set[Pair] = set()
-    for state in explore(config, symmetry=False).states:
+    states = explore(config, symmetry=False).states if timed else untimed_states(config)
+    for state in states:
         for action, _ in successors(config, state):
+            if action.name in TIMED and not timed:
+                continue
             pairs.add((action.name, "accepted"))
             if action.name == "target_expire_nonce":
                 pairs.add(JUMP_PAIR)

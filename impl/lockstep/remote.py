@@ -408,8 +408,9 @@ class RemoteLockstep(Lockstep):
         nodes = (RemoteNode(wire_, 0), RemoteNode(wire_, 1))
         for node in nodes:
             node.group_id = gid
-        self.world = RemoteWorld(suite, trust, clients, RogueDS(rc.rogue_domain, rc.rogue_key),
-                                 RogueClient(rc.rogue_client, rc.rogue_client_key), gid, *nodes)
+        self.world = RemoteWorld(  # type: ignore[assignment]  # World's parts Lockstep reads
+            suite, trust, clients, RogueDS(rc.rogue_domain, rc.rogue_key),
+            RogueClient(rc.rogue_client, rc.rogue_client_key), gid, *nodes)
         self.dss = nodes  # type: ignore[assignment]
         for i in (0, 1):  # what earlier examples left in the queues is not this one's
             for identity in wire_.identities:
@@ -420,7 +421,7 @@ class RemoteLockstep(Lockstep):
             c.join(state, rc.ds[0].domain, i)
         self.baseline = [dict(wire_.status(i, fresh=True).get("nonces", {})) for i in (0, 1)]
         self.clock = [0, 0]
-        self.dec = RemoteDecoder(config, self.world)
+        self.dec: RemoteDecoder = RemoteDecoder(config, self.world)
         self.obs = Observed()
         self.state = ms.initial_state(config)
         self.sent, self.table, self.reached, self.fanned = [], {}, {}, {}

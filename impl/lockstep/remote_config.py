@@ -35,7 +35,9 @@ project's servers (impl/http/world.py starts them).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +54,7 @@ from ..http.config import (
     parse_listen,
     read_toml,
 )
-from ..http.world import _key_file, free_port
+from ..http.world import ServerProcess, _key_file, free_port
 
 LONG = 86400.0 * 30
 """Nonce lifetime and retry interval of a DS under test: longer than any run."""
@@ -138,6 +140,25 @@ def _key(t: _Table, name: str, suite: int) -> tuple[str | None, SigningKey]:
     return identity, key
 
 
+@contextlib.contextmanager
+def running_remote(folder: Path, *, clients: int = 2,
+                   env: Mapping[str, str] | None = None) -> Iterator[Path]:
+    """`write_remote` in `folder` and both DSs started (`env`: extra environment of both
+    server processes); yields the CONFIG's path; every server stopped on the way out."""
+    path = write_remote(folder, clients=clients)
+    rc = load_remote(path)
+    servers: list[ServerProcess] = []
+    try:
+        for ds in rc.ds:
+            servers.append(ServerProcess(ds.domain, folder / f"{ds.domain}.toml", ds.url,
+                                         None, env))
+            servers[-1].start()
+        yield path
+    finally:
+        for server in servers:
+            server.stop()
+
+
 def write_remote(folder: Path, *, clients: int = 2, suite: int = 1,
                  domains: tuple[str, str] = ("ds1.example", "ds2.example")) -> Path:
     """Write this project's two DS configs set up for `conform --remote` (plain HTTP on
@@ -189,4 +210,5 @@ def write_remote(folder: Path, *, clients: int = 2, suite: int = 1,
     return path
 
 
-__all__ = ["LONG", "ConfigError", "RemoteConfig", "RemoteDS", "load_remote", "write_remote"]
+__all__ = ["LONG", "ConfigError", "RemoteConfig", "RemoteDS", "load_remote", "running_remote",
+           "write_remote"]

@@ -5,14 +5,15 @@ CONFIG (remote_config.py), starts the Recorder on the address CONFIG names, chec
 DS answers and holds the keys CONFIG names, runs impl/lockstep/moves.py's `session` with a
 factory making one RemoteLockstep (one new group) per example, and returns a `RemoteResult`:
 the session's Report, the coverage against the pairs the remote setting can drive (the
-model's reachable pairs less `UNDRIVABLE`), and for a divergence its trace (every step of
-the example up to it), the rules' check ids the step was held to, and the model actions
-(for an ITF file).
+pairs of the states the model reaches with no timed action, less `UNDRIVABLE`), and for a
+divergence its trace (every step of the example up to it), the rules' check ids the step
+was held to, and the model actions (for an ITF file).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from model.actions import Action
 from model.config import Config
 
 from ..http.recorder import Recorder
-from .moves import Report, pairs_total, session
+from .moves import Pair, Report, pairs_total, reachable_pairs, session
 from .remote import UNDRIVABLE, RemoteError, RemoteLockstep, Wire
 from .remote_config import load_remote
 
@@ -38,7 +39,8 @@ class RemoteResult:
 
     def as_json(self) -> dict[str, Any]:
         r = self.report
-        total = pairs_total(self.config) - set(UNDRIVABLE)
+        total = remote_pairs(self.config)
+        timed_only = pairs_total(self.config) - total - set(UNDRIVABLE)
         actions_total = {n for n, o in total if o == "accepted"}
         covered = r.covered & total
         return {
@@ -49,7 +51,9 @@ class RemoteResult:
             "actions_total": len(actions_total),
             "pairs_covered": len(covered), "pairs_total": len(total),
             "pairs_missed": sorted(f"{n}/{o}" for n, o in total - covered),
-            "undrivable": {f"{n}/{o}": why for (n, o), why in sorted(UNDRIVABLE.items())},
+            "undrivable": {**{f"{n}/{o}": why for (n, o), why in sorted(UNDRIVABLE.items())},
+                           **{f"{n}/{o}": "reachable only after a nonce expired"
+                              for n, o in sorted(timed_only)}},
             "divergences": len(r.divergences),
             "divergence": ({"example": self.example, "check": list(self.checks),
                             "steps": len(self.trace), "trace": self.trace,
@@ -58,6 +62,13 @@ class RemoteResult:
             "fields_tampered": len(r.tampered_fields),
             "states_visited": r.states_visited, "states_total": r.states_total,
         }
+
+
+@functools.cache
+def remote_pairs(config: Config) -> frozenset[Pair]:
+    """The (action, outcome) pairs the remote setting can reach: those of the states the
+    model reaches with no timed action (moves.reachable_pairs), less `UNDRIVABLE`."""
+    return frozenset(reachable_pairs(config, timed=False) - set(UNDRIVABLE))
 
 
 def run_remote(path: Path, examples: int, seed: int, *, config: Config | None = None,

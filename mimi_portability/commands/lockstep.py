@@ -11,6 +11,12 @@ A move the model allows that the driver cannot make on the implementation is a d
 it does not cover, driver.Unsupported) is counted as skipped, with why (`skipped` and
 `skipped_why` in the JSON; 0 in the default run).
 Exit status 1 on any divergence.
+
+`--remote CONFIG` runs the same sessions against two DS servers reached over the wire
+binding (impl/lockstep/remote_run.py; docs/remote.md): each divergence printed as its trace,
+with the rules' check ids the server broke, and with `--itf DIR` its model actions as an ITF
+file.  A bad CONFIG or an unreachable server is one `error:` line naming the file and key or
+the URL.
 """
 
 from __future__ import annotations
@@ -18,21 +24,26 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
+from impl.http.config import ConfigError
 from impl.lockstep.moves import Report, session, text_progress
+from impl.lockstep.remote_run import RemoteError, RemoteResult, run_remote
 from model.config import Config
 
 from ..args import Check, Subparsers, add_bounds, config_from, positive
+from .itf import add_itf_option, model_trace, write_itf
 
 
 def conform(
     examples: int, seed: int, *, progress: bool = False, stop_on_divergence: bool = True,
-    config: Config | None = None,
+    config: Config | None = None, max_steps: int = 60,
 ) -> Report:
     return session(
         examples,
         seed,
         config=config,
+        max_steps=max_steps,
         progress=text_progress if progress else None,
         stop_on_divergence=stop_on_divergence,
     )
@@ -44,8 +55,10 @@ def cmd_conform(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"error: {err.args[0] if err.args else err}", file=sys.stderr)
         return 1
+    if args.remote is not None:
+        return _cmd_remote(args, config)
     report = conform(
-        args.examples, args.seed, config=config,
+        args.examples, args.seed, config=config, max_steps=args.max_steps,
         progress=(not args.json and sys.stderr.isatty()) or args.progress,
     )
     data = report.as_json(config)
@@ -73,6 +86,50 @@ def cmd_conform(args: argparse.Namespace) -> int:
     return 1 if report.divergences else 0
 
 
+def _cmd_remote(args: argparse.Namespace, config: Config) -> int:
+    try:
+        result = run_remote(args.remote, args.examples, args.seed, config=config,
+                            max_steps=args.max_steps)
+    except (ConfigError, RemoteError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    data = result.as_json()
+    data["config"] = config.summary()
+    if args.itf is not None and result.report.divergences:
+        write_itf(args.itf, "conform-remote-divergence",
+                  model_trace(config, result.actions, command="conform --remote",
+                              design="reference", prop=",".join(result.checks),
+                              verdict="diverged"))
+    if args.json:
+        print(json.dumps(data))
+    else:
+        _print_remote(data, result)
+    return 1 if result.report.divergences else 0
+
+
+def _print_remote(data: dict[str, object], result: RemoteResult) -> None:
+    print(f"conform --remote ({data['config']}): {data['examples']} examples, "
+          f"{data['steps']} steps in {data['seconds']}s ({data['steps_per_second']} steps/s, "
+          f"{data['http_requests']} HTTP requests); actions "
+          f"{data['actions_covered']}/{data['actions_total']}, (action, outcome) pairs "
+          f"{data['pairs_covered']}/{data['pairs_total']} of those the remote setting can "
+          f"drive; divergences {data['divergences']}")
+    refusals = result.report.refusals
+    print(f"refusals compared with the rules' ({len(refusals)} kinds): "
+          + ", ".join(f"{code} {n}" for code, n in sorted(refusals.items())))
+    missed = data["pairs_missed"]
+    if missed:
+        print(f"pairs not reached: {', '.join(missed)}")  # type: ignore[arg-type]
+    print("not driven over the wire: " + "; ".join(
+        f"{pair} ({why})" for pair, why in data["undrivable"].items()))  # type: ignore[attr-defined]
+    if result.report.divergences:
+        print(f"DIVERGENCE in example {result.example}, step {len(result.trace)}; "
+              f"check {', '.join(result.checks)}")
+        for i, line in enumerate(result.trace, 1):
+            print(f"  {i:4}. {line}")
+        print(f"  {result.report.divergences[0]}")
+
+
 def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser(
         "conform", help="run the implementation and the model in lockstep (random sessions)"
@@ -82,6 +139,12 @@ def register(subparsers: Subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--progress", action="store_true", help="progress bar even when not a tty")
+    p.add_argument("--remote", type=Path, metavar="CONFIG",
+                   help="drive two DS servers over HTTP instead (docs/remote.md: CONFIG names "
+                   "them, their keys and the test's parties)")
+    p.add_argument("--max-steps", type=positive, default=60,
+                   help="steps per example (default 60)")
+    add_itf_option(p)
     add_bounds(p)
     p.set_defaults(handler=cmd_conform)
 
