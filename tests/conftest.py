@@ -30,6 +30,7 @@ SLOW_MODULES: dict[str, str] = {
     "test_lockstep": "lockstep sessions and the transition tour, implementation and model",
     "test_lockstep_bugs": "a lockstep search per planted implementation bug",
     "test_lockstep_observed": "lockstep sessions against the refusals and fan-outs peers see",
+    "test_lockstep_remote": "conform --remote against two real servers, and planted bugs",
     "test_proofs_agreement": "Z3 against the concrete model on small configurations",
     "test_proofs_bmc": "bounded model checking of every variant",
     "test_proofs_cli": "`prove` runs, induction and BMC",

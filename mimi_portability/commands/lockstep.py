@@ -28,6 +28,7 @@ from pathlib import Path
 
 from impl.http.config import ConfigError
 from impl.lockstep.moves import Report, session, text_progress
+from impl.lockstep.remote_config import load_remote, write_remote
 from impl.lockstep.remote_run import RemoteError, RemoteResult, run_remote
 from model.config import Config
 
@@ -55,6 +56,8 @@ def cmd_conform(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"error: {err.args[0] if err.args else err}", file=sys.stderr)
         return 1
+    if args.remote_init is not None:
+        return _cmd_remote_init(args.remote_init, args.clients)
     if args.remote is not None:
         return _cmd_remote(args, config)
     report = conform(
@@ -84,6 +87,18 @@ def cmd_conform(args: argparse.Namespace) -> int:
         for d in report.divergences:
             print(f"DIVERGENCE: {d}")
     return 1 if report.divergences else 0
+
+
+def _cmd_remote_init(folder: Path, clients: int) -> int:
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        print(f"error: {folder}: exists and is not an empty folder", file=sys.stderr)
+        return 1
+    path = write_remote(folder, clients=clients)
+    print(f"wrote {path} and this project's two DS configs set up for it; start them, then:")
+    for d in load_remote(path).ds:
+        print(f"  mimi-portability serve --config {folder / (d.domain + '.toml')} &")
+    print(f"  mimi-portability conform --remote {path}")
+    return 0
 
 
 def _cmd_remote(args: argparse.Namespace, config: Config) -> int:
@@ -142,6 +157,9 @@ def register(subparsers: Subparsers) -> None:
     p.add_argument("--remote", type=Path, metavar="CONFIG",
                    help="drive two DS servers over HTTP instead (docs/remote.md: CONFIG names "
                    "them, their keys and the test's parties)")
+    p.add_argument("--remote-init", type=Path, metavar="DIR",
+                   help="write a CONFIG and this project's two DS configs set up for "
+                   "--remote into DIR (an empty or new folder), and say how to run them")
     p.add_argument("--max-steps", type=positive, default=60,
                    help="steps per example (default 60)")
     add_itf_option(p)
