@@ -29,6 +29,8 @@ PLANTED: dict[str, tuple[str, str]] = {
     "target_answers_duplicate_group": ("target", "target_respond:respond.group_id_unique"),
     "nonce_not_consumed": ("target", "rule:target_import"),
     "content_signer_not_checked": ("target", "target_import:import.content_signed"),
+    "group_exists_swallowed": ("target", "target_respond:respond.group_id_unique"),
+    "redirect_carries_content_hash": ("source", "commit_at_current_ds:commit.at_member_epoch"),
 }
 
 

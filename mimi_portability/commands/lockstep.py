@@ -31,9 +31,10 @@ from impl.lockstep.moves import Report, session, text_progress
 from impl.lockstep.remote_config import load_remote, write_remote
 from impl.lockstep.remote_run import RemoteError, RemoteResult, run_remote
 from model.config import Config
+from model.itf import trace_to_itf
 
 from ..args import Check, Subparsers, add_bounds, config_from, positive
-from .itf import add_itf_option, model_trace, write_itf
+from .itf import add_itf_option, write_itf
 
 
 def conform(
@@ -111,10 +112,13 @@ def _cmd_remote(args: argparse.Namespace, config: Config) -> int:
     data = result.as_json()
     data["config"] = config.summary()
     if args.itf is not None and result.report.divergences:
-        write_itf(args.itf, "conform-remote-divergence",
-                  model_trace(config, result.actions, command="conform --remote",
-                              design="reference", prop=",".join(result.checks),
-                              verdict="diverged"))
+        # the model's side of the example: a behaviour of the model (`replay` says so);
+        # the server left it at the last step, held to `checks`
+        write_itf(args.itf, "conform-remote-divergence", trace_to_itf(
+            config, result.actions, source="mimi-portability conform --remote",
+            description=f"example {result.example}: the server diverged at step "
+            f"{len(result.trace)} (checks {', '.join(result.checks)})",
+            verdict={"divergence": list(result.checks), "length": len(result.actions)}))
     if args.json:
         print(json.dumps(data))
     else:
