@@ -32,6 +32,7 @@ SLOW_MODULES: dict[str, str] = {
     "test_validate_bugs": "a traced lockstep session and a log search per planted bug",
     "test_validate_served": "two server processes per case, with and without a planted bug",
     "test_lockstep_observed": "lockstep sessions against the refusals and fan-outs peers see",
+    "test_lockstep_remote": "conform --remote against two real servers, and planted bugs",
     "test_proofs_agreement": "Z3 against the concrete model on small configurations",
     "test_proofs_bmc": "bounded model checking of every variant",
     "test_proofs_cli": "`prove` runs, induction and BMC",

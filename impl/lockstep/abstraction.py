@@ -141,6 +141,15 @@ class Decoder:
         self.contents: dict[bytes, mm.MigrationContent] = {}
         """content hash -> model content, for every content decoded so far."""
 
+    def nonce_of(self, data: bytes) -> Nonce:
+        """The model nonce standing for nonce bytes (a seam: the remote driver learns the
+        bytes a DS it cannot seed draws, impl/lockstep/remote.py)."""
+        return nonce_of(data)
+
+    def nonce_bytes(self, ds: int, index: int) -> bytes:
+        """The bytes standing for model nonce (ds, index) (the inverse of `nonce_of`)."""
+        return nonce_bytes(ds, index)
+
     def domain(self, ds: int) -> str:
         if ds == self.config.rogue_ds_id:
             return self.world.rogue_ds.domain
@@ -163,7 +172,7 @@ class Decoder:
         return mm.MigrationResponse(
             self.ds_id.get(signer, -2),
             self.request(resp.migration_request, self._requester(resp)),
-            nonce_of(resp.nonce),
+            self.nonce_of(resp.nonce),
         )
 
     def _requester(self, resp: MigrationResponse) -> str:
@@ -245,7 +254,7 @@ class Decoder:
                 return mm.MigrationConfirmation(
                     self.ds_id.get(sender, -2),
                     self.ds_id.get(conf.domain_name.decode(), -2),
-                    nonce_of(conf.nonce),
+                    self.nonce_of(conf.nonce),
                     self.group(conf.group_id),
                 )
             if kind == Kind.Fanout:
@@ -307,7 +316,7 @@ def _view(dec: Decoder, world: World, c: int) -> ms.ClientView:
     if p is None:
         return ms.ClientView(dec.ds_id[m.ds], m.state.epoch, NO_NONCE, NONE)
     target = dec.ds_id.get(p.request.target_domain_name.decode(), -2)
-    nonce = NO_NONCE if p.nonce is None else nonce_of(p.nonce)
+    nonce = NO_NONCE if p.nonce is None else dec.nonce_of(p.nonce)
     return ms.ClientView(dec.ds_id[m.ds], m.state.epoch, nonce, target)
 
 
@@ -364,12 +373,21 @@ def abstract(dec: Decoder, sent: list[Any], obs: Observed,
     of every envelope honest parties emitted (`Decoder.message`, in order); `clocks`: each
     honest DS's time now (a pending nonce past its lifetime then is expired)."""
     world = dec.world
-    config = dec.config
     dss = (world.source, world.target)
     hosts = tuple((_host(dec, ds),) for ds in dss)
     nonces = tuple(_pool(dec, i, ds, None if clocks is None else float(clocks[i]))
                    for i, ds in enumerate(dss))
-    clients = tuple((_view(dec, world, c),) for c in range(config.clients))
+    return ms.State(hosts, nonces, client_views(dec), network_of(sent),
+                    _ghost(dec, sent, obs))
+
+
+def client_views(dec: Decoder) -> tuple[tuple[ms.ClientView, ...], ...]:
+    """The model's clients component: each honest client's view of the group."""
+    return tuple((_view(dec, dec.world, c),) for c in range(dec.config.clients))
+
+
+def network_of(sent: list[Any]) -> ms.Network:
+    """The model's network: the model messages of every envelope honest parties emitted."""
     slots: list[set[Any]] = [set() for _ in ms.SLOT]
     for m in sent:
         if m is None:
@@ -379,8 +397,7 @@ def abstract(dec: Decoder, sent: list[Any], obs: Observed,
             slots[0].add(m)  # undecodable: never equal
         else:
             slots[slot].add(m)
-    network = ms.Network(*(frozenset(s) for s in slots))
-    return ms.State(hosts, nonces, clients, network, _ghost(dec, sent, obs))
+    return ms.Network(*(frozenset(s) for s in slots))
 
 
 def explain(expected: ms.State, actual: ms.State) -> str:

@@ -27,17 +27,29 @@ def compare_refusal(dec: Decoder, what: str, expected: Expected,
     rules name: its code, and for group_moved the redirect's target and migration commit,
     for wrong_epoch the current epoch.  Returns the code ("ignored": none); Divergence
     otherwise."""
-    code = IGNORED if error is None else error.code
+    return compare_answer(dec, what, expected,
+                          None if error is None else Refusal.of(error), str(error or ""))
+
+
+def compare_answer(dec: Decoder, what: str, expected: Expected, refusal: Refusal | None,
+                   shown: str = "") -> str:
+    """`compare_refusal` of the Refusal a peer got (None: no answer), as bytes carry it
+    (the wire binding's answer, impl/lockstep/remote.py); `shown` says it in the report."""
+    code = IGNORED if refusal is None else refusal.code.decode("utf-8", "replace")
+    error = shown or (None if refusal is None else code)
     why = f"the rules refuse it by {', '.join(expected.checks) or 'no check'}"
     if code not in expected.codes:
         raise Divergence(f"{what}: {why}, so a peer must get one of "
                          f"{sorted(expected.codes)}; the implementation answers "
                          f"{error or 'nothing'}")
-    if error is None:
+    if refusal is None:
         return code
-    refusal = Refusal.decode(Refusal.of(error).encode())
+    refusal = Refusal.decode(refusal.encode())
     if code == GroupMoved.code:
-        redirect = refusal.redirect()
+        try:
+            redirect = refusal.redirect()
+        except ProtocolError as err:  # a peer's bytes (the wire): they may not decode
+            raise Divergence(f"{what}: the group_moved redirect does not decode: {err}") from err
         assert redirect is not None
         if expected.moved_to is None or expected.commit is None:
             raise Divergence(f"{what}: {why}; the implementation redirects, but the "

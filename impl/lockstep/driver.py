@@ -164,6 +164,11 @@ def restart_actions(config: Config, party: tuple[str, int]) -> list[Action]:
 
 
 class Lockstep:
+    drives_time = True
+    """Whether the driver sets the DSs' time (expiries, retries, jumps): not over the wire."""
+    drives_processes = True
+    """Whether the driver can crash and re-open a DS (restarts, crash moves)."""
+
     def __init__(self, config: Config | None = None, *, check: bool = True,
                  trace: Path | None = None) -> None:
         self.config = config = config or Config()
@@ -210,7 +215,8 @@ class Lockstep:
         states, messages, envelopes, the model state)."""
         new = copy.copy(self)
         w = copy.copy(self.world)
-        dss = tuple(_copy_ds(ds) for ds in self.dss)
+        # a DS the driver reaches over the wire (impl/lockstep/remote.py) is shared, not copied
+        dss = tuple(_copy_ds(ds) if isinstance(ds, DeliveryService) else ds for ds in self.dss)
         w.source, w.target = dss
         w.clients = [_copy_client(c) for c in self.world.clients]
         new.world, new.dss = w, (dss[0], dss[1])
@@ -300,7 +306,7 @@ class Lockstep:
                 return MigrationContent.decode(e.payload).migration_response
         if resp.signer == self.config.rogue_ds_id:
             env = self.world.rogue_ds.response(
-                self._impl_request(resp.request), nonce_bytes(*resp.nonce), "x"
+                self._impl_request(resp.request), self.dec.nonce_bytes(*resp.nonce), "x"
             )
             return MigrationResponse.decode(env.payload)
         raise CannotPerform(f"no implementation bytes for {resp}")
@@ -326,7 +332,8 @@ class Lockstep:
         if m.signer != self.config.rogue_ds_id:
             raise CannotPerform(f"cannot forge {m}")
         if isinstance(m, mm.MigrationResponse):
-            return rogue.response(self._impl_request(m.request), nonce_bytes(*m.nonce), to)
+            return rogue.response(self._impl_request(m.request), self.dec.nonce_bytes(*m.nonce),
+                                  to)
         if isinstance(m, mm.TargetMigrationComplete):
             return rogue.complete(self._content_hash(m.content), to)
         if isinstance(m, mm.TargetMigrationRejected):
@@ -349,7 +356,8 @@ class Lockstep:
             )
         if isinstance(m, mm.MigrationConfirmation):
             return rogue.confirmation(
-                self.dec.domain(m.target), nonce_bytes(*m.nonce), self.world.group_id, to
+                self.dec.domain(m.target), self.dec.nonce_bytes(*m.nonce), self.world.group_id,
+                to
             )
         raise CannotPerform(f"cannot forge {m}")
 
@@ -457,8 +465,7 @@ class Lockstep:
         party = self.receiver(name, args)
         env = self.envelope(m, party)
         if name == "target_respond":
-            issued = len(self.dss[party[1]].nonces)
-            self.clock[party[1]] += 1 << max(0, self.config.attempts - issued)
+            self._issuing(party[1])
         node = self.node(party)
         if name == "target_import":
             h = self._hash(env)
@@ -476,6 +483,11 @@ class Lockstep:
                 ms.Accepted(party[1], 0, confirm_view.nonce, confirm_view.target, m)
             )
         self._emit(out)
+
+    def _issuing(self, target: int) -> None:
+        """Before DS `target` issues a nonce: its clock advances (the module docstring)."""
+        issued = len(self.dss[target].nonces)
+        self.clock[target] += 1 << max(0, self.config.attempts - issued)
 
     def _hash(self, env: Envelope) -> bytes:
         from ..crypto import CipherSuite
@@ -674,6 +686,9 @@ class Lockstep:
         except ProtocolError as err:
             out, error = [], err
         self.steps += 1
+        replayed = bool(out) and self._replayed(party, env, out)
+        if replayed:
+            out = []
         answered = bool(out)
         if forged:
             rogues = (self.world.rogue_ds.domain, self.world.rogue_client.identity)
@@ -686,8 +701,19 @@ class Lockstep:
         if node.snapshot() != snap:
             raise Divergence(f"{what}: model refuses, implementation changed state "
                              f"(and answered {error or 'nothing'})")
-        if expected is not None and not answered:
-            self.refusals[compare_refusal(self.dec, what, expected, error)] += 1
+        if expected is not None and replayed:
+            self.refusals["replayed"] += 1
+        elif expected is not None and not answered:
+            self.refusals[self._compare(what, expected, error)] += 1
+
+    def _replayed(self, party: tuple[str, int], env: Envelope, out: list[Envelope]) -> bool:
+        """Whether `out` is the recorded answer to an earlier copy of the same bytes (a
+        binding's idempotency, docs/wire.md); never for the in-process roles."""
+        return False
+
+    def _compare(self, what: str, expected: Expected, error: ProtocolError | None) -> str:
+        """The refusal code `error` answered with, held to `expected` (answers.py)."""
+        return compare_refusal(self.dec, what, expected, error)
 
     def misuse(self, client: int, call: str, code: str) -> None:
         """The application's `call` on honest `client`, which the rules refuse: the role

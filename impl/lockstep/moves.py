@@ -176,6 +176,10 @@ CRASHING: frozenset[str] = frozenset(
 ) | {"commit_at_current_ds"}
 """The actions in which an honest DS handles a message, where a crash move can strike."""
 
+TIMED: frozenset[str] = frozenset({"target_expire_nonce", "source_retry"})
+"""The actions a DS takes when its time passes (a tick): only a driver that sets the DSs'
+time makes them (Lockstep.drives_time)."""
+
 JUMP_PAIR: Pair = ("target_expire_nonce", "jumped")
 """The coverage pair of a jump of time (the model's target_expire_nonce, taken late)."""
 
@@ -221,11 +225,28 @@ def _refused_pair(config: Config, state: ms.State, name: str, args: tuple[Any, .
     return refused_pair(config, state, name, ds, group_of(args[-1]))
 
 
-def reachable_pairs(config: Config) -> set[Pair]:
-    """Every (action, outcome) pair some reachable state of `config` offers."""
+def untimed_states(config: Config) -> list[ms.State]:
+    """The states reachable with no action of `TIMED` (a driver that does not set the DSs'
+    time reaches no others)."""
+    seen = {ms.initial_state(config)}
+    todo = list(seen)
+    while todo:
+        for action, after in successors(config, todo.pop()):
+            if action.name not in TIMED and after not in seen:
+                seen.add(after)
+                todo.append(after)
+    return list(seen)
+
+
+def reachable_pairs(config: Config, *, timed: bool = True) -> set[Pair]:
+    """Every (action, outcome) pair some reachable state of `config` offers (`timed`
+    False: of the states reachable with no `TIMED` action, and no such action's pair)."""
     pairs: set[Pair] = set()
-    for state in explore(config, symmetry=False).states:
+    states = explore(config, symmetry=False).states if timed else untimed_states(config)
+    for state in states:
         for action, _ in successors(config, state):
+            if action.name in TIMED and not timed:
+                continue
             pairs.add((action.name, "accepted"))
             if action.name == "target_expire_nonce":
                 pairs.add(JUMP_PAIR)
@@ -332,15 +353,18 @@ def _moves(ls: Lockstep, *, adversarial: bool = True) -> list[tuple[Pair, Move]]
             *(v for _, v in action.args)
         ):
             continue
+        if action.name in TIMED and not ls.drives_time:
+            continue
         out.append(((action.name, "accepted"), Act(action, after)))
-        if action.name in CRASHING:
+        if action.name in CRASHING and ls.drives_processes:
             for point in CrashPoint:
                 if point == CrashPoint.BEFORE_COMMIT and action.name == "commit_at_current_ds":
                     continue  # the client's commit is no DS delivery the model can undo
                 out.append((("crash", str(point)), CrashAct(action, point, after)))
     for party in honest_parties(config):
-        out.append((RESTART_PAIRS[party[0]], Restart(party)))
-    for target in range(config.honest_ds):
+        if party[0] == "client" or ls.drives_processes:
+            out.append((RESTART_PAIRS[party[0]], Restart(party)))
+    for target in range(config.honest_ds if ls.drives_time else 0):
         expiries = ls.jump_actions(target)
         if expiries:
             after = state
