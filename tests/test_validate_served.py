@@ -3,12 +3,13 @@
 Two DS processes on loopback ports run the demo's story over HTTPS, each writing its
 trace log; the clients write none (their steps are the search's silent steps).  Then the
 same with a bug planted into one server process by the test harness
-(tests/served/sitecustomize.py, a bug of tests/lockstep/planted.py, one per DS role):
+(tests/planted_site/sitecustomize.py, a bug of tests/lockstep/planted.py, one per DS role):
 `validate` must reject the logs, in the log of the server with the bug.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from impl.http.demo import run_http_demo
 from impl.world import SOURCE, TARGET
 from mimi_portability.commands.validate import validate
 
-SERVED = Path(__file__).resolve().parent / "served"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_our_servers_logs_are_a_model_behaviour(tmp_path: Path) -> None:
@@ -38,7 +39,8 @@ def test_our_servers_logs_are_a_model_behaviour(tmp_path: Path) -> None:
 ])
 def test_a_server_with_a_planted_bug_is_caught_on_its_log(
         tmp_path: Path, bug: str, domain: str) -> None:
-    env = {domain: {"MIMI_TEST_PLANT": bug, "PYTHONPATH": str(SERVED)}}
+    env = {domain: {"MIMI_LOCKSTEP_BUG": bug, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT / "tests" / "planted_site"), str(ROOT)])}}
     run_http_demo(members=3, folder=tmp_path / "world", trace=tmp_path / "logs", env=env,
                   timeout=8.0)
     v = validate(sorted((tmp_path / "logs").glob("*.ndjson")))
