@@ -44,6 +44,15 @@ def _edit(path: Path, lines: list[str]) -> None:
     path.write_text("".join(lines))
 
 
+def _drop(path: Path, **fields: str) -> int:
+    """Drop the first event with these fields; its line number."""
+    n = _line_of(path, **fields)
+    lines = _lines(path)
+    del lines[n - 1]
+    _edit(path, lines)
+    return n
+
+
 # -- the format ----------------------------------------------------------------------------
 
 
@@ -175,10 +184,7 @@ def test_a_long_log_set_is_accepted_and_the_search_stays_on_one_path(tmp_path: P
 def test_a_dropped_line_is_rejected_where_the_role_stops_making_sense(tmp_path: Path) -> None:
     logs = _demo(tmp_path)
     target = tmp_path / "target.example.ndjson"
-    sent = _line_of(target, event="send", kind="MigrationResponse")
-    lines = _lines(target)
-    del lines[sent - 1]
-    _edit(target, lines)
+    sent = _drop(target, event="send", kind="MigrationResponse")
     v = validate(logs)
     assert v.verdict == "rejected" and v.at == f"{target}:{sent - 1}"
     assert v.reason == "a rule accepts it, but what it sends is not what the log shows next"
@@ -189,10 +195,7 @@ def test_a_dropped_line_is_rejected_where_the_role_stops_making_sense(tmp_path: 
 def test_a_dropped_refusal_is_rejected_with_the_check_that_refuses(tmp_path: Path) -> None:
     logs = _demo(tmp_path, "concurrent-migrations")
     target = tmp_path / "target.example.ndjson"
-    refusal = _line_of(target, event="send", kind="Refusal")
-    lines = _lines(target)
-    del lines[refusal - 1]
-    _edit(target, lines)
+    refusal = _drop(target, event="send", kind="Refusal")
     v = validate(logs)
     assert v.verdict == "rejected" and v.at == f"{target}:{refusal - 1}"
     assert v.reason == "the rules refuse it here (group_exists); the role answered nothing"
@@ -264,10 +267,7 @@ def test_the_text_report_names_the_line_the_prefix_and_the_false_conjunct(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     logs = _demo(tmp_path, "concurrent-migrations")
     target = tmp_path / "target.example.ndjson"
-    refusal = _line_of(target, event="send", kind="Refusal")
-    lines = _lines(target)
-    del lines[refusal - 1]
-    _edit(target, lines)
+    refusal = _drop(target, event="send", kind="Refusal")
     assert main(["validate", *map(str, logs)]) == 1
     out = capsys.readouterr().out
     assert out.startswith(f"validate: rejected at {target}:{refusal - 1}: ")
@@ -321,10 +321,7 @@ def test_validate_writes_the_behaviour_it_found_and_the_prefix_of_a_rejection(
     logs = _demo(tmp_path / "logs")
     out = tmp_path / "itf"
     assert validate(logs, itf=out).verdict == "accepted"
-    target = tmp_path / "logs" / "target.example.ndjson"
-    lines = _lines(target)
-    del lines[_line_of(target, event="send", kind="MigrationResponse") - 1]
-    _edit(target, lines)
+    _drop(tmp_path / "logs" / "target.example.ndjson", event="send", kind="MigrationResponse")
     assert validate(logs, itf=out).verdict == "rejected"
     accepted, rejected = (out / "validate-accepted.itf.json", out / "validate-rejected.itf.json")
     assert _replays(accepted) > _replays(rejected) >= 1

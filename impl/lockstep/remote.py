@@ -431,6 +431,8 @@ class RemoteLockstep(Lockstep):
         self.initial_group = state
         self._files = None
         self._crash = None
+        self.traces = None  # the servers' logs are theirs to write (serve --trace)
+        self.actions = []
         self.log: list[str] = []
         """One line per step made, for the divergence's trace."""
         self.actions: list[Action] = []
