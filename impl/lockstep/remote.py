@@ -432,7 +432,6 @@ class RemoteLockstep(Lockstep):
         self._files = None
         self._crash = None
         self.traces = None  # the servers' logs are theirs to write (serve --trace)
-        self.actions = []
         self.log: list[str] = []
         """One line per step made, for the divergence's trace."""
         self.actions: list[Action] = []
@@ -478,8 +477,7 @@ class RemoteLockstep(Lockstep):
     def apply(self, action: Action) -> None:
         self.log.append(f"{action.name}{dict(action.args)}")
         self.checks = (f"rule:{action.name}",)
-        self.actions.append(action)
-        super().apply(action)
+        super().apply(action)  # which records the action
 
     def refuse(self, party: tuple[str, int], env: Envelope, what: str, *,
                forged: bool = False, expected: Expected | None = None) -> None:
