@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import enum
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -50,6 +51,16 @@ from .messages import (
 )
 
 
+class ClientPhase(enum.StrEnum):
+    """Where a member stands in its own migration of a group: none started (idle), its
+    MigrationRequest sent to the target (request-sent), or the target's nonce taken and its
+    MigrationInit sent to the source (init-sent).  A `str` enum, as impl/ds.py GroupPhase."""
+
+    IDLE = "idle"
+    REQUEST_SENT = "request-sent"
+    INIT_SENT = "init-sent"
+
+
 @dataclasses.dataclass
 class PendingMigration:
     """A migration this client started: its request, then the target's nonce."""
@@ -67,6 +78,12 @@ class Membership:
     leaf_index: int
     pending: PendingMigration | None = None
     completed_nonce: bytes | None = None
+
+    @property
+    def phase(self) -> ClientPhase:
+        if self.pending is None:
+            return ClientPhase.IDLE
+        return ClientPhase.REQUEST_SENT if self.pending.nonce is None else ClientPhase.INIT_SENT
 
 
 class Client:
@@ -109,7 +126,7 @@ class Client:
     def start_migration(self, group_id: bytes, target: str) -> Envelope:
         """MigrationRequest for moving `group_id` from its DS to `target`."""
         membership = self._local_view(group_id)
-        if membership.pending is not None:
+        if membership.phase is not ClientPhase.IDLE:
             raise MigrationInProgress(group_id=group_id)
         request = MigrationRequest(
             source_domain_name=membership.ds.encode(),
@@ -131,7 +148,7 @@ class Client:
         the MigrationInit). Safe: the source only exports on a MigrationInit it accepted, and
         this client still follows the group by the fan-out if that happened after all."""
         membership = self._local_view(group_id)
-        if membership.pending is None:
+        if membership.phase is ClientPhase.IDLE:
             raise NoMigrationToAbandon(group_id=group_id)
         membership.pending = None
         self.events.append(Abandoned(group_id, "application"))
@@ -142,7 +159,7 @@ class Client:
             pending = membership.pending
             if (
                 pending is not None
-                and pending.nonce is None
+                and membership.phase is ClientPhase.REQUEST_SENT
                 and pending.request.target_domain_name.decode() == sender
             ):
                 membership.pending = None
@@ -169,7 +186,7 @@ class Client:
         request = response.migration_request
         membership = self.view(request.group_id)
         pending = membership.pending
-        if pending is None or pending.nonce is not None:
+        if pending is None or membership.phase is not ClientPhase.REQUEST_SENT:
             raise NoPendingMigration(group_id=request.group_id)
         if pending.request != request:
             raise RequestMismatch(message_type="MigrationResponse", field="migration_request")
@@ -193,7 +210,7 @@ class Client:
         confirmation = decode_payload(MigrationConfirmation, envelope.payload)
         membership = self.view(confirmation.group_id)
         pending = membership.pending
-        if pending is None or pending.nonce is None:
+        if pending is None or membership.phase is not ClientPhase.INIT_SENT:
             if membership.completed_nonce == confirmation.nonce:
                 return []  # already switched by the fan-out: nothing left to do
             raise NoPendingMigration(group_id=confirmation.group_id)
@@ -218,7 +235,7 @@ class Client:
             (
                 m
                 for m in self.groups.values()
-                if m.ds == envelope.sender and m.pending is not None and m.pending.nonce is not None
+                if m.ds == envelope.sender and m.phase is ClientPhase.INIT_SENT
             ),
             None,
         )

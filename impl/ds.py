@@ -285,9 +285,10 @@ class DeliveryService:
             if record.content_hash != content_hash:
                 raise NonceConsumed(nonce=response.nonce)
             return [self._complete(source, suite, content_hash)]
-        if record.status is NonceStatus.PENDING and now - record.issued_at >= self.nonce_lifetime:
-            record.status = NonceStatus.EXPIRED
-        if record.status is not NonceStatus.PENDING:
+        if not self._pending(record, now):
+            # Expired (or rejected): a signed rejection and no change of state.  A nonce past
+            # its lifetime is marked only by `tick` (the model's target_expire_nonce); its
+            # rejection, like the model's target_reject, changes nothing (issue #19).
             return [self._rejected(source, suite, content_hash, RejectionReason.EXPIRED_NONCE)]
         state = _imported_state(content, record)
         if state is None:

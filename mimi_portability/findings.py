@@ -20,6 +20,10 @@ paragraphs of the report's own sections.  The check ids each paragraph is tied t
 read off model/rules.py.  Nothing here depends on the time or the machine (the proofs'
 budgets are resource units, proofs/budget.py), so the same code writes the same bytes
 (`mimi-portability findings --check` compares).
+
+Over 500 lines on purpose: almost all of it is the report's text, one section function
+per section in the order docs/findings.md reads, and a reader checking a sentence of the
+report finds the code that writes it by reading this file from the top.
 """
 
 from __future__ import annotations

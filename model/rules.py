@@ -26,6 +26,10 @@ client X or the rogue DS R can produce now (`can_forge`, the adversary's power, 
 is how the adversary acts.  Two actions are stutters kept because the implementation has
 them: `source_retry` re-sends the same MigrationContent and `target_reacknowledge` answers
 it with the same TargetMigrationComplete; on a set network neither changes the state.
+
+Over 500 lines on purpose (about a thousand): it is the one statement of every rule, so each
+rule's checks, guard and effect sit beside the rules they interact with, and reading the
+protocol is reading this file; split by role, a rule would read checks declared elsewhere.
 """
 
 from __future__ import annotations

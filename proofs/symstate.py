@@ -21,6 +21,9 @@ element), so the same action code builds formulas over any representation:
 `expand`, `functions`) and reads a State back from a Z3 model (`concretize`).  Entries
 outside the Config's bounds keep the initial state's defaults, so the maps are inverse to
 each other on every State of the Config (tests/test_proofs_agreement.py).
+
+A little over 500 lines on purpose: the three representations implement one interface
+and `Abstraction` must stay inverse to all three, so they are reviewed side by side.
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ SLOW_MODULES: dict[str, str] = {
 MLS_VECTORS_ENV = "MLS_TEST_VECTORS"
 MLS_VECTORS_SKIP_REASON = (
     "MLS_TEST_VECTORS is not set; point it at a checkout of "
-    "mlswg/mls-implementations/test-vectors (or ../shared/vectors/mls)"
+    "mlswg/mls-implementations/test-vectors"
 )
 
 _cache: dict[Path, list[Any]] = {}

@@ -89,3 +89,33 @@ def test_help_does_not_import_z3() -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                           text=True, timeout=60, check=True)
     assert done.stdout.strip() == "[]"
+
+
+LONG = 500
+"""A module over this many lines says why in its docstring (issue #18)."""
+OUTSIDE = ("shared/", "style.md", "architecture.md")
+"""Files outside the repository that no docstring or doc may cite (a reader of the
+repository alone cannot follow them)."""
+
+
+def _all_modules() -> list[Path]:
+    return sorted(p for top in (*PACKAGES, "bench") for p in (REPO / top).rglob("*.py"))
+
+
+def test_a_module_over_500_lines_says_why_in_its_docstring() -> None:
+    unexplained = []
+    for path in _all_modules():
+        if len(path.read_text().splitlines()) > LONG:
+            doc = " ".join((ast.get_docstring(ast.parse(path.read_text())) or "").split())
+            if "500 lines" not in doc or "on purpose" not in doc:
+                unexplained.append(str(path.relative_to(REPO)))
+    assert unexplained == []
+
+
+def test_docstrings_and_docs_cite_no_file_outside_the_repository() -> None:
+    texts = {str(p.relative_to(REPO)): ast.get_docstring(ast.parse(p.read_text())) or ""
+             for p in _all_modules()}
+    for doc in (REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))):
+        texts[str(doc.relative_to(REPO))] = doc.read_text()
+    cited = {(name, word) for name, text in texts.items() for word in OUTSIDE if word in text}
+    assert cited == set()

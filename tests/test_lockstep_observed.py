@@ -33,7 +33,7 @@ from impl.ds import DeliveryService
 from impl.envelope import Envelope, Kind
 from impl.errors import ERRORS, LocalProtocolError, WrongEpoch
 from impl.lockstep.driver import CannotPerform, Divergence, Lockstep
-from impl.lockstep.moves import FieldTamper, Misuse, moves, perform, session
+from impl.lockstep.moves import FieldTamper, Misuse, Refuse, moves, perform, session
 from impl.lockstep.tampering import FIELDS, PAYLOADS, tamper
 from mimi_portability.cli import main
 from model import messages as mm
@@ -274,3 +274,21 @@ def test_content_arriving_late_is_rejected_not_imported(monkeypatch: pytest.Monk
     ls.jump(1, 1 << 20)
     with pytest.raises(Divergence):
         act(ls, "target_reject")
+
+
+def test_late_forged_content_is_rejected_with_no_change_of_state() -> None:
+    """Found by `conform --epochs 2` (issue #19): the rogue client asks d1 for a nonce
+    naming the rogue DS as source, time jumps past it, and the rogue DS sends content under
+    it.  The model refuses the import (the nonce expired) and changes nothing; the target
+    answered the rogue with a rejection, which is allowed, but also wrote EXPIRED into the
+    nonce record, a change of state on a refusal.  Expiry is written by a tick only
+    (target_expire_nonce); a message arriving late reads it from the lifetime."""
+    ls = Lockstep(Config())
+    rogue = mm.MigrationRequest(client=2, source=2, target=1, group=0, epoch=0)
+    act(ls, "target_respond", request=rogue)
+    ls.jump(1, 7)
+    forged = [move for pair, move in moves(ls) if pair == ("forge", "MigrationContent")
+              and isinstance(move, Refuse) and move.args[-1].response.request == rogue]
+    assert forged
+    for move in forged:
+        perform(ls, move)  # refused unchanged: raised Divergence before the fix

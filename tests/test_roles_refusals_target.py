@@ -118,10 +118,15 @@ def test_expired_nonce_is_rejected_and_never_accepted_again() -> None:
     w = world(nonce_lifetime=10.0, retry_interval=1000.0)
     sent = content(w)
     nonce = MigrationContent.decode(sent.payload).migration_response.nonce
+    unticked = w.target.snapshot()
     (out,) = w.target.receive(sent, 10.0)
     rejected = TargetMigrationRejected.decode(out.payload)
     assert rejected.reason == RejectionReason.EXPIRED_NONCE
     assert signing.verify(rejected, w.suite, key(w.target, w).public_bytes())
+    # The rejection changes no state (as the model's target_reject); only a tick marks the
+    # nonce expired (target_expire_nonce), and it is read as expired from its lifetime.
+    assert w.target.snapshot() == unticked
+    w.target.tick(10.0)
     assert w.target.nonces[nonce].status is NonceStatus.EXPIRED
     assert w.target.status(w.group_id) == "absent"
     # The source unlocks on the signed rejection and forwards it; the client clears its pending.

@@ -19,7 +19,7 @@ from typing import Protocol
 import pytest
 
 from impl import signing
-from impl.client import Client
+from impl.client import Client, ClientPhase
 from impl.ds import DeliveryService
 from impl.envelope import KINDS, Envelope, Refusal
 from impl.errors import (
@@ -325,7 +325,7 @@ def test_ds(state: str, kind: str, payload: str) -> None:
 
 # -- the client ------------------------------------------------------------------------------------
 
-CLIENT_STATES = ("idle", "request-sent", "init-sent", "switched")
+CLIENT_STATES = (*(str(p) for p in ClientPhase), "switched")
 
 
 def client_in(state: str) -> tuple[World, Client]:
@@ -349,9 +349,7 @@ def client_label(w: World, client: Client) -> str:
     view = client.groups[w.group_id]
     if view.ds == TARGET:
         return "switched"
-    if view.pending is None:
-        return "idle"
-    return "request-sent" if view.pending.nonce is None else "init-sent"
+    return str(view.phase)  # ClientPhase: "idle", "request-sent" or "init-sent"
 
 
 _CLIENT_NEVER: dict[str, Outcome] = dict.fromkeys((RQ, IN, CT, CP, CM), UnexpectedMessage)

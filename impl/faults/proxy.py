@@ -41,6 +41,9 @@ The proxies of a test run on one asyncio loop in a background thread (`ProxyThre
 synchronous test, its server subprocesses and its HTTP clients need no event loop of
 their own; `arm`, `log` and `clear` are safe from any thread.  `python -m impl.faults.proxy`
 runs one proxy in the foreground, for trying a mode by hand.
+
+A little over 500 lines on purpose: one relay with its fault modes, each mode a branch of
+the same request loop, and the modes are documented here next to the code that does them.
 """
 
 from __future__ import annotations

@@ -20,6 +20,9 @@ This module owns what happens between a socket and the Sans-IO role (docs/wire.m
   (`DurableDS.open_sqlite`) and resends the outbox (`resume`).
 - `crash_hook_from_env`: the testing aid MIMI_CRASH_AT="<crashpoint>:<n>" (SIGKILL on the
   n-th time the driver reaches that point; docs/durability.md).
+
+Over 500 lines on purpose: the DS node, its ASGI app and the server that runs it share
+the one lock and the limits above, and the wire's HTTP behaviour is reviewed in one file.
 """
 
 from __future__ import annotations

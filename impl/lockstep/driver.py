@@ -21,6 +21,11 @@ every nonce it has pending, with no tick: a message that arrives next arrives la
 DS must treat those nonces as expired on its own (the model: target_expire_nonce of each).
 The retry interval is 0, so `source_retry` is a tick at the current time that
 re-sends the lock's content (a model stutter: the same MigrationContent).
+
+Over 500 lines on purpose: `Lockstep` is one class whose every kind of step (apply,
+refuse, jump, restart, crash, misuse, tamper) reads and writes the same paired state
+(model state, world, clocks, sent log), and split into mixins each would reach into the
+others' fields.
 """
 
 from __future__ import annotations

@@ -30,6 +30,10 @@ least visited reachable model state (impl/lockstep/steering.py), so deep states 
 acknowledged, retried, redirected) come up often; any other move prefers the least covered
 pair.
 Hypothesis drives the same moves in tests/lockstep/machine.py.
+
+Over 500 lines on purpose: the moves, their dispatch (`perform`) and the session that
+chooses among them change together (a new kind of move is a dataclass, a case of
+`_perform`, its offer in `_moves` and its coverage pair), so they are read in one place.
 """
 
 from __future__ import annotations

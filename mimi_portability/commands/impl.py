@@ -172,7 +172,8 @@ def register(subparsers: Subparsers) -> None:
 
 
 def mls_vectors_dir() -> Path | None:
-    """MLS_TEST_VECTORS, else ../shared/vectors/mls beside the checkout, else None."""
+    """MLS_TEST_VECTORS, else the folder where CI keeps its copy beside the checkout (the
+    one .ci/run names), else None."""
     env = os.environ.get("MLS_TEST_VECTORS")
     if env:
         return Path(env)
