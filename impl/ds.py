@@ -484,21 +484,10 @@ def _imported_state(content: MigrationContent, record: NonceRecord) -> GroupStat
         state.group_id != request.group_id
         or state.epoch != request.epoch + 1
         or state.cipher_suite != record.cipher_suite
-        or not addressable(state)
+        or not state.addressable()
     ):
         return None
     return state
-
-
-def addressable(state: GroupState) -> bool:
-    """Every member's identity is text (UTF-8): the names this DS fans out to.  A state
-    whose member a DS could not address is refused, not hosted (its first fan-out would
-    otherwise fail on a peer's bytes)."""
-    try:
-        state.recipients()
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 __all__ = ["DeliveryService", "Hosted", "Lock", "NonceRecord", "NonceStatus", "Tombstone"]

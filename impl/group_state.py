@@ -122,6 +122,16 @@ class GroupState(_KeepsMembersEncoding):
             return encoded.recipients()
         return [m.identity.decode() for m in self.members]
 
+    def addressable(self) -> bool:
+        """Every member's identity is text (UTF-8), a name a DS can fan out to.  A DS
+        refuses to host a state with a member it could not address (its first fan-out would
+        otherwise fail on a peer's bytes)."""
+        try:
+            self.recipients()
+        except UnicodeDecodeError:
+            return False
+        return True
+
     def member_list_key(self) -> object:
         """An object that stands for this member list while it lives (the tuple, or a lazy
         state's checked encoding): what caches of values derived from the list are keyed by."""

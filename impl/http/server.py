@@ -46,7 +46,7 @@ import httpx
 import uvicorn
 
 from ..crypto import SigningKey
-from ..ds import DeliveryService, GroupPhase, NonceStatus, addressable
+from ..ds import DeliveryService, GroupPhase, NonceStatus
 from ..envelope import Envelope, Kind, Refusal, SystemRandom, decode_payload
 from ..errors import (
     GroupExists,
@@ -284,7 +284,7 @@ class DSNode:
         gid = state.group_id
         if state.cipher_suite not in ds.keys:
             raise UnsupportedSuite(cipher_suite=state.cipher_suite)
-        if not addressable(state):
+        if not state.addressable():
             raise Malformed(message_type="GroupState", reason="identity",
                             detail="a member's identity is not UTF-8 text")
         creator = next((m for m in state.members if m.identity == env.sender), None)

@@ -33,6 +33,10 @@ those before the protocol reads them, which the test checks (`TRANSPORT_CODES`) 
 as `transport:<code>`.  A repeated request the DS answers 202 again with only what it sent
 the first time is the binding's idempotency (docs/wire.md "Same bytes, same answer"):
 counted as `replayed`.  Every example uses a new group on the same servers.
+
+Over 500 lines on purpose: `RemoteLockstep` is the in-process driver with its DS seam
+replaced, and each override (deliver, refuse, verify, the answers) reads the same wire,
+recorder and status baseline; split, the overrides would reach into each other's fields.
 """
 
 from __future__ import annotations

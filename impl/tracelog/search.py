@@ -28,6 +28,10 @@ The verdict is `accepted` (a model behaviour explains every event) or `rejected`
 longest matched prefix: the event where the deepest path stopped, the actions the model had
 enabled there, and for the candidate rules of that event the first false conjunct, its
 check id and its docs/profile.md clause.  `inconclusive` when the node budget ran out.
+
+Over 500 lines on purpose: a rejection's explanation (`_explain`, `_candidates`) re-runs the
+same step matching the search does, on the same private helpers, so that what it reports is
+exactly why the search could not go on; apart, each would restate the other's cases.
 """
 
 from __future__ import annotations
