@@ -223,7 +223,7 @@ class DeliveryService:
             raise UnsupportedSuite(cipher_suite=cipher_suite)
         return key
 
-    def _pending(self, record: NonceRecord, now: float) -> bool:
+    def is_pending(self, record: NonceRecord, now: float) -> bool:
         """Pending and within its lifetime at `now` (a nonce past it is expired, whether or
         not a tick has marked it yet)."""
         return record.status is NonceStatus.PENDING and now - record.issued_at < self.nonce_lifetime
@@ -251,7 +251,7 @@ class DeliveryService:
             # (model finding: otherwise a forged group under the same id forks the history).
             raise GroupExists(group_id=request.group_id)
         if request.group_id in self.groups or any(
-            self._pending(r, now) and r.request.group_id == request.group_id
+            self.is_pending(r, now) and r.request.group_id == request.group_id
             for r in self.nonces.values()
         ):
             raise GroupExists(group_id=request.group_id)
@@ -285,7 +285,7 @@ class DeliveryService:
             if record.content_hash != content_hash:
                 raise NonceConsumed(nonce=response.nonce)
             return [self._complete(source, suite, content_hash)]
-        if not self._pending(record, now):
+        if not self.is_pending(record, now):
             # Expired (or rejected): a signed rejection and no change of state.  A nonce past
             # its lifetime is marked only by `tick` (the model's target_expire_nonce); its
             # rejection, like the model's target_reject, changes nothing (issue #19).

@@ -583,3 +583,30 @@ def test_a_port_taken_before_the_server_binds_it_is_picked_again(
             assert not world.ds[DS1].url.endswith(f":{taken}")
     finally:
         squatters[0].close()
+
+
+def test_a_nonce_past_its_lifetime_does_not_block_creating_its_group(tmp_path: Path) -> None:
+    """A GroupCreation for a group the DS issued a nonce for is refused group_exists while
+    that nonce is pending, and taken once its lifetime has passed, whether or not a tick
+    has marked it expired (the DS's rule for a request, docs/profile.md §5)."""
+    world = init_world(tmp_path / "w", domains=[DS1, DS2], clients=[M0, M1], tls=False)
+    configs = {d: load_ds_config(world.configs[d]) for d in world.ds}
+    node = DSNode(configs[DS1])
+    try:
+        key0 = client_key(world, M0)
+        client = Client(M0, key=key0, trust=world.trust())
+        state = GroupState(group_id=b"created late", epoch=0, cipher_suite=world.suite,
+                           members=(Member(leaf_index=0, identity=M0.encode(),
+                                           signature_key=key0.public_bytes()),))
+        client.join(state, DS2, 0)
+        request = TransactionEnvelope.of(client.start_migration(state.group_id, DS1))
+        status, _, _ = node.handle(wire.CLIENT_PATH, request.signed(key0).encode(), now=0.0)
+        assert status == 202
+        creation = envelope(WireType.group_creation, M0, DS1, state.encode(), key0)
+        lifetime = node.role.nonce_lifetime
+        status, answer, _ = node.handle(wire.CLIENT_PATH, creation, now=lifetime / 2)
+        assert status == 409 and b"group_exists" in answer
+        status, _, _ = node.handle(wire.CLIENT_PATH, creation, now=lifetime + 1)
+        assert status == 202 and state.group_id in node.role.groups
+    finally:
+        node.close()

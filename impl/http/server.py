@@ -300,7 +300,7 @@ class DSNode:
         if hosted is not None and hosted.source is None and hosted.state == state:
             return  # the same creation again: the same answer, nothing to change
         if (hosted is not None or gid in ds.tombstones or any(
-                r.status is NonceStatus.PENDING and r.request.group_id == gid
+                ds.is_pending(r, now) and r.request.group_id == gid
                 for r in ds.nonces.values())):
             raise GroupExists(group_id=gid)
         self.durable.call(lambda role: role.create_group(state), now)
