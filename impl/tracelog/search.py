@@ -173,7 +173,7 @@ class Search:
         refused = isinstance(answer, Answer) and events[sends[0]].peer == e.peer  # type: ignore[union-attr]
         if isinstance(m, Answer):  # a peer refused what this role sent
             if role == "client" and m.commit is not None:
-                yield from self._deliver(i, m.commit, sends, state, refused=False)
+                yield from self._deliver(i, m.commit, sends, state)
             yield 1, state, "refusal received"
             return
         if refused:
@@ -188,7 +188,7 @@ class Search:
             yield from self._commit(i, m, sends, state)
             return
         accepted = False
-        for step in self._deliver(i, m, sends, state, refused=False):
+        for step in self._deliver(i, m, sends, state):
             accepted = True
             yield step
         if not accepted and not in_network(state, m) and isinstance(m, MigrationContent):
@@ -226,8 +226,8 @@ class Search:
         view = state.clients[client][m.group]
         return view.ds == m.ds and view.epoch == m.epoch + 1
 
-    def _deliver(self, i: int, m: Any, sends: list[int], state: ms.State, *,
-                 refused: bool) -> Iterator[tuple[int, ms.State, str]]:
+    def _deliver(self, i: int, m: Any, sends: list[int], state: ms.State
+                 ) -> Iterator[tuple[int, ms.State, str]]:
         for name, args in self._accepting(i, m, state):
             spec = ACTIONS_BY_NAME[name]
             new = spec.effect(self.config, state, *args)
@@ -438,7 +438,6 @@ class Search:
     def _explain(self, i: int, p: int, state: ms.State) -> tuple[str, list[Candidate]]:
         """Why no logged step of log i fits at p, and the candidate rules' false conjuncts."""
         e = self.l.logs[i].events[p]
-        self._explaining = p if isinstance(e, Message) and not e.sent else p - 1
         role, _pid = self.l.party[i]
         if isinstance(e, GroupSeen | NonceSeen):
             return "the observation disagrees with every model state the logs reach", []
@@ -451,7 +450,7 @@ class Search:
         if not e.sent and sends and isinstance(self.l.model(i, sends[0]), Answer):
             why = self._refusal_ok(i, m, self.l.model(i, sends[0]), state)
             if why is not None:
-                return why, self._candidates(i, m, state)
+                return why, self._candidates(i, p, m, state)
         if not e.sent and not (sends and isinstance(self.l.model(i, sends[0]), Answer)) and \
                 isinstance(m, tuple) and not list(self._accepting(i, m, state)):
             args = self._party_args(i, m, state)
@@ -460,7 +459,7 @@ class Search:
                 if codes and IGNORED not in codes:
                     answered = "with other messages" if sends else "nothing"
                     return (f"the rules refuse it here ({', '.join(sorted(codes))}); the role "
-                            f"answered {answered}", self._candidates(i, m, state))
+                            f"answered {answered}", self._candidates(i, p, m, state))
         events = self.l.logs[i].events
         for k, new, name in self.logged_steps(i, p, state):
             more = p + k < len(events) and isinstance(events[p + k], Message) and \
@@ -469,7 +468,7 @@ class Search:
                 change = self.l.unshown_change(i, p + k, state, new)
                 if change is not None:
                     return (f"{name} accepts it, but the role's log does not show the change it "
-                            f"makes: {change}", self._candidates(i, m, state))
+                            f"makes: {change}", self._candidates(i, p, m, state))
         names: list[str]
         if e.sent:
             names = [n for n in _SELF_ACTING[role]
@@ -478,7 +477,7 @@ class Search:
             names = ["commit_at_current_ds"]
         else:
             names = [r.name for r in RECEIVERS.get(type(m), ()) if PARTY[r.role] == role]
-        cands = self._candidates(i, m, state, names)
+        cands = self._candidates(i, p, m, state, names)
         if cands and all(c.check is None for c in cands):
             return ("a rule accepts it, but what it sends is not what the log shows next",
                     cands)
@@ -486,7 +485,7 @@ class Search:
             return f"no rule this role takes on its own sends a {e.kind}", cands
         return "no rule of this role accepts this message here", cands
 
-    def _candidates(self, i: int, m: Any, state: ms.State,
+    def _candidates(self, i: int, p: int, m: Any, state: ms.State,
                     names: list[str] | None = None) -> list[Candidate]:
         role, _pid = self.l.party[i]
         if names is None:
@@ -504,19 +503,21 @@ class Search:
                     c = fails[0]
                     out.append(Candidate(name, c.id, c.text, c.clause))
                 elif not out or out[-1].action != name:
-                    out.append(Candidate(name, None, self._sends_differ(i, m, state, name,
+                    out.append(Candidate(name, None, self._sends_differ(i, p, state, name,
                                                                         args), None))
         return out
 
-    def _sends_differ(self, i: int, m: Any, state: ms.State, name: str,
+    def _sends_differ(self, i: int, p: int, state: ms.State, name: str,
                       args: tuple[Any, ...]) -> str:
-        """What the accepting rule sends, against what the log shows next."""
+        """What the accepting rule sends, against what the log shows after event p (a
+        receive: the sends that follow it; a send: the sends from it on)."""
         new = ACTIONS_BY_NAME[name].effect(self.config, state, *args)
         wanted = sorted(type(x).__name__ for x in delta(state, new))
-        e = self.l.logs[i].events
-        start = self._pos_after(i, m)
+        events = self.l.logs[i].events
+        first = events[p]
+        start = p + 1 if isinstance(first, Message) and not first.sent else p
         logged = self.l.sends_after(i, start)
-        shown = [e[p].kind for p in logged]  # type: ignore[union-attr]
+        shown = [events[q].kind for q in logged]  # type: ignore[union-attr]
         out = (f"accepts, and sends {', '.join(wanted) or 'nothing new'}; the log shows "
                f"{', '.join(shown) or 'no send'}")
         if "CommitFanout" in wanted:
@@ -527,9 +528,6 @@ class Search:
             if extra:
                 out += f"; the fan-out reaches non-members {', '.join(sorted(extra))}"
         return out
-
-    def _pos_after(self, i: int, m: Any) -> int:
-        return self._explaining + 1
 
     def _candidate_args(self, i: int, m: Any, state: ms.State, name: str
                         ) -> list[tuple[Any, ...]]:
