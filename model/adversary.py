@@ -334,6 +334,18 @@ USEFUL_RELIES_ON = frozenset({
 signature and nonce checks it does follow are read from `config.dropped` above)."""
 
 
+USEFUL_READS: dict[type[Any], frozenset[str]] = {
+    MigrationRequest: frozenset(),
+    MigrationResponse: frozenset({"clients", "nonces"}),
+    MigrationInit: frozenset({"responses", "inits", "contents", "nonces"}),
+    MigrationContent: frozenset({"nonces"}),
+}
+"""The parts of a state (tables and network slots, as model/footprint.py names them) that
+`useful` reads for each kind (the kinds missing give no candidates): equal parts, equal
+candidates, which model/actions.Expander relies on and tests/test_model_checker.py checks
+on every state of an exploration."""
+
+
 def useful_applies(config: Config) -> bool:
     """Whether `useful` covers this design: its argument above holds unless the design
     drops a check it relies on; such a design is given `exhaustive`."""

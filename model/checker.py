@@ -25,11 +25,13 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from .actions import Action, steps, successors
+from .actions import Action, Expander, steps, successors
 from .config import ALL_DESIGNS, Config, Variant
 from .properties import LIVENESS_ID, PROPERTIES, Property, migrations_open
-from .state import State, initial_state
+from .state import EMPTY_GHOST, EMPTY_NETWORK, Ghost, Network, State, initial_state
 from .symmetry import Symmetry
+
+_new = tuple.__new__
 
 
 class Verdict(enum.StrEnum):
@@ -101,6 +103,39 @@ def _expand(config: Config, state: State) -> Iterable[tuple[int, State]]:
     return steps(config, state)
 
 
+class Interner:
+    """Makes the parts of stored states that are equal the same object: the tables, each
+    set of the network and of the ghost, the network and the ghost.  States then share
+    their parts by identity, which the Expander's memo keys on and which keeps one copy
+    of each distinct part in memory."""
+
+    def __init__(self) -> None:
+        self.tables: tuple[dict[Any, Any], ...] = ({}, {}, {})
+        self.slots: list[dict[Any, Any]] = [{} for _ in range(len(EMPTY_NETWORK))]
+        self.ghosts: list[dict[Any, Any]] = [{} for _ in range(len(EMPTY_GHOST))]
+        self.nets: dict[Any, Any] = {}
+        self.ghost: dict[Any, Any] = {}
+
+    def __call__(self, state: State) -> State:
+        hosts, nonces, clients, net, ghost = state
+        t0, t1, t2 = self.tables
+        hosts = t0.setdefault(hosts, hosts)
+        nonces = t1.setdefault(nonces, nonces)
+        clients = t2.setdefault(clients, clients)
+        found = self.nets.get(net)
+        if found is None:
+            found = _new(Network, [d.setdefault(fs, fs)
+                                   for d, fs in zip(self.slots, net, strict=True)])
+            self.nets[found] = found
+        net = found
+        found = self.ghost.get(ghost)
+        if found is None:
+            found = _new(Ghost, [d.setdefault(fs, fs)
+                                 for d, fs in zip(self.ghosts, ghost, strict=True)])
+            self.ghost[found] = found
+        return _new(State, (hosts, nonces, clients, net, found))
+
+
 def explore(
     config: Config,
     *,
@@ -111,14 +146,19 @@ def explore(
     progress_after: float = 2.0,
     max_states: int | None = None,
     stop_at: frozenset[str] = frozenset(),
+    incremental: bool = True,
 ) -> Exploration:
     """Exhaust the reachable states of `config` breadth-first, noting the first state that
     violates each of `properties`.  With `max_states`, stop expanding once that many states
     are known; with `stop_at`, once every property named there is violated (either way the
-    exploration is marked incomplete)."""
+    exploration is marked incomplete).  `incremental` (the default) evaluates each action's
+    guards once per distinct value of the parts they read (actions.Expander); off, every
+    guard on every state: the same search, step for step."""
     start = time.perf_counter()
     canon = Symmetry(config).canonical if symmetry else (lambda s: s)
-    root = canon(initial_state(config))
+    stored = Interner()
+    expand = Expander(config, memo=incremental).steps
+    root = stored(canon(initial_state(config)))
     index: dict[State, int] = {root: 0}
     seen: dict[State, int] = {} if symmetry else index  # concrete state -> index
     states = [root]
@@ -144,7 +184,7 @@ def explore(
             break
         state = states[head]
         d = depth[head] + 1
-        for action_index, nxt in _expand(config, state):
+        for action_index, nxt in expand(state):
             transitions += 1
             if nxt is state:
                 continue
@@ -159,8 +199,10 @@ def explore(
                     seen[nxt] = j
             if j is None:
                 j = len(states)
+                renamed = c is not nxt
+                c = stored(c)
                 index[c] = j
-                if symmetry and c is not nxt:
+                if symmetry and renamed:
                     seen[nxt] = j
                 states.append(c)
                 parent.append(head)
