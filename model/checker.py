@@ -370,6 +370,7 @@ def check(
     progress: Callable[[Progress], None] | None = None,
     max_states: int | None = None,
     stop_at: frozenset[str] = frozenset(),
+    incremental: bool = True,
 ) -> DesignReport:
     """Exhaust `config` (with `design`'s options if given) and give every property's verdict,
     with a shortest counterexample trace for each violated one."""
@@ -379,7 +380,8 @@ def check(
         design = next((v for v in ALL_DESIGNS if v.options == config.options),
                       Variant("custom", config.options, None, "custom options"))
     ex = explore(config, properties=properties, symmetry=symmetry, keep_edges=liveness,
-                 progress=progress, max_states=max_states, stop_at=stop_at)
+                 progress=progress, max_states=max_states, stop_at=stop_at,
+                 incremental=incremental)
     unproved = HOLDS if ex.complete else UNKNOWN
     results = []
     for p in properties:
