@@ -71,6 +71,7 @@ def measure(bounds: dict[str, Any], limit: float, symmetry: bool, liveness: bool
 
     config = Config(**bounds)
     properties = [p for p in PROPERTIES if only is None or p.id in only]
+    before = _rss()
     start = time.perf_counter()
 
     def watch(p: Progress) -> None:
@@ -85,10 +86,27 @@ def measure(bounds: dict[str, Any], limit: float, symmetry: bool, liveness: bool
     except OutOfTime as err:
         return {"summary": config.summary(), "stopped": str(err),
                 "reached": int(str(err).split()[0].replace(",", ""))}
+    seconds = time.perf_counter() - start
     return {"summary": config.summary(), "properties": [p.id for p in properties],
             "states": len(ex.states),
             "transitions": ex.transitions, "depth": ex.max_depth,
-            "seconds": time.perf_counter() - start}
+            "seconds": seconds, "rss": _peak(), "rss_before": before}
+
+
+def _peak() -> int:
+    """Peak resident memory of this process so far, in bytes."""
+    import resource
+
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
+def _rss() -> int:
+    """Current resident memory of this process in bytes (Linux; else the peak so far)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return _peak()
 
 
 def measure_in(root: Path, bounds: dict[str, int], args: argparse.Namespace,
@@ -140,8 +158,12 @@ def cells(r: dict[str, Any] | None) -> str:
     if "stopped" in r:
         return f"stopped ({r['stopped']})"
     rate = r["states"] / r["seconds"] if r["seconds"] else 0.0
+    per_state = ""
+    if "rss" in r:
+        grown = max(0, r["rss"] - r["rss_before"])
+        per_state = f" {r['rss'] / 2**20:>7,.0f} {grown / max(1, r['states']):>7,.0f}"
     return (f"{r['states']:>9,} {r['transitions']:>10,} {r['depth']:>5} {r['seconds']:>8.2f} "
-            f"{rate:>9,.0f}")
+            f"{rate:>9,.0f}{per_state}")
 
 
 def main() -> int:
@@ -168,7 +190,8 @@ def main() -> int:
         return 0
     print(f"reference design, symmetry {'off' if args.no_symmetry else 'on'}, liveness "
           f"{'off' if args.no_liveness else 'on'}, limit {args.limit:.0f}s per configuration")
-    head = f"{'states':>9} {'transitions':>10} {'depth':>5} {'seconds':>8} {'states/s':>9}"
+    head = (f"{'states':>9} {'transitions':>10} {'depth':>5} {'seconds':>8} {'states/s':>9} "
+            f"{'RSS MiB':>7} {'B/state':>7}")
     print(f"{'configuration':58} {'tree':8} {head}  baseline/ours")
     biggest: tuple[int, str] | None = None
     with tempfile.TemporaryDirectory() as tmp:

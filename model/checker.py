@@ -54,13 +54,29 @@ class Progress:
     transitions: int
     depth: int
     seconds: float
+    queue: int = 0
+    """States found and not yet expanded."""
+    rss: int = 0
+    """The process's peak resident memory so far, in bytes (0: unknown)."""
 
     def line(self) -> str:
         rate = self.states / self.seconds if self.seconds else 0.0
+        memory = f", {self.rss / 2**20:,.0f} MiB peak RSS" if self.rss else ""
         return (
             f"  ... {self.states:,} states, {self.transitions:,} transitions, depth "
-            f"{self.depth}, {self.seconds:.1f}s, {rate:,.0f} states/s"
+            f"{self.depth}, {self.seconds:.1f}s, {rate:,.0f} states/s, queue "
+            f"{self.queue:,}{memory}"
         )
+
+
+def peak_rss() -> int:
+    """The peak resident set size of this process in bytes (0 where it cannot be read)."""
+    try:
+        import resource
+    except ImportError:  # not on every platform
+        return 0
+    scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * scale
 
 
 def stderr_progress(p: Progress) -> None:
@@ -220,7 +236,8 @@ def explore(
         if progress is not None and not head & 1023:
             now = time.perf_counter()
             if now >= next_report:
-                progress(Progress(len(states), transitions, depth[head - 1], now - start))
+                progress(Progress(len(states), transitions, depth[head - 1], now - start,
+                                  len(states) - head, peak_rss()))
                 next_report = now + 2.0
     return Exploration(
         config=config,
