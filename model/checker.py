@@ -99,6 +99,8 @@ class Exploration:
     edges: tuple[array[int], array[int], array[int]] | None = None
     """(source index, target index, step label of `_expand`) of every non-stutter step."""
     index: dict[State, int] = field(default_factory=dict, repr=False)
+    """Each canonical state, and each concrete successor met, -> its canonical state's
+    index in `states` (without symmetry: the states themselves)."""
     complete: bool = True
     """False when `max_states` stopped the search: "holds" cannot be concluded."""
 
@@ -176,7 +178,6 @@ def explore(
     expand = Expander(config, memo=incremental).steps
     root = stored(canon(initial_state(config)))
     index: dict[State, int] = {root: 0}
-    seen: dict[State, int] = {} if symmetry else index  # concrete state -> index
     states = [root]
     parent = array("i", [-1])
     depth = array("i", [0])
@@ -204,22 +205,23 @@ def explore(
             transitions += 1
             if nxt is state:
                 continue
-            # a concrete successor met before (as itself or canonically): no canonicalising
-            j = seen.get(nxt)
-            if j is None and symmetry:
-                j = index.get(nxt)
+            # one dict for canonical states and the concrete successors met (a concrete
+            # state equal to a canonical one is that canonical state): a successor met
+            # before is found without canonicalising, and each look-up hashes it once
+            j = index.get(nxt)
             if j is None:
                 c = canon(nxt)
-                j = index.get(c)
-                if j is not None and symmetry:
-                    seen[nxt] = j
+                renamed = c is not nxt
+                if renamed:
+                    j = index.get(c)
+                    if j is not None:
+                        index[nxt] = j
             if j is None:
                 j = len(states)
-                renamed = c is not nxt
                 c = stored(c)
                 index[c] = j
-                if symmetry and renamed:
-                    seen[nxt] = j
+                if renamed:
+                    index[nxt] = j
                 states.append(c)
                 parent.append(head)
                 depth.append(d)

@@ -59,11 +59,16 @@ class Clause:
                 return True  # no instance at all (most ghost sets are empty most of the time)
         key: tuple[Any, ...] | None = None
         if self.reads is not None:
-            key = (id(self), *[part(state) for part in self._parts])  # type: ignore[attr-defined]
-            cache: dict[Any, bool] = config.__dict__.setdefault("_clauses", {})
+            # keyed by the parts' ids, the entry keeping the parts (so no id is reused while
+            # it lives): the checker stores states with equal parts made one object
+            # (checker.Interner), and hashing the tables anew for every clause cost more
+            # than most clauses
+            parts = [part(state) for part in self._parts]  # type: ignore[attr-defined]
+            key = (id(self), *map(id, parts))
+            cache: dict[Any, tuple[bool, Any]] = config.__dict__.setdefault("_clauses", {})
             hit = cache.get(key)
             if hit is not None:
-                return hit
+                return hit[0]
         x = reading(config)
         view = StateView(state)
         body = compiled_body(self.body)
@@ -72,7 +77,7 @@ class Clause:
         if key is not None:
             if len(cache) > _CACHE_LIMIT:
                 cache.clear()
-            cache[key] = value
+            cache[key] = (value, parts)
         return value
 
 
