@@ -11,6 +11,7 @@ state.  The explicit checker, the lockstep test, the diagrams and the trace tool
 from __future__ import annotations
 
 import itertools
+import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -20,7 +21,7 @@ from .compiled import Compiled, compiled_effect, compiled_guard, compiled_helper
 from .config import Config
 from .messages import message_from_json, message_to_json
 from .rules import RULES, Rule, can_forge
-from .state import _SET_INDEX, SET_NAMES, SLOT, SLOT_NAMES, State
+from .state import SET_NAMES, SLOT, SLOT_NAMES, State
 from .vocabulary import Check, Concrete, StateView, range_values
 
 
@@ -341,11 +342,11 @@ class Expander:
         self.entries = entries
 
     def _memo(self, parts: frozenset[str] | None
-              ) -> tuple[dict[Any, Any], Callable[[State], tuple[Any, Any]]] | None:
+              ) -> tuple[dict[Any, Any], Callable[[tuple[int, ...]], Any]] | None:
         if parts is None:
             return None
         self.memos.append({})
-        return self.memos[-1], _keyer(sorted(parts, key=_PART_ORDER.index))
+        return self.memos[-1], part_key(parts)
 
     def _note(self) -> None:
         """One more memo entry; all of them dropped past LIMIT (bounds memory)."""
@@ -383,16 +384,17 @@ class Expander:
         """What `steps(config, state)` gives, in the same order."""
         x = self.x
         view = StateView(state)
+        ids = part_ids(state)
         for i, slot, route, tuples, holds, memo, kind, forged_memo, effect in self.entries:
             if memo is None:
                 found = self.enabled(state, view, slot, route, tuples, holds)
             else:
                 table, keyer = memo
-                key, keep = keyer(state)
+                key = keyer(ids)
                 hit = table.get(key)
                 if hit is None:
                     found = self.enabled(state, view, slot, route, tuples, holds)
-                    table[key] = (found, keep)
+                    table[key] = (found, state)  # the state keeps the parts keyed on alive
                     self._note()
                 else:
                     found = hit[0]
@@ -405,11 +407,11 @@ class Expander:
                 found = self.forged(state, view, kind, slot, route, holds)
             else:
                 table, keyer = forged_memo
-                key, keep = keyer(state)
+                key = keyer(ids)
                 hit = table.get(key)
                 if hit is None:
                     found = self.forged(state, view, kind, slot, route, holds)
-                    table[key] = (found, keep)
+                    table[key] = (found, state)
                     self._note()
                 else:
                     found = hit[0]
@@ -418,23 +420,24 @@ class Expander:
                 yield label, effect(x, view, *args).st
 
 
-_PART_ORDER: tuple[str, ...] = ("hosts", "nonces", "clients", *SET_NAMES)
+PART_ORDER: tuple[str, ...] = ("hosts", "nonces", "clients", *SET_NAMES)
+"""The parts of a State in the order of `part_ids`: the tables, the network's sets, the
+ghost's sets."""
 
 
-def _keyer(parts: Sequence[str]) -> Callable[[State], tuple[Any, Any]]:
-    """state -> (the ids of `parts` of it, the parts themselves)."""
-    reads = []
-    for name in parts:
-        if name in ("hosts", "nonces", "clients"):
-            reads.append(f"st[{('hosts', 'nonces', 'clients').index(name)}]")
-        else:
-            part, index = _SET_INDEX[name]
-            reads.append(f"st[{3 + part}][{index}]")
-    got = "".join(f"{r}, " for r in reads)
-    ids = "".join(f"id({r}), " for r in reads)
-    made: Callable[[State], tuple[Any, Any]] = eval(  # a fixed template over part indices
-        f"lambda st: (({ids}), ({got}))")
-    return made
+def part_ids(state: State) -> tuple[int, ...]:
+    """The ids of the parts of `state`, in PART_ORDER."""
+    hosts, nonces, clients, net, ghost = state
+    return (id(hosts), id(nonces), id(clients), *map(id, net), *map(id, ghost))
+
+
+def part_key(parts: Iterable[str]) -> Callable[[tuple[int, ...]], Any]:
+    """part_ids(state) -> a key made of the ids of `parts` (the same parts, the same key:
+    an exact key as long as the parts keyed on are kept alive)."""
+    indices = sorted(PART_ORDER.index(name) for name in parts)
+    if not indices:
+        return lambda ids: ()
+    return operator.itemgetter(*indices)
 
 
 ACTIONS: tuple[ActionSpec, ...] = tuple(ActionSpec(rule) for rule in RULES)

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from .actions import Action, Expander, steps, successors
+from .actions import Action, Expander, part_ids, part_key, steps, successors
 from .config import ALL_DESIGNS, Config, Variant
-from .properties import LIVENESS_ID, PROPERTIES, Property, migrations_open
+from .properties import LIVENESS_ID, PROPERTIES, Property, footprint, migrations_open
 from .state import EMPTY_GHOST, EMPTY_NETWORK, Ghost, Network, State, initial_state
 from .symmetry import Symmetry
 
@@ -182,11 +182,28 @@ def explore(
     parent = array("i", [-1])
     depth = array("i", [0])
     violations: dict[str, int] = {}
-    unchecked = [p for p in properties]
-    for p in list(unchecked):
-        if not p.predicate(config, root):
-            violations[p.id] = 0
-            unchecked.remove(p)
+    # each property's verdict per (ids of the parts it reads) of the stored states, which
+    # `stored` makes share equal parts and `states` keeps alive (so no id is reused)
+    unchecked: list[tuple[Property, Callable[[tuple[int, ...]], Any] | None,
+                          dict[Any, bool]]] = [
+        (p, None if footprint(p) is None else part_key(footprint(p) or ()), {})
+        for p in properties]
+
+    def check_state(c: State, j: int) -> None:
+        ids = part_ids(c)
+        for entry in list(unchecked):
+            p, keyer, verdicts = entry
+            if keyer is None:
+                ok = p.predicate(config, c)
+            else:
+                key = keyer(ids)
+                known = verdicts.get(key)
+                ok = verdicts[key] = p.predicate(config, c) if known is None else known
+            if not ok:
+                violations[p.id] = j
+                unchecked.remove(entry)
+
+    check_state(root, 0)
     src, dst, act = array("i"), array("i"), array("h")
     transitions = 0
     head = 0
@@ -226,10 +243,7 @@ def explore(
                 parent.append(head)
                 depth.append(d)
                 if unchecked:
-                    for p in list(unchecked):
-                        if not p.predicate(config, c):
-                            violations[p.id] = j
-                            unchecked.remove(p)
+                    check_state(c, j)
             if keep_edges:
                 src.append(head)
                 dst.append(j)
