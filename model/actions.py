@@ -331,15 +331,34 @@ class Expander:
                 parts = parts | {SLOT_NAMES[slot]}
             kind = rule.receives if rule.forged else None
             forged_parts = None
-            if kind is not None and useful and kind not in adversary.USEFUL_READS:
-                kind = None  # `useful` forges nothing of this kind
-            if kind is not None and parts is not None and useful:
+            generated = None if kind is None else adversary.useful_reads(config, kind)
+            if kind is not None and useful and generated is None:
+                kind = None  # `useful` forges nothing of this kind in this design
+            fixed = None
+            if kind is not None and parts is not None and generated is not None and useful:
                 forge_reads = reads(can_forge, 1, ("kind", kind))
                 if forge_reads is not None:
-                    forged_parts = parts | forge_reads | adversary.USEFUL_READS[kind]
+                    forged_parts = parts | forge_reads | generated
+                if forge_reads == frozenset() and generated == frozenset() and route:
+                    fixed = self._fixed(kind, route)
             entries.append((i, slot, route, tuples, holds, self._memo(parts), kind,
-                            self._memo(forged_parts), self.effects[i]))
+                            self._memo(forged_parts), self.effects[i], fixed))
         self.entries = entries
+
+    def _fixed(self, kind: type[Any], route: Router) -> list[tuple[Any, Iterable[Any]]]:
+        """(message, its receivers' parameters) of every message of `kind` the adversary
+        can forge, where neither `useful` nor can_forge reads the state for that kind (X's
+        requests): the same in every state, so listed once."""
+        from .state import initial_state
+
+        state = initial_state(self.config)
+        view = StateView(state)
+        out = []
+        for m in adversary.candidates(self.config, state, kind):
+            routed = route(m)
+            if routed and self.forgeable(self.x, view, kind, m):
+                out.append((m, routed))
+        return out
 
     def _memo(self, parts: frozenset[str] | None
               ) -> tuple[dict[Any, Any], Callable[[tuple[int, ...]], Any]] | None:
@@ -367,11 +386,17 @@ class Expander:
                 if holds(x, view, *args)]
 
     def forged(self, state: State, view: StateView, kind: type[Any], slot: int,
-               route: Router, holds: Compiled) -> list[tuple[Any, ...]]:
+               route: Router, holds: Compiled,
+               fixed: list[tuple[Any, Iterable[Any]]] | None = None) -> list[tuple[Any, ...]]:
         """The arguments of the instances enabled by a message the adversary forges now."""
         x, forgeable = self.x, self.forgeable
         sent = state.network[slot]
         out: list[tuple[Any, ...]] = []
+        if fixed is not None:
+            for m, routed in fixed:
+                if m not in sent:
+                    out.extend(args for args in routed if holds(x, view, *args))
+            return out
         for m in adversary.candidates(self.config, state, kind):
             if m in sent:
                 continue
@@ -385,7 +410,8 @@ class Expander:
         x = self.x
         view = StateView(state)
         ids = part_ids(state)
-        for i, slot, route, tuples, holds, memo, kind, forged_memo, effect in self.entries:
+        for (i, slot, route, tuples, holds, memo, kind, forged_memo, effect,
+             fixed) in self.entries:
             if memo is None:
                 found = self.enabled(state, view, slot, route, tuples, holds)
             else:
@@ -404,13 +430,13 @@ class Expander:
             if kind is None:
                 continue
             if forged_memo is None:
-                found = self.forged(state, view, kind, slot, route, holds)
+                found = self.forged(state, view, kind, slot, route, holds, fixed)
             else:
                 table, keyer = forged_memo
                 key = keyer(ids)
                 hit = table.get(key)
                 if hit is None:
-                    found = self.forged(state, view, kind, slot, route, holds)
+                    found = self.forged(state, view, kind, slot, route, holds, fixed)
                     table[key] = (found, state)
                     self._note()
                 else:

@@ -75,10 +75,14 @@ class Renaming:
         self._ghost: list[dict[Any, Any]] = [{} for _ in range(6)]
         self._host_tables: dict[Any, Any] = {}
         self._nonce_tables: dict[Any, Any] = {}
+        self._nets: dict[Any, Any] = {}
+        """Whole networks and ghosts (a Network's hash is its sets' cached hashes)."""
+        self._ghosts: dict[Any, Any] = {}
 
     def clear(self) -> None:
         for cache in (self._requests, self._responses, self._contents, self._views,
                       self._hosts, self._records, self._host_tables, self._nonce_tables,
+                      self._nets, self._ghosts,
                       *self._slots, *self._ghost):
             cache.clear()
 
@@ -215,14 +219,20 @@ class Renaming:
         return out
 
     def network(self, net: Network) -> Network:
-        fns = (self.request, self.response, self.init, self.content, self.complete,
-               self.rejection, self.confirmation, self.aborted, self.fanout)
-        return Network(*self._sets(tuple(net), self._slots, fns))
+        found: Network | None = self._nets.get(net)
+        if found is None:
+            fns = (self.request, self.response, self.init, self.content, self.complete,
+                   self.rejection, self.confirmation, self.aborted, self.fanout)
+            found = self._nets[net] = Network(*self._sets(tuple(net), self._slots, fns))
+        return found
 
     def ghost(self, g: Ghost) -> Ghost:
-        fns = (self.commit, self.import_, self.import_, self.start, self.content,
-               self.accepted)
-        return Ghost(*self._sets(tuple(g), self._ghost, fns))
+        found: Ghost | None = self._ghosts.get(g)
+        if found is None:
+            fns = (self.commit, self.import_, self.import_, self.start, self.content,
+                   self.accepted)
+            found = self._ghosts[g] = Ghost(*self._sets(tuple(g), self._ghost, fns))
+        return found
 
     def parts(self, state: State) -> tuple[Any, Any, Any]:
         """The renamed (clients, hosts, nonces): small, and decisive in most comparisons."""
