@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 from . import adversary
 from .compiled import Compiled, compiled_effect, compiled_guard, compiled_helper
 from .config import Config
+from .footprint import reads
 from .messages import message_from_json, message_to_json
 from .rules import RULES, Rule, can_forge
 from .state import SET_NAMES, SLOT, SLOT_NAMES, State
@@ -315,8 +316,6 @@ class Expander:
     LIMIT = 4_000_000
 
     def __init__(self, config: Config, memo: bool = True) -> None:
-        from .footprint import reads
-
         self.config = config
         self.x = reading(config)
         self.effects = [compiled_effect(spec.rule.effect, config.dropped) for spec in ACTIONS]

@@ -124,6 +124,23 @@ def load(where: Entry) -> tuple[CodeType, Aliases] | None:
     return found
 
 
+def load_value(where: Entry) -> tuple[bool, Any]:
+    """(whether a value is kept for `where`, the value): data derived from the source of
+    model/, such as the guards' footprints (model/footprint.py), kept like the code."""
+    pack, key = where
+    raw = _read(pack).get(key)
+    if isinstance(raw, tuple) and len(raw) == 2 and raw[0] == "value":
+        return True, raw[1]
+    return False, None
+
+
+def store_value(where: Entry, value: Any) -> None:
+    """Keep a marshallable `value` for `where` (as `store` keeps code)."""
+    pack, key = where
+    _read(pack)[key] = ("value", value)
+    _write(pack)
+
+
 def store(where: Entry, code: CodeType, aliases: Aliases) -> None:
     """Keep `code` for `where` (the pack is written whole or not at all; a folder that cannot
     be written leaves the cache as it was, never fails the caller)."""
@@ -131,6 +148,11 @@ def store(where: Entry, code: CodeType, aliases: Aliases) -> None:
     entries = _read(pack)
     entries[key] = (marshal.dumps(code), list(aliases))
     _DECODED[where] = (code, list(aliases))
+    _write(pack)
+
+
+def _write(pack: Path) -> None:
+    entries = _read(pack)
     try:
         pack.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=pack.parent, suffix=".tmp")

@@ -8,7 +8,9 @@ state.SET_NAMES.  `reads(f, position)` walks the source of `f` (and of every hel
 rules' module that `f` passes `s` to) and gives the union of those parts, or None when it
 cannot tell: `s` used any other way (assigned, stored, passed to something that is not a
 plain helper of the module, a set named by anything but a literal).  None is always a safe
-answer; the checker then evaluates the guard on every state.
+answer; the checker then evaluates the guard on every state.  The answers are kept in the
+code cache (model/codecache.py, keyed by the source of model/): parsing the rules' module
+is most of a small check's time.
 
 model/actions.py uses the footprints to evaluate an action's guards once per distinct
 combination of the parts they read (the successor generation that re-evaluates only the
@@ -24,6 +26,7 @@ import textwrap
 from collections.abc import Callable
 from typing import Any
 
+from . import codecache
 from .state import SET_NAMES
 
 TABLE_OF_METHOD = {"host": "hosts", "record": "nonces", "view": "clients"}
@@ -41,12 +44,21 @@ def reads(f: Callable[..., Any], position: int = 1,
     key = (f, position, given)
     if key in _MEMO:
         return _MEMO[key]
+    label = "" if given is None else f"{given[0]}={getattr(given[1], '__name__', given[1])}"
+    where = codecache.entry(f, f"footprint {position} {label}")
+    if where is not None:
+        kept, value = codecache.load_value(where)
+        if kept and (value is None or isinstance(value, tuple)):
+            _MEMO[key] = None if value is None else frozenset(value)
+            return _MEMO[key]
     _MEMO[key] = None  # a helper that calls itself: unknown while it is being read
     try:
         found = _reads(f, position, given)
     except (OSError, TypeError, SyntaxError, IndexError):
         found = None
     _MEMO[key] = found
+    if where is not None:
+        codecache.store_value(where, None if found is None else tuple(sorted(found)))
     return found
 
 
