@@ -419,7 +419,7 @@ class Expander:
                 hit = table.get(key)
                 if hit is None:
                     found = self.enabled(state, view, slot, route, tuples, holds)
-                    table[key] = (found, state)  # the state keeps the parts keyed on alive
+                    table[key] = (found or (), state)  # the state keeps the parts keyed on alive
                     self._note()
                 else:
                     found = hit[0]
@@ -436,7 +436,7 @@ class Expander:
                 hit = table.get(key)
                 if hit is None:
                     found = self.forged(state, view, kind, slot, route, holds, fixed)
-                    table[key] = (found, state)
+                    table[key] = (found or (), state)
                     self._note()
                 else:
                     found = hit[0]
