@@ -318,7 +318,6 @@ class Expander:
     def __init__(self, config: Config, memo: bool = True) -> None:
         self.config = config
         self.x = reading(config)
-        self.effects = [compiled_effect(spec.rule.effect, config.dropped) for spec in ACTIONS]
         self.forgeable = compiled_helper(can_forge)
         self.size = 0
         self.memos: list[dict[Any, Any]] = []
@@ -341,7 +340,8 @@ class Expander:
                 if forge_reads == frozenset() and generated == frozenset() and route:
                     fixed = self._fixed(kind, route)
             entries.append((i, slot, route, tuples, holds, self._memo(parts), kind,
-                            self._memo(forged_parts), self.effects[i], fixed))
+                            self._memo(forged_parts),
+                            compiled_effect(rule.effect, config.dropped), fixed))
         self.entries = entries
 
     def _fixed(self, kind: type[Any], route: Router) -> list[tuple[Any, Iterable[Any]]]:
