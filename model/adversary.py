@@ -334,6 +334,27 @@ USEFUL_RELIES_ON = frozenset({
 signature and nonce checks it does follow are read from `config.dropped` above)."""
 
 
+def useful_reads(config: Config, kind: type[Any]) -> frozenset[str] | None:
+    """The parts of a state (tables and network slots, as model/footprint.py names them)
+    that `useful` reads for `kind` in the design of `config`; None where it gives no
+    candidate of that kind at all.  Equal parts, equal candidates: model/actions.Expander
+    relies on it and tests/test_model_incremental.py checks it on every state of an
+    exploration of every design `useful` covers."""
+    if kind is MigrationRequest:
+        return frozenset() if config.rogue_client else None
+    if kind is MigrationResponse:
+        if config.rogue_ds and _unsigned_response(config):
+            return frozenset({"clients", "nonces"})
+        return None
+    if kind is MigrationInit:
+        if config.rogue_client and "lock.member_signature" in config.dropped:
+            return frozenset({"responses", "inits", "contents", "nonces"})
+        return None
+    if kind is MigrationContent and config.rogue_ds:
+        return frozenset({"nonces"})
+    return None
+
+
 def useful_applies(config: Config) -> bool:
     """Whether `useful` covers this design: its argument above holds unless the design
     drops a check it relies on; such a design is given `exhaustive`."""

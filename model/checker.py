@@ -25,11 +25,13 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from .actions import Action, steps, successors
+from .actions import Action, Expander, part_ids, part_key, steps, successors
 from .config import ALL_DESIGNS, Config, Variant
-from .properties import LIVENESS_ID, PROPERTIES, Property, migrations_open
-from .state import State, initial_state
+from .properties import LIVENESS_ID, PROPERTIES, Property, footprint, migrations_open
+from .state import EMPTY_GHOST, EMPTY_NETWORK, Ghost, Network, State, initial_state
 from .symmetry import Symmetry
+
+_new = tuple.__new__
 
 
 class Verdict(enum.StrEnum):
@@ -52,13 +54,29 @@ class Progress:
     transitions: int
     depth: int
     seconds: float
+    queue: int = 0
+    """States found and not yet expanded."""
+    rss: int = 0
+    """The process's peak resident memory so far, in bytes (0: unknown)."""
 
     def line(self) -> str:
         rate = self.states / self.seconds if self.seconds else 0.0
+        memory = f", {self.rss / 2**20:,.0f} MiB peak RSS" if self.rss else ""
         return (
             f"  ... {self.states:,} states, {self.transitions:,} transitions, depth "
-            f"{self.depth}, {self.seconds:.1f}s, {rate:,.0f} states/s"
+            f"{self.depth}, {self.seconds:.1f}s, {rate:,.0f} states/s, queue "
+            f"{self.queue:,}{memory}"
         )
+
+
+def peak_rss() -> int:
+    """The peak resident set size of this process in bytes (0 where it cannot be read)."""
+    try:
+        import resource
+    except ImportError:  # not on every platform
+        return 0
+    scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * scale
 
 
 def stderr_progress(p: Progress) -> None:
@@ -81,6 +99,8 @@ class Exploration:
     edges: tuple[array[int], array[int], array[int]] | None = None
     """(source index, target index, step label of `_expand`) of every non-stutter step."""
     index: dict[State, int] = field(default_factory=dict, repr=False)
+    """Each canonical state, and each concrete successor met, -> its canonical state's
+    index in `states` (without symmetry: the states themselves)."""
     complete: bool = True
     """False when `max_states` stopped the search: "holds" cannot be concluded."""
 
@@ -101,6 +121,39 @@ def _expand(config: Config, state: State) -> Iterable[tuple[int, State]]:
     return steps(config, state)
 
 
+class Interner:
+    """Makes the parts of stored states that are equal the same object: the tables, each
+    set of the network and of the ghost, the network and the ghost.  States then share
+    their parts by identity, which the Expander's memo keys on and which keeps one copy
+    of each distinct part in memory."""
+
+    def __init__(self) -> None:
+        self.tables: tuple[dict[Any, Any], ...] = ({}, {}, {})
+        self.slots: list[dict[Any, Any]] = [{} for _ in range(len(EMPTY_NETWORK))]
+        self.ghosts: list[dict[Any, Any]] = [{} for _ in range(len(EMPTY_GHOST))]
+        self.nets: dict[Any, Any] = {}
+        self.ghost: dict[Any, Any] = {}
+
+    def __call__(self, state: State) -> State:
+        hosts, nonces, clients, net, ghost = state
+        t0, t1, t2 = self.tables
+        hosts = t0.setdefault(hosts, hosts)
+        nonces = t1.setdefault(nonces, nonces)
+        clients = t2.setdefault(clients, clients)
+        found = self.nets.get(net)
+        if found is None:
+            found = _new(Network, [d.setdefault(fs, fs)
+                                   for d, fs in zip(self.slots, net, strict=True)])
+            self.nets[found] = found
+        net = found
+        found = self.ghost.get(ghost)
+        if found is None:
+            found = _new(Ghost, [d.setdefault(fs, fs)
+                                 for d, fs in zip(self.ghosts, ghost, strict=True)])
+            self.ghost[found] = found
+        return _new(State, (hosts, nonces, clients, net, found))
+
+
 def explore(
     config: Config,
     *,
@@ -111,25 +164,46 @@ def explore(
     progress_after: float = 2.0,
     max_states: int | None = None,
     stop_at: frozenset[str] = frozenset(),
+    incremental: bool = True,
 ) -> Exploration:
     """Exhaust the reachable states of `config` breadth-first, noting the first state that
     violates each of `properties`.  With `max_states`, stop expanding once that many states
     are known; with `stop_at`, once every property named there is violated (either way the
-    exploration is marked incomplete)."""
+    exploration is marked incomplete).  `incremental` (the default) evaluates each action's
+    guards once per distinct value of the parts they read (actions.Expander); off, every
+    guard on every state: the same search, step for step."""
     start = time.perf_counter()
     canon = Symmetry(config).canonical if symmetry else (lambda s: s)
-    root = canon(initial_state(config))
+    stored = Interner()
+    expand = Expander(config, memo=incremental).steps
+    root = stored(canon(initial_state(config)))
     index: dict[State, int] = {root: 0}
-    seen: dict[State, int] = {} if symmetry else index  # concrete state -> index
     states = [root]
     parent = array("i", [-1])
     depth = array("i", [0])
     violations: dict[str, int] = {}
-    unchecked = [p for p in properties]
-    for p in list(unchecked):
-        if not p.predicate(config, root):
-            violations[p.id] = 0
-            unchecked.remove(p)
+    # each property's verdict per (ids of the parts it reads) of the stored states, which
+    # `stored` makes share equal parts and `states` keeps alive (so no id is reused)
+    unchecked: list[tuple[Property, Callable[[tuple[int, ...]], Any] | None,
+                          dict[Any, bool]]] = [
+        (p, None if footprint(p) is None else part_key(footprint(p) or ()), {})
+        for p in properties]
+
+    def check_state(c: State, j: int) -> None:
+        ids = part_ids(c)
+        for entry in list(unchecked):
+            p, keyer, verdicts = entry
+            if keyer is None:
+                ok = p.predicate(config, c)
+            else:
+                key = keyer(ids)
+                known = verdicts.get(key)
+                ok = verdicts[key] = p.predicate(config, c) if known is None else known
+            if not ok:
+                violations[p.id] = j
+                unchecked.remove(entry)
+
+    check_state(root, 0)
     src, dst, act = array("i"), array("i"), array("h")
     transitions = 0
     head = 0
@@ -144,32 +218,32 @@ def explore(
             break
         state = states[head]
         d = depth[head] + 1
-        for action_index, nxt in _expand(config, state):
+        for action_index, nxt in expand(state):
             transitions += 1
             if nxt is state:
                 continue
-            # a concrete successor met before (as itself or canonically): no canonicalising
-            j = seen.get(nxt)
-            if j is None and symmetry:
-                j = index.get(nxt)
+            # one dict for canonical states and the concrete successors met (a concrete
+            # state equal to a canonical one is that canonical state): a successor met
+            # before is found without canonicalising, and each look-up hashes it once
+            j = index.get(nxt)
             if j is None:
                 c = canon(nxt)
-                j = index.get(c)
-                if j is not None and symmetry:
-                    seen[nxt] = j
+                renamed = c is not nxt
+                if renamed:
+                    j = index.get(c)
+                    if j is not None:
+                        index[nxt] = j
             if j is None:
                 j = len(states)
+                c = stored(c)
                 index[c] = j
-                if symmetry and c is not nxt:
-                    seen[nxt] = j
+                if renamed:
+                    index[nxt] = j
                 states.append(c)
                 parent.append(head)
                 depth.append(d)
                 if unchecked:
-                    for p in list(unchecked):
-                        if not p.predicate(config, c):
-                            violations[p.id] = j
-                            unchecked.remove(p)
+                    check_state(c, j)
             if keep_edges:
                 src.append(head)
                 dst.append(j)
@@ -178,7 +252,8 @@ def explore(
         if progress is not None and not head & 1023:
             now = time.perf_counter()
             if now >= next_report:
-                progress(Progress(len(states), transitions, depth[head - 1], now - start))
+                progress(Progress(len(states), transitions, depth[head - 1], now - start,
+                                  len(states) - head, peak_rss()))
                 next_report = now + 2.0
     return Exploration(
         config=config,
@@ -328,6 +403,7 @@ def check(
     progress: Callable[[Progress], None] | None = None,
     max_states: int | None = None,
     stop_at: frozenset[str] = frozenset(),
+    incremental: bool = True,
 ) -> DesignReport:
     """Exhaust `config` (with `design`'s options if given) and give every property's verdict,
     with a shortest counterexample trace for each violated one."""
@@ -337,7 +413,8 @@ def check(
         design = next((v for v in ALL_DESIGNS if v.options == config.options),
                       Variant("custom", config.options, None, "custom options"))
     ex = explore(config, properties=properties, symmetry=symmetry, keep_edges=liveness,
-                 progress=progress, max_states=max_states, stop_at=stop_at)
+                 progress=progress, max_states=max_states, stop_at=stop_at,
+                 incremental=incremental)
     unproved = HOLDS if ex.complete else UNKNOWN
     results = []
     for p in properties:

@@ -9,7 +9,10 @@ it calls by alias.  The pack's name is a SHA-256 over the Python version and the
 every module of model/ (the rules, the vocabulary, the rewriter itself), so any edit of
 model/ makes a new pack; a pack that cannot be read or decoded is ignored and written anew,
 and one written by two processes at once keeps one of them (the other's functions are
-rewritten again next time).  The folder is $MIMI_PORTABILITY_CACHE, else
+rewritten again next time).  Each function's code is kept marshalled on its own inside
+the pack and decoded only when asked for: a run of one design reads the few dozen functions
+it uses, not the whole pack (decoding every design's functions was most of a small check's
+time).  The folder is $MIMI_PORTABILITY_CACHE, else
 $XDG_CACHE_HOME/mimi-portability (~/.cache/mimi-portability); MIMI_PORTABILITY_CACHE=off
 turns the cache off.
 """
@@ -34,7 +37,9 @@ Entry = tuple[Path, str]
 
 _MODEL_DIR = os.path.dirname(__file__)
 _STATE: dict[str, Any] = {}
-_PACKS: dict[Path, dict[str, tuple[CodeType, Aliases]]] = {}
+_PACKS: dict[Path, dict[str, Any]] = {}
+"""Pack -> its entries as read: key -> (marshalled code, aliases), not yet checked."""
+_DECODED: dict[tuple[Path, str], tuple[CodeType, Aliases] | None] = {}
 
 
 def folder() -> Path | None:
@@ -82,31 +87,58 @@ def entry(f: Callable[..., Any], rewrite: str) -> Entry | None:
     return pack, f"{f.__module__}.{f.__qualname__}:{code.co_firstlineno}|{rewrite}"
 
 
-def _read(pack: Path) -> dict[str, tuple[CodeType, Aliases]]:
+def _read(pack: Path) -> dict[str, Any]:
     found = _PACKS.get(pack)
     if found is None:
-        found = {}
         try:
             data = marshal.loads(pack.read_bytes())
         except (OSError, EOFError, ValueError, TypeError):
             data = None
-        if isinstance(data, dict):
-            found = {k: (v[0], list(v[1])) for k, v in data.items() if _well_formed(k, v)}
+        found = data if isinstance(data, dict) else {}
         _PACKS[pack] = found
     return found
 
 
-def _well_formed(key: Any, value: Any) -> bool:
-    return (isinstance(key, str) and isinstance(value, tuple) and len(value) == 2
-            and isinstance(value[0], CodeType) and isinstance(value[1], list)
+def _decoded(value: Any) -> tuple[CodeType, Aliases] | None:
+    """One entry of a pack as (code, aliases), or None if it is malformed."""
+    if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], bytes)
+            and isinstance(value[1], list | tuple)
             and all(isinstance(a, tuple) and len(a) == 2 and all(isinstance(n, str) for n in a)
-                    for a in value[1]))
+                    for a in value[1])):
+        return None
+    try:
+        code = marshal.loads(value[0])
+    except (EOFError, ValueError, TypeError):
+        return None
+    return (code, list(value[1])) if isinstance(code, CodeType) else None
 
 
 def load(where: Entry) -> tuple[CodeType, Aliases] | None:
     """The code and aliases kept for `where`; None when they are absent or unreadable."""
+    if where in _DECODED:
+        return _DECODED[where]
     pack, key = where
-    return _read(pack).get(key)
+    raw = _read(pack).get(key) if isinstance(key, str) else None
+    found = None if raw is None else _decoded(raw)
+    _DECODED[where] = found
+    return found
+
+
+def load_value(where: Entry) -> tuple[bool, Any]:
+    """(whether a value is kept for `where`, the value): data derived from the source of
+    model/, such as the guards' footprints (model/footprint.py), kept like the code."""
+    pack, key = where
+    raw = _read(pack).get(key)
+    if isinstance(raw, tuple) and len(raw) == 2 and raw[0] == "value":
+        return True, raw[1]
+    return False, None
+
+
+def store_value(where: Entry, value: Any) -> None:
+    """Keep a marshallable `value` for `where` (as `store` keeps code)."""
+    pack, key = where
+    _read(pack)[key] = ("value", value)
+    _write(pack)
 
 
 def store(where: Entry, code: CodeType, aliases: Aliases) -> None:
@@ -114,7 +146,13 @@ def store(where: Entry, code: CodeType, aliases: Aliases) -> None:
     be written leaves the cache as it was, never fails the caller)."""
     pack, key = where
     entries = _read(pack)
-    entries[key] = (code, aliases)
+    entries[key] = (marshal.dumps(code), list(aliases))
+    _DECODED[where] = (code, list(aliases))
+    _write(pack)
+
+
+def _write(pack: Path) -> None:
+    entries = _read(pack)
     try:
         pack.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=pack.parent, suffix=".tmp")

@@ -27,7 +27,7 @@ from .compiled import compiled_body
 from .config import NO_NONCE, NONE, Config
 from .messages import MigrationConfirmation, MigrationResponse, TargetMigrationComplete
 from .state import ABSENT, ACTIVE, LOCKED, MOVED, SET_NAMES, State, set_reader
-from .vocabulary import GROUPS, HONEST_CLIENTS, HONEST_DS, StateView, concrete_domain
+from .vocabulary import GROUPS, HONEST_CLIENTS, HONEST_DS, RANGES, StateView, concrete_domain
 
 Body = Callable[..., Any]
 """body(x, s, *variables) -> truth value, in either reading of the vocabulary."""
@@ -59,11 +59,16 @@ class Clause:
                 return True  # no instance at all (most ghost sets are empty most of the time)
         key: tuple[Any, ...] | None = None
         if self.reads is not None:
-            key = (id(self), *[part(state) for part in self._parts])  # type: ignore[attr-defined]
-            cache: dict[Any, bool] = config.__dict__.setdefault("_clauses", {})
+            # keyed by the parts' ids, the entry keeping the parts (so no id is reused while
+            # it lives): the checker stores states with equal parts made one object
+            # (checker.Interner), and hashing the tables anew for every clause cost more
+            # than most clauses
+            parts = [part(state) for part in self._parts]  # type: ignore[attr-defined]
+            key = (id(self), *map(id, parts))
+            cache: dict[Any, tuple[bool, Any]] = config.__dict__.setdefault("_clauses", {})
             hit = cache.get(key)
             if hit is not None:
-                return hit
+                return hit[0]
         x = reading(config)
         view = StateView(state)
         body = compiled_body(self.body)
@@ -72,7 +77,7 @@ class Clause:
         if key is not None:
             if len(cache) > _CACHE_LIMIT:
                 cache.clear()
-            cache[key] = value
+            cache[key] = (value, parts)
         return value
 
 
@@ -370,6 +375,22 @@ NEGATIVE_CONTROL = _prop(no_group_ever_moves)
 NEGATIVE_CONTROLS: tuple[Property, ...] = (NEGATIVE_CONTROL, _prop(target_never_imports))
 
 _BY_ID = {p.id: p for p in (*PROPERTIES, *NEGATIVE_CONTROLS)}
+
+
+def footprint(p: Property) -> frozenset[str] | None:
+    """The parts of a State (tables, sets of SET_NAMES) `p` reads, or None if some clause
+    does not say (Clause.reads); states equal on them get the same verdict."""
+    if p.id not in CLAUSES:
+        return None
+    out: set[str] = set()
+    for clause in CLAUSES[p.id]:
+        if clause.reads is None:
+            return None
+        out.update(d for d in (*clause.over, *clause.reads) if d in SET_NAMES or d in TABLES)
+        if any(d not in SET_NAMES and d not in TABLES and d not in RANGES
+               for d in (*clause.over, *clause.reads)):
+            return None
+    return frozenset(out)
 
 
 def property_by_id(pid: str) -> Property:

@@ -242,19 +242,28 @@ def _put(row: tuple[Any, ...], index: int, value: Any) -> tuple[Any, ...]:
     return (*row[:index], value, *row[index + 1 :])
 
 
+_new = tuple.__new__
+"""Builds a NamedTuple from its fields without `_replace`'s keyword handling (the
+functional updates below run on every transition of the checker)."""
+
+
 def set_host(state: State, ds: int, group: int, host: Host) -> State:
     hosts = state.hosts
-    return state._replace(hosts=_put(hosts, ds, _put(hosts[ds], group, host)))
+    return _new(State, (_put(hosts, ds, _put(hosts[ds], group, host)), state.nonces,
+                        state.clients, state.network, state.ghost))
 
 
 def set_nonce(state: State, ds: int, index: int, record: NonceRecord) -> State:
     pools = state.nonces
-    return state._replace(nonces=_put(pools, ds, _put(pools[ds], index, record)))
+    return _new(State, (state.hosts, _put(pools, ds, _put(pools[ds], index, record)),
+                        state.clients, state.network, state.ghost))
 
 
 def set_view(state: State, client: int, group: int, view: ClientView) -> State:
     views = state.clients
-    return state._replace(clients=_put(views, client, _put(views[client], group, view)))
+    return _new(State, (state.hosts, state.nonces,
+                        _put(views, client, _put(views[client], group, view)),
+                        state.network, state.ghost))
 
 
 def sent(state: State, message: object) -> bool:
@@ -271,7 +280,10 @@ def send(state: State, *messages: object) -> State:
         if m not in net[slot]:
             net[slot] = net[slot] | {m}
             changed = True
-    return state._replace(network=Network(*net)) if changed else state
+    if not changed:
+        return state
+    return _new(State, (state.hosts, state.nonces, state.clients, _new(Network, net),
+                        state.ghost))
 
 
 def record(state: State, **additions: object) -> State:
@@ -307,14 +319,16 @@ def add_to(state: State, name: str, element: Any) -> State:
         sent: frozenset[Any] = net[index]
         if element in sent:
             return state
-        changed: dict[str, Any] = {SLOT_NAMES[index]: sent | {element}}
-        return state._replace(network=net._replace(**changed))
+        new_net = (*net[:index], sent | {element}, *net[index + 1:])
+        return _new(State, (state.hosts, state.nonces, state.clients, _new(Network, new_net),
+                            state.ghost))
     ghost = state.ghost
     recorded: frozenset[Any] = ghost[index]
     if element in recorded:
         return state
-    changed = {Ghost._fields[index]: recorded | {element}}
-    return state._replace(ghost=ghost._replace(**changed))
+    new_ghost = (*ghost[:index], recorded | {element}, *ghost[index + 1:])
+    return _new(State, (state.hosts, state.nonces, state.clients, state.network,
+                        _new(Ghost, new_ghost)))
 
 
 def pending_nonce_for_group(state: State, target: int, group: int) -> bool:

@@ -75,10 +75,14 @@ class Renaming:
         self._ghost: list[dict[Any, Any]] = [{} for _ in range(6)]
         self._host_tables: dict[Any, Any] = {}
         self._nonce_tables: dict[Any, Any] = {}
+        self._nets: dict[Any, Any] = {}
+        """Whole networks and ghosts (a Network's hash is its sets' cached hashes)."""
+        self._ghosts: dict[Any, Any] = {}
 
     def clear(self) -> None:
         for cache in (self._requests, self._responses, self._contents, self._views,
                       self._hosts, self._records, self._host_tables, self._nonce_tables,
+                      self._nets, self._ghosts,
                       *self._slots, *self._ghost):
             cache.clear()
 
@@ -215,14 +219,20 @@ class Renaming:
         return out
 
     def network(self, net: Network) -> Network:
-        fns = (self.request, self.response, self.init, self.content, self.complete,
-               self.rejection, self.confirmation, self.aborted, self.fanout)
-        return Network(*self._sets(tuple(net), self._slots, fns))
+        found: Network | None = self._nets.get(net)
+        if found is None:
+            fns = (self.request, self.response, self.init, self.content, self.complete,
+                   self.rejection, self.confirmation, self.aborted, self.fanout)
+            found = self._nets[net] = Network(*self._sets(tuple(net), self._slots, fns))
+        return found
 
     def ghost(self, g: Ghost) -> Ghost:
-        fns = (self.commit, self.import_, self.import_, self.start, self.content,
-               self.accepted)
-        return Ghost(*self._sets(tuple(g), self._ghost, fns))
+        found: Ghost | None = self._ghosts.get(g)
+        if found is None:
+            fns = (self.commit, self.import_, self.import_, self.start, self.content,
+                   self.accepted)
+            found = self._ghosts[g] = Ghost(*self._sets(tuple(g), self._ghost, fns))
+        return found
 
     def parts(self, state: State) -> tuple[Any, Any, Any]:
         """The renamed (clients, hosts, nonces): small, and decisive in most comparisons."""
@@ -349,10 +359,31 @@ class Symmetry:
             if ren.identity:
                 return state
             return ren.state(state, (least_clients, ren.hosts(state), ren.nonces(state)))
-        renamed = list(dict.fromkeys(ren.state(state) for ren in rens))
-        if len(renamed) == 1:
-            return renamed[0]
-        return min(renamed, key=_ordered)
+        return self._least_sets(state, least_clients, rens)
+
+    def _least_sets(self, state: State, least_clients: Any, rens: list[Renaming]) -> State:
+        """Among renamings that tie on the tables, the one whose network and ghost are least
+        under `_ordered`: compared set by set, each sorted only while the candidates still
+        tie (most differ in the first set that differs at all), and a state built for the
+        winner alone.  The same choice as min(renamed states, key=_ordered)."""
+        candidates: list[tuple[Renaming, tuple[frozenset[Any], ...]]] = []
+        for ren in rens:
+            sets = (*ren.network(state.network), *ren.ghost(state.ghost))
+            if not any(sets == other for _, other in candidates):
+                candidates.append((ren, sets))
+        for k in range(len(candidates[0][1])):
+            if len(candidates) == 1:
+                break
+            first = candidates[0][1][k]
+            if all(sets[k] == first for _, sets in candidates):
+                continue
+            keys = [tuple(sorted(sets[k])) for _, sets in candidates]
+            least = min(keys)
+            candidates = [c for c, key in zip(candidates, keys, strict=True) if key == least]
+        ren = candidates[0][0]
+        if ren.identity:
+            return state
+        return ren.state(state, (least_clients, ren.hosts(state), ren.nonces(state)))
 
     def _least_clients(self, state: State) -> tuple[Any, list[Renaming]]:
         """The least renamed client table of `state` and every renaming that gives it."""

@@ -106,7 +106,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         reports.append(
             check(config, design=design, symmetry=not args.no_symmetry,
                   liveness=not args.no_liveness, progress=progress,
-                  max_states=None if design.expected is None else budget)
+                  max_states=None if design.expected is None else budget,
+                  incremental=not args.no_incremental)
         )
     found = problems(reports, vacuity=all_designs)
     write_traces(args.itf, "check", ((r.config, r.design.name, p.property, p.verdict, p.trace)
@@ -176,6 +177,10 @@ def register(subparsers: Subparsers) -> None:
     p.add_argument("--no-symmetry", action="store_true", help="no symmetry reduction")
     p.add_argument("--no-liveness", action="store_true",
                    help=f"skip {LIVENESS_ID} (saves the graph's memory)")
+    p.add_argument("--no-incremental", action="store_true",
+                   help="evaluate every guard on every state (default: each action's guards "
+                   "once per distinct value of the parts of the state they read; the same "
+                   "search, step for step)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(handler=cmd_check)
     p = subparsers.add_parser("variants", help="list the design variants and what each breaks "
