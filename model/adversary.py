@@ -337,7 +337,7 @@ signature and nonce checks it does follow are read from `config.dropped` above).
 def useful_reads(config: Config, kind: type[Any]) -> frozenset[str] | None:
     """The parts of a state (tables and network slots, as model/footprint.py names them)
     that `useful` reads for `kind` in the design of `config`; None where it gives no
-    candidate of that kind at all.  Equal parts, equal candidates: model/actions.Expander
+    candidate of that kind at all.  Equal parts, equal candidates: model/expander.py Expander
     relies on it and tests/test_model_incremental.py checks it on every state of an
     exploration of every design `useful` covers."""
     if kind is MigrationRequest:

@@ -10,6 +10,10 @@ Breadth-first order makes every reported counterexample a shortest one.  States 
 canonically under model/symmetry.py; a trace is rebuilt on concrete states by re-searching,
 from the concrete initial state, a successor whose canonical form is the next state on the
 path, so traces replay through `actions.replay` exactly as printed.
+
+Over 500 lines on purpose: the search, the trace rebuilt from it, the liveness decision on
+its graph and the per-design reports all read one `Exploration` (its parents, depths and
+edges) and the interned states it keeps; apart, each would need that structure exported.
 """
 
 from __future__ import annotations
@@ -25,8 +29,9 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from .actions import Action, Expander, part_ids, part_key, steps, successors
+from .actions import Action, steps, successors
 from .config import ALL_DESIGNS, Config, Variant
+from .expander import Expander, part_ids, part_key
 from .properties import LIVENESS_ID, PROPERTIES, Property, footprint, migrations_open
 from .state import EMPTY_GHOST, EMPTY_NETWORK, Ghost, Network, State, initial_state
 from .symmetry import Symmetry
@@ -170,7 +175,7 @@ def explore(
     violates each of `properties`.  With `max_states`, stop expanding once that many states
     are known; with `stop_at`, once every property named there is violated (either way the
     exploration is marked incomplete).  `incremental` (the default) evaluates each action's
-    guards once per distinct value of the parts they read (actions.Expander); off, every
+    guards once per distinct value of the parts they read (model/expander.py); off, every
     guard on every state: the same search, step for step."""
     start = time.perf_counter()
     canon = Symmetry(config).canonical if symmetry else (lambda s: s)

@@ -1,4 +1,4 @@
-"""The incremental successor generation (model/actions.Expander over the footprints of
+"""The incremental successor generation (model/expander.py Expander over the footprints of
 model/footprint.py) is the plain one: the same transitions in the same order, so the same
 states, counts, verdicts and shortest traces; and the footprints it relies on cover what
 the guards, can_forge and the adversary's `useful` generator read."""
@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from model import adversary
-from model.actions import ACTIONS, Expander, live, reading, steps
+from model.actions import ACTIONS, live, reading, steps
 from model.checker import Exploration, check, explore
 from model.compiled import compiled_guard, compiled_helper
 from model.config import ALL_DESIGNS, REFERENCE, Config, Variant, variant
+from model.expander import Expander
 from model.footprint import reads
 from model.messages import MESSAGE_TYPES
 from model.rules import can_forge
