@@ -36,16 +36,18 @@ exactly why the search could not go on; apart, each would restate the other's ca
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from model import state as ms
-from model.actions import ACTIONS_BY_NAME, live, successors
+from model.actions import ACTIONS_BY_NAME, ActionSpec, live, successors
 from model.config import NO_NONCE, Config
+from model.expander import PART_ORDER, part_ids, part_key
+from model.footprint import reads
 from model.messages import CommitFanout, MigrationContent, MigrationRequest
 from model.refusals import IGNORED, failing, refused_commit, refused_delivery
 from model.routing import PARTY, RECEIVERS, relaxed
-from model.rules import RULES
+from model.rules import RULES, can_forge
 
 from ..envelope import Kind
 from .format import GroupSeen, Log, Message, NonceSeen, Restart
@@ -65,6 +67,8 @@ class Search:
         self.config: Config = cast.config
         self.silent_bound = silent
         self.max_nodes = max_nodes
+        self._forge_keys: dict[type[Any], Callable[[tuple[int, ...]], Any]] = {}
+        self._forgeable: dict[tuple[Any, Any], bool] = {}
 
     # -- one logged step -----------------------------------------------------------------
 
@@ -101,8 +105,30 @@ class Search:
                 continue
             spec = ACTIONS_BY_NAME[rule.name]
             for args in spec.parties(self.config, state, m):
-                if args[0] == pid and spec.guard(self.config, state, *args):
+                if args[0] == pid and self._delivered(spec, m, state) and \
+                        spec.accepts(self.config, state, *args):
                     yield rule.name, args
+
+    def _delivered(self, spec: ActionSpec, m: Any, state: ms.State) -> bool:
+        """`spec.delivered`, remembered per message and per the parts of the state the
+        adversary's power reads for its kind (model/footprint.py): a log's receive is tried
+        at every node until its sender's log gets there, and can_forge scans the network.
+        Keys are part ids, sound while the states are alive (the search keeps them all)."""
+        if in_network(state, m):
+            return True
+        if not spec.rule.forged:
+            return False
+        kind = type(m)
+        key_of = self._forge_keys.get(kind)
+        if key_of is None:
+            parts = reads(can_forge, 1, ("kind", kind))
+            key_of = part_key(PART_ORDER if parts is None else parts)
+            self._forge_keys[kind] = key_of
+        key = (m, key_of(part_ids(state)))
+        found = self._forgeable.get(key)
+        if found is None:
+            found = self._forgeable[key] = spec.delivered(self.config, state, m)
+        return found
 
     def _refusal_ok(self, i: int, m: Any, answer: Any, state: ms.State) -> str | None:
         """None when the rules refuse `m` at log i's role with `answer`; else why not."""
