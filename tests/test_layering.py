@@ -9,6 +9,7 @@ the import statements of every module (ast, nothing is imported) and build the r
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -93,9 +94,12 @@ def test_help_does_not_import_z3() -> None:
 
 LONG = 500
 """A module over this many lines says why in its docstring (issue #18)."""
-OUTSIDE = ("shared/", "style.md", "architecture.md")
-"""Files outside the repository that no docstring or doc may cite (a reader of the
-repository alone cannot follow them)."""
+CITED_MD = re.compile(r"(?<![\w./-])((?:\.\./)*[\w.-]+(?:/[\w.-]+)*\.md)\b")
+"""A Markdown file named in a text: `docs/profile.md`, `profile.md`, `../x/y.md`."""
+CLIMBS_OUT = re.compile(r"(?<![\w.])\.\./\w")
+"""A path that climbs out of the repository's root."""
+FENCED = re.compile(r"^```.*?^```", re.S | re.M)
+"""A fenced block of Markdown: commands and what they print, not citations."""
 
 
 def _all_modules() -> list[Path]:
@@ -117,5 +121,25 @@ def test_docstrings_and_docs_cite_no_file_outside_the_repository() -> None:
              for p in _all_modules()}
     for doc in (REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))):
         texts[str(doc.relative_to(REPO))] = doc.read_text()
-    cited = {(name, word) for name, text in texts.items() for word in OUTSIDE if word in text}
-    assert cited == set()
+    assert _outside(texts) == set()
+
+
+def _outside(texts: dict[str, str]) -> set[tuple[str, str]]:
+    """(text, what it cites) for each path that climbs out of the repository and each
+    Markdown file named that the repository does not have."""
+    ours = {p.name for p in REPO.rglob("*.md") if not {".git", ".venv"} & set(p.parts)}
+    outside = set()
+    for name, text in texts.items():
+        outside.update((name, m.group(0)) for m in CLIMBS_OUT.finditer(text))
+        for cited in CITED_MD.findall(FENCED.sub("", text)):
+            if not ((REPO / cited).exists() if "/" in cited else cited in ours):
+                outside.add((name, cited))
+    return outside
+
+
+def test_a_citation_outside_the_repository_is_found() -> None:
+    """The negative control of the check above."""
+    assert _outside({"a": "see ../elsewhere/notes.txt", "b": "as nowhere.md says",
+                     "c": "docs/nowhere/profile.md", "d": "docs/profile.md and profile.md",
+                     "e": "```\nwrote out/README.md\n```"}) == {
+        ("a", "../e"), ("b", "nowhere.md"), ("c", "docs/nowhere/profile.md")}
