@@ -9,7 +9,9 @@ conjunct is what fails.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -42,6 +44,15 @@ def _line_of(path: Path, **fields: str) -> int:
 
 def _edit(path: Path, lines: list[str]) -> None:
     path.write_text("".join(lines))
+
+
+def _retouch(path: Path, n: int, change: Callable[[dict[str, Any]], None]) -> None:
+    """Edit the event on line `n` in place (its JSON, then written back)."""
+    lines = _lines(path)
+    obj = json.loads(lines[n - 1])
+    change(obj)
+    lines[n - 1] = json.dumps(obj) + "\n"
+    _edit(path, lines)
 
 
 def _drop(path: Path, **fields: str) -> int:
@@ -222,11 +233,8 @@ def test_a_tampered_refusal_code_is_rejected_with_the_codes_the_rules_allow(
     logs = _demo(tmp_path, "concurrent-migrations")
     target = tmp_path / "target.example.ndjson"
     n = _line_of(target, event="send", kind="Refusal")
-    lines = _lines(target)
-    obj = json.loads(lines[n - 1])
-    obj["bytes"] = Refusal(code=b"not_authorized", details=b"{}").encode().hex()
-    lines[n - 1] = json.dumps(obj) + "\n"
-    _edit(target, lines)
+    refusal = Refusal(code=b"not_authorized", details=b"{}").encode().hex()
+    _retouch(target, n, lambda obj: obj.update(bytes=refusal))
     v = validate(logs)
     assert v.verdict == "rejected" and v.at == f"{target}:{n - 1}"
     assert v.reason is not None and v.reason.startswith(
@@ -238,13 +246,13 @@ def test_tampered_message_bytes_are_rejected_at_the_receive(tmp_path: Path) -> N
     logs = _demo(tmp_path)
     client = tmp_path / "member-0_client.example.ndjson"
     n = _line_of(client, event="receive", kind="MigrationResponse")
-    lines = _lines(client)
-    obj = json.loads(lines[n - 1])
-    raw = bytearray.fromhex(obj["bytes"])
-    raw[-1] ^= 1  # the signature's last byte
-    obj["bytes"] = raw.hex()
-    lines[n - 1] = json.dumps(obj) + "\n"
-    _edit(client, lines)
+
+    def flip_last_byte(obj: dict[str, Any]) -> None:  # the signature's last byte
+        raw = bytearray.fromhex(obj["bytes"])
+        raw[-1] ^= 1
+        obj["bytes"] = raw.hex()
+
+    _retouch(client, n, flip_last_byte)
     v = validate(logs)
     assert v.verdict == "rejected" and v.at == f"{client}:{n}"
     assert v.reason == ("MigrationResponse: the signature verifies under no known DS key, "
@@ -255,9 +263,7 @@ def test_a_tampered_observation_is_rejected_at_it(tmp_path: Path) -> None:
     logs = _demo(tmp_path)
     source = tmp_path / "source.example.ndjson"
     n = _line_of(source, event="observe", phase="locked")
-    lines = _lines(source)
-    lines[n - 1] = lines[n - 1].replace('"phase":"locked"', '"phase":"active"')
-    _edit(source, lines)
+    _retouch(source, n, lambda obj: obj.update(phase="active"))
     v = validate(logs)
     assert v.verdict == "rejected" and v.at == f"{source}:{n}"
     assert v.reason == "the observation disagrees with every model state the logs reach"
