@@ -159,6 +159,9 @@ def load_key(path: Path) -> tuple[str | None, SigningKey]:
 
 @dataclasses.dataclass(frozen=True)
 class Peer:
+    """A DS reached at `url`, with its signature public keys by ciphersuite (a DS's
+    peer, a world's DS, a DS under `conform --remote`)."""
+
     domain: str
     url: str
     keys: dict[int, bytes]

@@ -46,6 +46,7 @@ import tomli_w
 from ..crypto import CipherSuite, SigningKey
 from ..http.config import (
     ConfigError,
+    Peer,
     _domain,
     _hex,
     _suite_key,
@@ -61,19 +62,12 @@ LONG = 86400.0 * 30
 
 
 @dataclasses.dataclass(frozen=True)
-class RemoteDS:
-    domain: str
-    url: str
-    keys: dict[int, bytes]
-
-
-@dataclasses.dataclass(frozen=True)
 class RemoteConfig:
     path: Path
     suite: int
     recorder: tuple[str, int]
     ca: Path | None
-    ds: tuple[RemoteDS, RemoteDS]
+    ds: tuple[Peer, Peer]
     rogue_domain: str
     rogue_key: SigningKey
     rogue_client: str
@@ -105,7 +99,7 @@ def load_remote(path: Path) -> RemoteConfig:
         keys = {int(_suite_key(pk, s)): _hex(pk, s, v) for s, v in pk.data.items()}
         if suite not in keys:
             raise pk._err(str(suite), f"missing: the DS's key for the test's suite {suite}")
-        dss.append(RemoteDS(domain, url.rstrip("/"), keys))
+        dss.append(Peer(domain, url.rstrip("/"), keys))
     if dss[0].domain == dss[1].domain:
         raise ConfigError(path, "ds: the two DSs must have different domains")
     rt = t.table("rogue_ds", required=True)
@@ -210,5 +204,5 @@ def write_remote(folder: Path, *, clients: int = 2, suite: int = 1,
     return path
 
 
-__all__ = ["LONG", "ConfigError", "RemoteConfig", "RemoteDS", "load_remote", "running_remote",
+__all__ = ["LONG", "ConfigError", "RemoteConfig", "load_remote", "running_remote",
            "write_remote"]
