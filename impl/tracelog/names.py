@@ -110,6 +110,7 @@ class Cast:
         """Client identity -> ciphersuite -> signature public key (MigrationInit's signer)."""
         self.contents: dict[bytes, tuple[bytes, str]] = {}
         """content hash -> (payload, sender) of every MigrationContent logged."""
+        self._by_hash_memo: dict[bytes, mm.MigrationContent | Bad] = {}
         self.honest_ds = 0
         self.rogue_ds = 0
         self.rogue_client = 0
@@ -148,19 +149,23 @@ class Cast:
         return c
 
     def _members(self, logs: list[Log]) -> list[str]:
-        """The group's members in leaf order, and the keys of every group state seen."""
+        """The group's members in leaf order; the keys of every group state seen, and every
+        MigrationContent logged by its hash (each content decoded once here)."""
         found: list[str] | None = None
         for log in logs:
             for e in log.events:
                 if isinstance(e, GroupSeen) and e.members is not None and found is None:
                     found = list(e.members)
-        for _, m in _walk(logs):
+        for log, m in _walk(logs):
             if m.kind != Kind.MigrationContent:
                 continue
             content = _decodes(MigrationContent, m.payload)
             state = content and _decodes(GroupState, content.group_state)
+            suite = CipherSuite(state.cipher_suite if state is not None else 1)
+            h = migration_content_hash(suite, m.payload)
+            self.contents.setdefault(h, (m.payload, log.header.name if m.sent else m.peer))
             if state is None:
-                continue
+                continue  # named by a Complete, it stands for no model content (`content`)
             for member in state.members:
                 name = member.identity.decode("utf-8", "replace")
                 self.client_keys.setdefault(name, {}).setdefault(state.cipher_suite,
@@ -227,19 +232,11 @@ class Cast:
                     heard.setdefault(resp.nonce, log.header.name)
         for nonce, client in heard.items():
             self.requester.setdefault(nonce, client)
-        for log, m in _walk(logs):
-            if m.kind == Kind.MigrationContent:
-                h = migration_content_hash(CipherSuite(self._suite(m)), m.payload)
-                self.contents.setdefault(h, (m.payload, log.header.name if m.sent else m.peer))
+        for _, m in _walk(logs):
             epoch = self._epoch_of(m)
             if epoch is not None:
                 self.max_epoch = max(self.max_epoch, epoch)
         self.attempts = max([len(p) for p in per_target.values()] or [1])
-
-    def _suite(self, m: Message) -> int:
-        content = _decodes(MigrationContent, m.payload)
-        state = content and _decodes(GroupState, content.group_state)
-        return state.cipher_suite if state is not None else 1
 
     def _epoch_of(self, m: Message) -> int | None:
         if m.kind in (Kind.Fanout, Kind.Commit):
@@ -332,10 +329,15 @@ class Cast:
         return mm.MigrationContent(signer, response, mm.GroupState(g, self.epoch(g, state.epoch)))
 
     def _by_hash(self, h: bytes) -> mm.MigrationContent | Bad:
+        """The model content of hash `h`, decoded and its signatures checked once."""
+        known = self._by_hash_memo.get(h)
+        if known is not None:
+            return known
         found = self.contents.get(h)
         if found is None:
             return Bad(f"names MigrationContent {h.hex()[:16]}..., which no log shows")
-        return self.content(*found)
+        known = self._by_hash_memo[h] = self.content(*found)
+        return known
 
     def message(self, m: Message, me: str, role: str) -> Any:
         """The model message (or `Commit`, `Answer`, `Bad`) logged message `m` of role `me`
