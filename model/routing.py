@@ -17,7 +17,7 @@ and its move enumeration need it, derived from model/rules.py and nowhere else r
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from . import state as ms
@@ -89,12 +89,20 @@ def relaxed(config: Config, state: ms.State) -> tuple[Config, ms.State]:
     return bigger, state._replace(nonces=pools)
 
 
+def refused_by_bounds(config: Config, state: ms.State, names: Iterable[str],
+                      args: tuple[Any, ...]) -> bool:
+    """Some rule of `names` accepts `args` under one more nonce per target and one more
+    epoch (`relaxed`): a refusal due to the model's bounds, not one the implementation
+    must make."""
+    big_config, big_state = relaxed(config, state)
+    return any(ACTIONS_BY_NAME[name].accepts(big_config, big_state, *args) for name in names)
+
+
 def deliveries(config: Config, state: ms.State) -> Iterator[tuple[str, tuple[Any, ...], bool]]:
     """(action, args, accepted) for every network message and every party of an action that
     receives its kind; `accepted` is False when no action receiving that kind accepts it there
     (then one tuple per such action, all refused).  Refusals due only to the model's bounds
     (`relaxed`) are left out."""
-    big_config, big_state = relaxed(config, state)
     for kind, rules in RECEIVERS.items():
         if not rules:
             continue
@@ -110,10 +118,8 @@ def deliveries(config: Config, state: ms.State) -> Iterator[tuple[str, tuple[Any
                     )
             for args, verdicts in per_party.items():
                 accepted = any(ok for _, ok in verdicts)
-                if not accepted and any(
-                    ACTIONS_BY_NAME[name].accepts(big_config, big_state, *args)
-                    for name, _ in verdicts
-                ):
+                if not accepted and refused_by_bounds(
+                        config, state, (name for name, _ in verdicts), args):
                     continue
                 for name, ok in verdicts:
                     if ok or not accepted:

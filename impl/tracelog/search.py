@@ -46,7 +46,7 @@ from model.expander import PART_ORDER, part_ids, part_key
 from model.footprint import reads
 from model.messages import CommitFanout, MigrationContent, MigrationRequest
 from model.refusals import IGNORED, failing, refused_commit, refused_delivery
-from model.routing import PARTY, RECEIVERS, relaxed
+from model.routing import PARTY, RECEIVERS, refused_by_bounds
 from model.rules import RULES, can_forge
 
 from ..envelope import Kind
@@ -147,10 +147,9 @@ class Search:
             args = self._party_args(i, m, state)
             if args is None:
                 return None  # no rule of this role receives it here: a misrouted message
-            big, bstate = relaxed(self.config, state)
-            if any(ACTIONS_BY_NAME[r.name].accepts(big, bstate, *args)
-                   for r in RECEIVERS[type(m)] if PARTY[r.role] == self.l.party[i][0]
-                   and args in ACTIONS_BY_NAME[r.name].parties(big, bstate, m)):
+            names = [r.name for r in RECEIVERS[type(m)] if PARTY[r.role] == self.l.party[i][0]
+                     and args in ACTIONS_BY_NAME[r.name].parties(self.config, state, m)]
+            if refused_by_bounds(self.config, state, names, args):
                 return None  # refused only by the model's bounds: nothing to compare
             expected = refused_delivery(self.config, state, m, args)
             accepted = False
