@@ -31,6 +31,22 @@ def _trusted(trust: TrustStore) -> dict[str, dict[int, bytes]]:
     return out
 
 
+class _Held:
+    """A group state in an observation, equal to another only if it is the same object: the
+    member list is written when the state changed, not read at every step (a DS observes
+    after each message, and a group may have 160,000 members)."""
+
+    __slots__ = ("state",)
+
+    def __init__(self, state: Any) -> None:
+        self.state = state
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Held) and other.state is self.state
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 class RoleTrace:
     """The log of one role (a DeliveryService or a Client) on `stream`."""
 
@@ -96,7 +112,12 @@ class RoleTrace:
                 if key[0] == "nonce":
                     self.writer.nonce(key[1], fields, t)
                 elif fields or isinstance(self.role, DeliveryService):
-                    self.writer.group(key[1], t=t, **dict(fields))
+                    values = dict(fields)
+                    held = values.get("members")
+                    if isinstance(held, _Held):
+                        values["members"] = [m.identity.decode("utf-8", "replace")
+                                             for m in held.state.members]
+                    self.writer.group(key[1], t=t, **values)
 
     def _state(self, now: float | None) -> Iterable[tuple[tuple[str, bytes], Any]]:
         role = self.role
@@ -110,9 +131,8 @@ class RoleTrace:
                                        ("pending", pending or {}))
             return
         for gid, hosted in role.groups.items():
-            members = [m.identity.decode("utf-8", "replace") for m in hosted.state.members]
             yield ("group", gid), (("phase", str(hosted.phase)),
-                                   ("epoch", hosted.state.epoch), ("members", members))
+                                   ("epoch", hosted.state.epoch), ("members", _Held(hosted.state)))
         for gid in role.tombstones:
             if gid not in role.groups:
                 yield ("group", gid), (("phase", "moved"),)
