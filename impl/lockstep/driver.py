@@ -184,8 +184,15 @@ class Lockstep:
         self.dss: tuple[DeliveryService, DeliveryService] = (self.world.source, self.world.target)
         for i, ds in enumerate(self.dss):
             ds.random = ModelNonces(i)
-        self.clock = [0, 0]
         self.dec = Decoder(config, self.world)
+        self.initial_group: GroupState = self.world.source.groups[self.world.group_id].state
+        self._start_records(config, check, trace)
+
+    def _start_records(self, config: Config, check: bool, trace: Path | None = None) -> None:
+        """What a run keeps beside its parties, as it is before the first step (the remote
+        driver, impl/lockstep/remote.py, starts its runs with it too)."""
+        self.config, self.check = config, check
+        self.clock = [0, 0]
         self.obs = Observed()
         self.state = ms.initial_state(config)
         self.actions: list[Action] = []
@@ -196,14 +203,12 @@ class Lockstep:
         """Model CommitFanout -> the client ids the implementation fanned it out to."""
         self.fanned: dict[tuple[Any, int], Envelope] = {}
         """(model CommitFanout, client id) -> the Fanout envelope sent to that member."""
-        self.check = check
         self.tampered_fields: Counter[tuple[Kind, str, bool]] = Counter()
         """(envelope kind, field, re-signed) -> one-field tamper moves made."""
         self.refusals: Counter[str] = Counter()
         """Refusal codes the implementation answered refused moves with ("ignored": none)."""
         self.steps = 0
         self.restarts = 0
-        self.initial_group: GroupState = self.world.source.groups[self.world.group_id].state
         self._files: Path | None = None
         self._crash: CrashPoint | None = None
         """While set, a delivery to a DS goes through its durable driver, which crashes

@@ -45,7 +45,6 @@ import dataclasses
 import functools
 import os
 import time
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -67,7 +66,7 @@ from ..http import wire
 from ..http.client import refusal_of, tls_verify
 from ..http.recorder import Recorder
 from ..http.wire import TransactionEnvelope, WireType
-from .abstraction import Decoder, Observed, client_views, fanout_divergences, network_of
+from .abstraction import Decoder, client_views, fanout_divergences, network_of
 from .abstraction import nonce_bytes as _nonce_bytes
 from .abstraction import nonce_of as _nonce_of
 from .answers import Divergence, compare_answer
@@ -396,7 +395,7 @@ class RemoteLockstep(Lockstep):
         if config.clients > len(rc.clients):
             raise RemoteError(f"{rc.path}: clients: {len(rc.clients)} named, the model's "
                               f"configuration has {config.clients}")
-        self.config, self.net, self.check = config, wire_, True
+        self.net = wire_
         suite = CipherSuite.parse(rc.suite)
         trust = TrustStore()
         for ds in rc.ds:
@@ -424,22 +423,11 @@ class RemoteLockstep(Lockstep):
         for i, c in enumerate(clients):
             c.join(state, rc.ds[0].domain, i)
         self.baseline = [dict(wire_.status(i, fresh=True).get("nonces", {})) for i in (0, 1)]
-        self.clock = [0, 0]
         self.dec: RemoteDecoder = RemoteDecoder(config, self.world)
-        self.obs = Observed()
-        self.state = ms.initial_state(config)
-        self.sent, self.table, self.reached, self.fanned = [], {}, {}, {}
-        self.tampered_fields = Counter()
-        self.refusals = Counter()
-        self.steps = self.restarts = 0
         self.initial_group = state
-        self._files = None
-        self._crash = None
-        self.traces = None  # the servers' logs are theirs to write (serve --trace)
+        self._start_records(config, True)  # no logs: the servers write theirs (serve --trace)
         self.log: list[str] = []
         """One line per step made, for the divergence's trace."""
-        self.actions: list[Action] = []
-        """The model actions taken (the ITF trace of a divergence)."""
         self.checks: tuple[str, ...] = ()
         """The rules' check ids the last step was held to."""
 
