@@ -199,6 +199,13 @@ class Refusal(Struct):
             return cls(code=error.code.encode(), details=GroupMovedRedirect.of(error).encode())
         return cls(code=error.code.encode(), details=json.dumps(error.details()).encode())
 
+    @classmethod
+    def answer(cls, envelope: Envelope, error: ProtocolError) -> Envelope:
+        """The Refusal envelope the recipient of `envelope` sends back for `error` (as a
+        transport would answer a request with an error body)."""
+        return Envelope(sender=envelope.recipient, recipient=envelope.sender, kind=Kind.Refusal,
+                        payload=cls.of(error).encode())
+
     def redirect(self) -> GroupMovedRedirect | None:
         """The redirect of a group_moved refusal (None for any other code); Malformed if
         its details do not decode (a peer's bytes)."""

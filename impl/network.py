@@ -81,14 +81,7 @@ class Network:
             except ProtocolError as refusal:
                 out = ()
                 if envelope.kind != Kind.Refusal and envelope.sender in self.nodes:
-                    out = (
-                        Envelope(
-                            sender=envelope.recipient,
-                            recipient=envelope.sender,
-                            kind=Kind.Refusal,
-                            payload=Refusal.of(refusal).encode(),
-                        ),
-                    )
+                    out = (Refusal.answer(envelope, refusal),)
                 delivery = Delivery(envelope, out, refusal)
             self.send(out)
             if self.trace is not None:

@@ -47,7 +47,7 @@ import uvicorn
 
 from ..crypto import SigningKey
 from ..ds import DeliveryService, GroupPhase, NonceStatus
-from ..envelope import Envelope, Kind, Refusal, SystemRandom, decode_payload
+from ..envelope import Envelope, Refusal, SystemRandom, decode_payload
 from ..errors import (
     GroupExists,
     Malformed,
@@ -256,8 +256,7 @@ class DSNode:
         try:
             self.durable.receive(envelope, now)
         except ProtocolError as err:
-            self.trace.sent([Envelope(sender=self.domain, recipient=envelope.sender,
-                                      kind=Kind.Refusal, payload=Refusal.of(err).encode())])
+            self.trace.sent([Refusal.answer(envelope, err)])
             self.trace.observe(now=now)
             raise
 

@@ -43,8 +43,7 @@ class LockstepTraces:
         log.received(env)
         if error is not None:
             if env.kind != Kind.Refusal:
-                log.sent([Envelope(sender=env.recipient, recipient=env.sender,
-                                   kind=Kind.Refusal, payload=Refusal.of(error).encode())])
+                log.sent([Refusal.answer(env, error)])
         else:
             log.sent(out or [])
         log.observe(now=now)
