@@ -17,9 +17,12 @@ the frame rule (the lemma over the post-state *is* the hypothesis over the pre-s
 report says which obligations were closed that way.
 
 Hints make the solver queries fast: for an obligation, the lemmas an earlier proof of it
-used (its unsat core, `cores`), stored in proofs/hints.json.  A query first assumes only
-those; if that does not prove it, the whole invariant.  Either way a proof assumes a part of
-the invariant, so it stands whatever the hint: a stale hint costs time, never soundness.
+used (a minimal unsat core, proofs/hints.py), stored in proofs/hints.json.  A query first
+assumes only those; if that does not prove it, the whole invariant.  Either way a proof
+assumes a part of the invariant, so it stands whatever the hint: a stale hint costs time,
+never soundness.  A query's goal (the lemma's violation over the post-state, most of the
+time of setting up) is built where it is solved: with jobs > 1, in the forked workers, in
+parallel; each lemma's footprint is noted while its clauses are built over the pre-state.
 
 Over the parametric universe (proofs/encoding.py) the numbers of clients, DSs, groups,
 nonces per DS and epochs are symbolic and the policies arbitrary predicates, so a proof
@@ -32,9 +35,10 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import multiprocessing
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import z3  # type: ignore[import-untyped]
@@ -124,7 +128,14 @@ def _violation(u: Universe, lemma: Invariantish, state: Any, prefix: str) -> Exp
 def footprint(universe: Universe, lemma: Invariantish) -> frozenset[str]:
     """The tables and sets `lemma` reads, found by building it over a recording state."""
     used: set[str] = set()
-    base = free_function_state("footprint", universe)
+    probe = _recorder(free_function_state("footprint", universe), used)
+    _holds(universe, lemma, probe)
+    _violation(universe, lemma, probe, "footprint")
+    return frozenset(used)
+
+
+def _recorder(base: FunctionState, used: set[str]) -> FunctionState:
+    """`base` noting in `used` the name of every table and set read of it."""
 
     def table(name: str) -> Any:
         inner = base.tables[name]
@@ -144,24 +155,27 @@ def footprint(universe: Universe, lemma: Invariantish) -> frozenset[str]:
 
         return test
 
-    probe = FunctionState({n: table(n) for n in base.tables}, {n: member(n) for n in base.sets})
-    _holds(universe, lemma, probe)
-    _violation(universe, lemma, probe, "footprint")
-    return frozenset(used)
+    return FunctionState({n: table(n) for n in base.tables}, {n: member(n) for n in base.sets})
 
 
 @dataclasses.dataclass
 class _Query:
     action: str
     lemma: str
-    base: list[Expr]
-    """The universe's assumptions, the step's guard and the goal."""
+    build: Callable[[], list[Expr]]
+    """Makes `base`: building the goals is most of the time of setting up the queries, so
+    each is built where it is solved (in the forked workers, in parallel)."""
     hypotheses: dict[str, list[Expr]]
     """Lemma id -> its clauses over the pre-state: the whole invariant."""
     hint: tuple[str, ...] | None
     fallback: bool = True
     """Whether a query its hint does not prove is asked again assuming the whole
     invariant (else it is decided on the hint's lemmas still in the invariant)."""
+
+    @functools.cached_property
+    def base(self) -> list[Expr]:
+        """The universe's assumptions, the step's guard and the goal."""
+        return self.build()
 
 
 Answer = tuple[ObligationAnswer, float, str, tuple[str, ...]]
@@ -287,33 +301,54 @@ def queries(universe: Universe, options: Design, invariant: Sequence[Invariantis
     """Every obligation, in order: an Obligation when the frame rule closes it (unless
     `frame` is off), else the query that decides it."""
     wanted = [lem for lem in invariant if goals is None or lem.id in goals]
-    reads = {lem.id: footprint(universe, lem) for lem in wanted}
     hints = hints or {}
     out: list[Obligation | _Query] = []
     if actions is None:
         init = initial_function_state(universe)
         for lemma in wanted:
-            base = [*universe.assumptions(), _violation(universe, lemma, init, "goal")]
-            out.append(_Query(INITIAL, lemma.id, base, {}, None))
+            out.append(_Query(INITIAL, lemma.id, functools.partial(
+                _initial_base, universe, lemma, init), {}, None))
     pre = free_function_state("s", universe)
-    hypotheses = {lem.id: _holds(universe, lem, pre) for lem in invariant
+    reads: dict[str, frozenset[str]] = {}
+    hypotheses = {lem.id: _recording(universe, lem, pre, reads) for lem in invariant
                   if not getattr(lem, "by_representation", False)}
+    for lem in wanted:
+        if lem.id not in reads:
+            reads[lem.id] = footprint(universe, lem)
     for step in steps(universe, options, pre, Pool("p")):
         if actions is not None and step.action not in actions:
             continue
         assert isinstance(step.next, FunctionState)
         changed = pre.changed(step.next)
-        enabled = step.enabled()
         for lemma in wanted:
             if frame and not changed & reads[lemma.id]:
                 out.append(Obligation(step.action, lemma.id, PROVED, 0.0, FRAME))
                 continue
-            base = [*universe.assumptions(), enabled,
-                    _violation(universe, lemma, step.next, "goal")]
             hint = hints.get((step.action, lemma.id))
-            out.append(_Query(step.action, lemma.id, base, hypotheses,
-                              None if hint is None else tuple(hint), fallback))
+            out.append(_Query(step.action, lemma.id, functools.partial(
+                _step_base, universe, lemma, step), hypotheses,
+                None if hint is None else tuple(hint), fallback))
     return out
+
+
+def _initial_base(universe: Universe, lemma: Invariantish, init: FunctionState
+                  ) -> list[Expr]:
+    return [*universe.assumptions(), _violation(universe, lemma, init, "goal")]
+
+
+def _step_base(universe: Universe, lemma: Invariantish, step: Any) -> list[Expr]:
+    return [*universe.assumptions(), step.enabled(),
+            _violation(universe, lemma, step.next, "goal")]
+
+
+def _recording(universe: Universe, lemma: Invariantish, state: FunctionState,
+               reads: dict[str, frozenset[str]]) -> list[Expr]:
+    """`lemma`'s clauses over `state`, noting in `reads` the tables and sets they read (its
+    footprint: a lemma's violation reads what its clauses do)."""
+    used: set[str] = set()
+    clauses = _holds(universe, lemma, _recorder(state, used))
+    reads[lemma.id] = frozenset(used)
+    return clauses
 
 
 def _check(items: list[Obligation | _Query], universe: Universe, options: Design,

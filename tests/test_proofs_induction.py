@@ -25,15 +25,21 @@ from proofs.induction import (
     UNKNOWN,
     InductionReport,
     Lemma,
+    _ask,
+    _Query,
+    _recording,
     check,
+    core,
+    footprint,
     houdini,
+    queries,
 )
 from proofs.lemmas import BASIC
 from proofs.ownership import OWNERSHIP
 from proofs.properties import GROUPS, HONEST_DS, PROPERTIES, Clause, evaluate_clause
 from proofs.prove import INVARIANT
 from proofs.reading import ACTION_NAMES
-from proofs.symstate import Abstraction
+from proofs.symstate import Abstraction, free_function_state
 
 UNIVERSE = ParametricUniverse()
 
@@ -77,6 +83,35 @@ def test_the_stored_hints_are_current() -> None:
         assert (o.action, o.lemma) in stored, f"no hint for {o.action} / {o.lemma}"
         assert o.assumed == stored[o.action, o.lemma], (
             f"{o.action} / {o.lemma}: the hint did not prove it")
+
+
+def test_the_footprints_noted_while_building_the_hypotheses_are_the_lemmas_own() -> None:
+    """queries() notes each lemma's footprint while building its clauses over the
+    pre-state (the frame rule reads it): the same as building the lemma over a probe."""
+    pre = free_function_state("s", UNIVERSE)
+    for lemma in INVARIANT:
+        noted: dict[str, frozenset[str]] = {}
+        _recording(UNIVERSE, lemma, pre, noted)
+        assert noted[lemma.id] == footprint(UNIVERSE, lemma), lemma.id
+        assert noted[lemma.id], lemma.id
+
+
+def test_a_minimal_hint_cannot_lose_a_lemma() -> None:
+    """hints.minimal leaves out every lemma the rest proves the obligation without: on a
+    sample of obligations, each lemma of the result is needed (or the whole core was kept
+    because it was faster), and the result still proves it."""
+    items = [q for q in queries(UNIVERSE, DesignOptions(), INVARIANT)
+             if isinstance(q, _Query) and q.hypotheses]
+    for q in random.Random(7).sample(items, 3):
+        found = core(q, 60_000)
+        assert found is not None
+        small = hints.minimal(q, found)
+        assert set(small) <= set(found)
+        assert _ask(q, small, 60_000)[0] == PROVED
+        if small != found:
+            for lemma in small:
+                rest = [x for x in small if x != lemma]
+                assert _ask(q, rest, hints.TRIAL_TIMEOUT_MS)[0] != PROVED, (q.action, lemma)
 
 
 def test_frame_obligations_are_really_unsat() -> None:
