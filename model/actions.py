@@ -166,7 +166,8 @@ def _router(config: Config, rule: Rule) -> Router:
     names = rule.params[:-1]
     bounds = [len(range_values(config, d)) for d in rule.domains[:-1]]
     free = [list(range_values(config, d)) for d in rule.domains[:-1]]
-    fixed_names = {n for n in names if n in to(_Probe())}
+    fixed = to(_Probe())
+    fixed_names = {n for n in names if n in fixed}
     if fixed_names == set(names) and len(names) == 1:
         (only,), (hi,) = names, bounds
 

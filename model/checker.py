@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from . import compiled
 from .actions import Action, steps, successors
 from .config import ALL_DESIGNS, Config, Variant
 from .expander import Expander, part_ids, part_key
@@ -178,6 +179,7 @@ def explore(
     guards once per distinct value of the parts they read (model/expander.py); off, every
     guard on every state: the same search, step for step."""
     start = time.perf_counter()
+    compiled.preload(config.dropped)
     canon = Symmetry(config).canonical if symmetry else (lambda s: s)
     stored = Interner()
     expand = Expander(config, memo=incremental).steps
@@ -254,12 +256,15 @@ def explore(
                 dst.append(j)
                 act.append(action_index)
         head += 1
+        if head == 1:
+            compiled.keep(config.dropped)  # what the first expansion compiled, for the next run
         if progress is not None and not head & 1023:
             now = time.perf_counter()
             if now >= next_report:
                 progress(Progress(len(states), transitions, depth[head - 1], now - start,
                                   len(states) - head, peak_rss()))
                 next_report = now + 2.0
+    compiled.keep(config.dropped)
     return Exploration(
         config=config,
         states=states,

@@ -13,7 +13,12 @@ and one written by two processes at once keeps one of them (the other's function
 rewritten again next time).  Each function's code is kept marshalled on its own inside
 the pack and decoded only when asked for: a run of one design reads the few dozen functions
 it uses, not the whole pack (decoding every design's functions was most of a small check's
-time).  The folder is $MIMI_PORTABILITY_CACHE, else
+time).  Beside the pack, one bundle per design (`bundle`, `read_bundle`, `write_bundle`)
+keeps every function a run of that design made, in the order made, and every value it read
+or kept (the footprints), as one marshalled file: a process checking one design reads one
+file and decodes its functions in one call instead of looking each up in the pack
+(model/compiled.py's `preload`; a third of a small check's start), and the pack
+stays the source for anything a bundle lacks.  The folder is $MIMI_PORTABILITY_CACHE, else
 $XDG_CACHE_HOME/mimi-portability (~/.cache/mimi-portability); MIMI_PORTABILITY_CACHE=off
 turns the cache off.
 """
@@ -41,6 +46,13 @@ _STATE: dict[str, Any] = {}
 _PACKS: dict[Path, dict[str, Any]] = {}
 """Pack -> its entries as read: key -> (marshalled code, aliases), not yet checked."""
 _DECODED: dict[tuple[Path, str], tuple[CodeType, Aliases] | None] = {}
+_SEEN: dict[Path, dict[str, Any]] = {}
+"""Per pack, every value read or kept in this process (what a bundle written now holds)."""
+_BUNDLED: dict[Path, dict[str, Any]] = {}
+"""Per pack, the values the bundles read in this process hold."""
+_HELD: dict[Path, set[str]] = {}
+"""Per bundle read or written: the keys of the values it holds."""
+_BUNDLES: dict[tuple[Path, frozenset[str]], Path] = {}
 
 
 def folder() -> Path | None:
@@ -133,8 +145,13 @@ def load_value(where: Entry) -> tuple[bool, Any]:
     """(whether a value is kept for `where`, the value): data derived from the source of
     model/, such as the guards' footprints (model/footprint.py), kept like the code."""
     pack, key = where
+    bundled = _BUNDLED.get(pack)
+    if bundled is not None and key in bundled:
+        _SEEN.setdefault(pack, {})[key] = bundled[key]
+        return True, bundled[key]
     raw = _read(pack).get(key)
     if isinstance(raw, tuple) and len(raw) == 2 and raw[0] == "value":
+        _SEEN.setdefault(pack, {})[key] = raw[1]
         return True, raw[1]
     return False, None
 
@@ -143,6 +160,7 @@ def store_value(where: Entry, value: Any) -> None:
     """Keep a marshallable `value` for `where` (as `store` keeps code)."""
     pack, key = where
     _read(pack)[key] = ("value", value)
+    _SEEN.setdefault(pack, {})[key] = value
     _write(pack)
 
 
@@ -179,3 +197,68 @@ def _prune(current: Path) -> None:
                    key=lambda p: p.stat().st_mtime, reverse=True)
     for old in packs[KEEP - 1:]:
         old.unlink(missing_ok=True)
+    kept = {current.stem, *(p.stem for p in packs[:KEEP - 1])}
+    for bundled in current.parent.glob("*.bundle"):
+        if bundled.name.split(".", 1)[0] not in kept:
+            bundled.unlink(missing_ok=True)
+
+
+def bundle(design: frozenset[str]) -> Path | None:
+    """The file of the bundle of `design` (the checks it drops) for this version of model/,
+    or None when the cache is off."""
+    pack = _pack()
+    if pack is None:
+        return None
+    found = _BUNDLES.get((pack, design))
+    if found is None:
+        name = hashlib.sha256(repr(sorted(design)).encode()).hexdigest()[:16]
+        found = _BUNDLES[(pack, design)] = pack.with_name(f"{pack.stem}.{name}.bundle")
+    return found
+
+
+def read_bundle(where: Path) -> list[Any]:
+    """The code records kept in a bundle, as written (the caller checks each; [] when the
+    bundle is absent or cannot be decoded); its values are served by `load_value` from now
+    on."""
+    try:
+        data = marshal.loads(where.read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):
+        data = None
+    if not (isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], list)
+            and isinstance(data[1], dict)):
+        _HELD[where] = set()
+        return []
+    records: list[Any] = data[0]
+    values: dict[Any, Any] = data[1]
+    pack = where.with_name(where.name.split(".", 1)[0] + ".marshal")
+    kept = {key: value for key, value in values.items() if isinstance(key, str)}
+    _BUNDLED.setdefault(pack, {}).update(kept)
+    _HELD[where] = set(kept)
+    return records
+
+
+def unbundled(where: Path) -> bool:
+    """Whether this process read or kept a value the bundle at `where` does not hold."""
+    pack = where.with_name(where.name.split(".", 1)[0] + ".marshal")
+    return not _HELD.get(where, set()).issuperset(_SEEN.get(pack, {}))
+
+
+def write_bundle(where: Path, records: list[Any], *, new_code: bool) -> None:
+    """Keep `records` (marshallable) and the values seen in this process as the bundle at
+    `where`, whole or not at all, when there is code or a value it does not hold yet; a
+    folder that cannot be written leaves the cache as it was."""
+    pack = where.with_name(where.name.split(".", 1)[0] + ".marshal")
+    values = _SEEN.get(pack, {})
+    held = _HELD.setdefault(where, set())
+    if not new_code and held.issuperset(values):
+        return
+    try:
+        where.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=where.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(marshal.dumps((records, values)))
+        os.replace(tmp, where)
+        held.update(values)
+        _prune(where.with_name(where.name.split(".", 1)[0] + ".marshal"))
+    except (OSError, ValueError):
+        return

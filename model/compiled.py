@@ -28,14 +28,22 @@ logic, everything else as written.  `compiled_effect(effect, dropped)` rewrites 
 `when=` tells "false" from "no condition").  Inside any of them, a call of a plain helper of
 the same module that takes the reading first (`first_unused(x, s, ...)`) calls the helper
 compiled the same way (`compiled_helper`).
+
+What an earlier process rewrote is read back from the code cache (model/codecache.py): one
+function at a time from its pack, or, after `preload(dropped)`, every function a run of that
+design made, from the design's bundle in one read (`keep(dropped)` writes it); both paths
+execute the same kept code.
 """
 
 from __future__ import annotations
 
 import ast
 import inspect
+import os
+import sys
 import textwrap
 from collections.abc import Callable
+from types import CodeType
 from typing import Any
 
 from . import codecache
@@ -44,6 +52,16 @@ from .vocabulary import Check
 Compiled = Callable[..., bool]
 
 _CACHE: dict[tuple[Any, ...], Compiled] = {}
+
+Record = tuple[str, str, str, int, CodeType, codecache.Aliases]
+"""One function as a bundle keeps it: (kind, module, name, first line, code, aliases)."""
+
+_MADE: dict[tuple[Any, ...], Record] = {}
+"""Per key of _CACHE made from code (rewritten now or kept before): its record, in the
+order made (a helper before the functions that call it)."""
+_CODE: dict[Callable[..., Any], tuple[CodeType, codecache.Aliases]] = {}
+_PRELOADED: dict[Any, set[tuple[Any, ...]]] = {}
+"""Per bundle read (or found absent): the keys it held."""
 
 
 def compiled_guard(guard: Callable[..., Any], dropped: frozenset[str]) -> Compiled:
@@ -86,7 +104,93 @@ def _memo(key: tuple[Any, ...], fallback: Callable[[], Compiled],
         except (OSError, TypeError, _CannotCompile):
             found = plain
         _CACHE[key] = found
+        code = _CODE.pop(found, None)
+        if code is not None:
+            f, kind = key[0], key[-1] if isinstance(key[-1], str) else "guard"
+            _MADE[key] = (kind, f.__module__, f.__name__, f.__code__.co_firstlineno, *code)
     return found
+
+
+_HERE = os.path.dirname(__file__)
+_KINDS = ("guard", "effect", "body", "helper")
+_DESIGN_KINDS = ("guard", "effect")
+"""The kinds compiled per design (their key holds the dropped checks); the others are
+compiled once for every design."""
+
+
+def _key(kind: str, f: Callable[..., Any], dropped: frozenset[str]) -> tuple[Any, ...]:
+    """The key of _CACHE under which `compiled_<kind>` keeps `f`."""
+    if kind == "guard":
+        return (f, dropped)
+    if kind == "effect":
+        return (f, dropped, "effect")
+    return (f, kind)
+
+
+def preload(dropped: frozenset[str]) -> None:
+    """Make every function the bundle of the design that drops `dropped` holds (one file,
+    one decoding; model/codecache.py), so that compiling them later finds them made; a
+    record that does not match the loaded rules is passed over (compiled as usual).  Once
+    per bundle and process."""
+    where = codecache.bundle(dropped)
+    if where is None or where in _PRELOADED:
+        return
+    loaded = _PRELOADED[where] = set()
+    spaces: dict[tuple[str, str], dict[str, Any]] = {}
+    for record in codecache.read_bundle(where):
+        key = _made(record, dropped, spaces)
+        if key is not None:
+            loaded.add(key)
+
+
+def _made(record: Any, dropped: frozenset[str], spaces: dict[tuple[str, str], dict[str, Any]]
+          ) -> tuple[Any, ...] | None:
+    """One bundle record made into its compiled function under its key, or None."""
+    if not (isinstance(record, tuple) and len(record) == 6):
+        return None
+    kind, module, name, line, code, aliases = record
+    if not (kind in _KINDS and isinstance(module, str) and isinstance(name, str)
+            and isinstance(code, CodeType) and isinstance(aliases, list)
+            and all(isinstance(a, tuple) and len(a) == 2
+                    and all(isinstance(n, str) for n in a) for a in aliases)):
+        return None
+    f = getattr(sys.modules.get(module), name, None)
+    if not (inspect.isfunction(f) and f.__code__.co_firstlineno == line
+            and os.path.dirname(f.__code__.co_filename) == _HERE):
+        return None
+    key = _key(kind, f, dropped)
+    if key in _CACHE:
+        return key
+    namespace = spaces.get((module, kind))
+    if namespace is None:
+        namespace = spaces[(module, kind)] = {**f.__globals__, "_dropped": dropped}
+    for alias, helper in aliases:
+        if not callable(namespace.get(helper)):
+            return None
+        namespace[alias] = compiled_helper(namespace[helper])
+    exec(code, namespace)  # the rules' own source, rewritten, as compiled before
+    made = namespace.get(f"{name}__compiled")
+    if not callable(made):
+        return None
+    _CACHE[key] = made
+    _MADE[key] = (kind, module, name, line, code, list(aliases))
+    return key
+
+
+def keep(dropped: frozenset[str]) -> None:
+    """Write the bundle of the design that drops `dropped` when this process made a
+    function of it (or of every design), or read a value, that the bundle did not hold."""
+    where = codecache.bundle(dropped)
+    if where is None:
+        return
+    held = _PRELOADED.setdefault(where, set())
+    if len(held) == len(_MADE) and not codecache.unbundled(where):
+        return  # nothing made or read since the bundle was read or written
+    mine = [(key, r) for key, r in _MADE.items()
+            if r[0] not in _DESIGN_KINDS or key[1] == dropped]
+    new_code = not all(key in held for key, _ in mine)
+    codecache.write_bundle(where, [r for _, r in mine], new_code=new_code)
+    held.update(key for key, _ in mine)
 
 
 def _rewritten(f: Callable[..., Any], dropped: frozenset[str], *, design_free: bool = False,
@@ -117,6 +221,8 @@ def _kept(f: Callable[..., Any], entry: codecache.Entry | None, extra: dict[str,
         namespace[alias] = compiled_helper(namespace[helper])
     exec(code, namespace)  # the rules' own source, rewritten, as compiled before
     made: Compiled | None = namespace.get(f"{f.__name__}__compiled")
+    if made is not None:
+        _CODE[made] = (code, aliases)
     return made
 
 
@@ -164,6 +270,7 @@ def _define(f: Callable[..., Any], fn: ast.FunctionDef, namespace: dict[str, Any
         codecache.store(entry, code, aliases)
     exec(code, namespace)  # the rules' own source, rewritten
     made: Compiled = namespace[fn.name]
+    _CODE[made] = (code, aliases)
     return made
 
 
