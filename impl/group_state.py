@@ -126,6 +126,9 @@ class GroupState(_KeepsMembersEncoding):
         """Every member's identity is text (UTF-8), a name a DS can fan out to.  A DS
         refuses to host a state with a member it could not address (its first fan-out would
         otherwise fail on a peer's bytes)."""
+        encoded = self._encoded()
+        if encoded is not None:
+            return encoded.addressable()
         try:
             self.recipients()
         except UnicodeDecodeError:

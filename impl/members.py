@@ -248,18 +248,48 @@ class EncodedMembers:
         return member if member.leaf_index == leaf_index else None
 
     def recipients(self) -> list[str]:
-        """Every member's identity as text (`bytes.decode`, strict UTF-8), in leaf order."""
-        wire, out = self.wire, []
-        for start, count, stride, offset, size in zip(
-            self.starts, self.counts, self.strides, self.id_offsets, self.id_lengths, strict=True
-        ):
-            first = start + offset
-            if count == 1:
-                out.append(wire[first : first + size].decode())
+        """Every member's identity as text (`bytes.decode`, strict UTF-8), in leaf order.  A
+        run of ASCII identities is decoded as one string and split in C; any other run member
+        by member (so a name that is not UTF-8 raises UnicodeDecodeError)."""
+        out: list[str] = []
+        for r in range(len(self.counts)):
+            joined = self._identities(r)
+            if joined is not None and joined.isascii() and joined.count(0) == self.counts[r]:
+                out.extend(joined.decode("ascii")[:-1].split("\0"))
             else:
-                stop = first + count * stride
-                out.extend([wire[at : at + size].decode() for at in range(first, stop, stride)])
+                out.extend(self._identity(r, i).decode() for i in range(self.counts[r]))
         return out
+
+    def addressable(self) -> bool:
+        """Every identity is UTF-8 text (what `recipients` decodes without an error), told
+        without making the strings: an ASCII run in one C call, any other member by member."""
+        for r in range(len(self.counts)):
+            joined = self._identities(r)
+            if joined is not None and joined.isascii():
+                continue
+            try:
+                for i in range(self.counts[r]):
+                    self._identity(r, i).decode()
+            except UnicodeDecodeError:
+                return False
+        return True
+
+    def _identity(self, r: int, i: int) -> bytes:
+        at = self.starts[r] + i * self.strides[r] + self.id_offsets[r]
+        return self.wire[at : at + self.id_lengths[r]]
+
+    def _identities(self, r: int) -> bytearray | None:
+        """The identities of run r's members (all of one length), each followed by a NUL,
+        gathered byte column by byte column in C; None for a run of one member."""
+        size, count, stride = self.id_lengths[r], self.counts[r], self.strides[r]
+        if count < 2:
+            return None
+        first = self.starts[r] + self.id_offsets[r]
+        stop, width = first + count * stride, size + 1
+        joined = bytearray(width * count)  # zeros: the NUL after each identity
+        for j in range(size):
+            joined[j::width] = self.wire[first + j : stop : stride]
+        return joined
 
     def decode(self) -> tuple[Member, ...]:
         """Every member as a Member, in leaf order."""

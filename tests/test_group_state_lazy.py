@@ -186,6 +186,52 @@ def test_a_lazy_state_reads_like_a_built_one() -> None:
     assert state.encode() == built.encode() and later.members == built.members
 
 
+#: Identities as a peer may send them: ASCII, other UTF-8, bytes that are not UTF-8 at all,
+#: and UTF-8 cut inside a character (where a run's identities back to back may still decode).
+IDENTITIES = st.sampled_from([b"member-1@client.example", "m\u00e9mbre@x".encode(), b"\xc3",
+                              b"\xa9x", b"\xff\xfe", b"", "\u20ac".encode()[:2]])
+
+
+@SETTINGS
+@given(st.lists(st.tuples(IDENTITIES, st.integers(1, 40)), min_size=1, max_size=6))
+def test_recipients_and_addressable_decode_each_identity_as_utf8(
+        runs: list[tuple[bytes, int]]) -> None:
+    """Runs of one identity each, read column by column: the same names (or the same error)
+    as decoding member by member, and addressable exactly when every name decodes."""
+    members, leaf = [], 0
+    for identity, count in runs:
+        for _ in range(count):
+            members.append(Member(leaf_index=leaf, identity=identity,
+                                  signature_key=bytes([leaf % 251]) * 32))
+            leaf += 1
+    built = GroupState(group_id=b"g", epoch=1, cipher_suite=1, members=tuple(members))
+    state = GroupState.decode(built.encode())
+    assert is_lazy(state)
+    try:
+        expected: list[str] | None = [m.identity.decode() for m in members]
+    except UnicodeDecodeError:
+        expected = None
+    assert state.addressable() is (expected is not None)
+    if expected is None:
+        with pytest.raises(UnicodeDecodeError):
+            state.recipients()
+    else:
+        assert state.recipients() == expected
+    assert is_lazy(state), "neither builds the members"
+
+
+def test_a_run_whose_names_decode_only_back_to_back_is_not_addressable() -> None:
+    """b"\\xc3" and b"\\xa9" alternate in one run: together they read as UTF-8 ("\u00e9\u00e9"),
+    alone neither does."""
+    members = tuple(Member(leaf_index=i, identity=(b"\xc3", b"\xa9")[i % 2],
+                           signature_key=bytes([i]) * 32) for i in range(40))
+    state = GroupState.decode(GroupState(group_id=b"g", epoch=1, cipher_suite=1,
+                                         members=members).encode())
+    assert is_lazy(state) and not state.addressable()
+    with pytest.raises(UnicodeDecodeError):
+        state.recipients()
+
+
 @pytest.mark.parametrize(
     "clone",
     [copy.copy, copy.deepcopy, lambda s: pickle.loads(pickle.dumps(s))],
