@@ -65,6 +65,8 @@ class BmcResult:
     trace: tuple[Action, ...] | None
     seconds: float
     reason: str = ""
+    engine: str = "z3"
+    """Who answered: "z3" (this module) or "explicit" (proofs/portfolio.py)."""
 
 
 class Unrolling:

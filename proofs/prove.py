@@ -26,7 +26,7 @@ from typing import Any
 from model.actions import Action
 from model.config import Config, Variant, config_json
 
-from . import bmc, hints
+from . import bmc, hints, portfolio
 from .diagnosis import Diagnosis, diagnose
 from .encoding import ParametricUniverse
 from .induction import InductionReport, Invariantish, houdini
@@ -71,6 +71,9 @@ class Verdict:
     trace: tuple[Action, ...] | None = None
     diagnosis: tuple[Diagnosis, ...] = ()
     detail: str = ""
+    engine: str = "z3"
+    """Who decided it: "z3", or "explicit" (a bounded verdict the explicit checker won the
+    race for: proofs/portfolio.py)."""
 
     @builtins.property  # the field `property` shadows the builtin in this class body
     def length(self) -> int | None:
@@ -95,6 +98,7 @@ class Verdict:
             "trace": None if self.trace is None else [a.to_json() for a in self.trace],
             "diagnosis": [d.as_json() for d in self.diagnosis],
             "detail": self.detail,
+            "engine": self.engine,
         }
 
 
@@ -125,7 +129,7 @@ def prove_design(design: Variant, config: Config | None = None, *, depth: int = 
                  jobs: int = 1, deadline: float | None = None, induction: bool = True,
                  properties: Sequence[SymProperty] = PROPERTIES,
                  timeout_ms: int | None = None, bmc_timeout_ms: int | None = None,
-                 fallback: bool | None = None) -> DesignProof:
+                 fallback: bool | None = None, engine: str = "z3") -> DesignProof:
     """The Z3 verdict on every property of `design`; BMC runs on `config` (default
     Config()) to `depth` steps, giving up after `deadline` seconds.  `timeout_ms` is the
     nominal timeout of each induction query, a budget of Z3 resource units
@@ -134,7 +138,9 @@ def prove_design(design: Variant, config: Config | None = None, *, depth: int = 
     that of each bounded model checking query (None: no limit).  `fallback`: an
     obligation its hint does not prove is asked again assuming the whole invariant (default:
     for the reference design only; a variant's lemmas that lose their proof are dropped
-    at once, which is what Houdini would do after waiting for the timeout)."""
+    at once, which is what Houdini would do after waiting for the timeout).  `engine`
+    answers the bounded part (proofs/portfolio.py: "z3", "explicit" or "portfolio"); the
+    unbounded part is always Z3's induction."""
     started = time.perf_counter()
     config = (config or Config()).with_options(design.options)
     universe = ParametricUniverse()
@@ -158,7 +164,8 @@ def prove_design(design: Variant, config: Config | None = None, *, depth: int = 
             why[lemma] = f"not inductive here ({o.action}: {o.answer}); "
     rest = [p for p in properties if p.id not in found]
     if rest:
-        for r in bmc.run(config, rest, depth, deadline=deadline, timeout_ms=bmc_timeout_ms):
+        for r in portfolio.run(config, rest, depth, engine=engine, deadline=deadline,
+                               timeout_ms=bmc_timeout_ms):
             found[r.property] = _from_bmc(design, config, r, why.get(r.property, ""))
     verdicts = tuple(found[p.id] for p in properties)
     return DesignProof(design, config, verdicts, report, time.perf_counter() - started)
@@ -172,17 +179,19 @@ def _induction_detail(report: InductionReport) -> str:
 
 
 def _from_bmc(design: Variant, config: Config, r: bmc.BmcResult, why: str) -> Verdict:
+    by = "" if r.engine == "z3" else f" (found by the {r.engine} search)"
     if r.verdict == bmc.VIOLATED:
         assert r.trace is not None
         return Verdict(design.name, r.property, VIOLATED, BMC, bounded(config, r.depth),
                        r.seconds, r.trace, tuple(diagnose(config, r.trace)),
-                       f"shortest counterexample, {r.depth} steps, replayed through the model")
+                       f"shortest counterexample, {r.depth} steps, replayed through the "
+                       f"model{by}", r.engine)
     if r.verdict == bmc.CLEAN:
         return Verdict(design.name, r.property, PROVED, BMC, bounded(config, r.depth),
                        r.seconds, detail=why + f"no violation in any run of at most "
-                       f"{r.depth} steps of {config.summary()}")
+                       f"{r.depth} steps of {config.summary()}{by}", engine=r.engine)
     return Verdict(design.name, r.property, UNKNOWN, BMC, bounded(config, r.depth), r.seconds,
-                   detail=why + (r.reason or "the solver gave up"))
+                   detail=why + (r.reason or "the solver gave up") + by, engine=r.engine)
 
 
 def refute_negative_controls(config: Config | None = None, depth: int = 8) -> list[Verdict]:

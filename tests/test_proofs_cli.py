@@ -19,8 +19,9 @@ from tests.subcommands import run_subcommand
 from tests.test_model_cli import ROW_KEYS as CHECK_ROW_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
-ROW_KEYS = CHECK_ROW_KEYS | {"method", "bound", "diagnosis", "detail"}
-"""The JSON of `check` plus "method" and "bound" (and the diagnosis and a detail line)."""
+ROW_KEYS = CHECK_ROW_KEYS | {"method", "bound", "diagnosis", "detail", "engine"}
+"""The JSON of `check` plus "method" and "bound" (and the diagnosis, a detail line and the
+engine that decided it: "z3" unless --engine says otherwise)."""
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

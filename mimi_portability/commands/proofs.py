@@ -88,7 +88,8 @@ def problems(proofs: Sequence[DesignProof], negatives: Sequence[Verdict]) -> lis
 
 def _row(v: Verdict) -> str:
     length = "-" if v.length is None else str(v.length)
-    return (f"{v.design:32} {v.property:21} {v.verdict:9} {v.method:9} "
+    method = v.method if v.engine == "z3" else v.engine
+    return (f"{v.design:32} {v.property:21} {v.verdict:9} {method:9} "
             f"{v.bound_text():32} {length:>6} {v.seconds:>8.2f}")
 
 
@@ -115,8 +116,9 @@ def report_text(proofs: Sequence[DesignProof], negatives: Sequence[Verdict]) -> 
             if v.trace is None:
                 continue
             lines.append("")
+            by = "Z3" if v.engine == "z3" else f"the {v.engine} search"
             lines.append(f"{v.design}: {v.property} violated in {v.length} steps "
-                         f"(Z3, replayed through the model)")
+                         f"({by}, replayed through the model)")
             lines.extend(format_trace(proof.config, v.trace))
             for d in v.diagnosis:
                 lines.extend(f"  {line}" for line in d.lines())
@@ -165,7 +167,7 @@ def cmd_prove(args: argparse.Namespace) -> int:
         proofs.append(prove_design(design, config, depth=args.depth, jobs=args.jobs,
                                    deadline=args.deadline, induction=not args.no_induction,
                                    timeout_ms=None if args.timeout is None
-                                   else int(args.timeout * 1000)))
+                                   else int(args.timeout * 1000), engine=args.engine))
     negatives = []
     if any(d.expected is None for d in designs):
         negatives = refute_negative_controls(config, args.depth)
@@ -271,6 +273,11 @@ def register(subparsers: Subparsers) -> None:
                    help="stop deepening bounded model checking after this long per design")
     p.add_argument("--no-induction", action="store_true",
                    help="bounded model checking only")
+    p.add_argument("--engine", choices=("z3", "explicit", "portfolio"), default="z3",
+                   help="who answers the bounded part: Z3 (default), the explicit "
+                   "checker's breadth-first search, or both racing, the first to decide "
+                   "every property winning (each verdict names its engine; "
+                   "proofs/portfolio.py)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     add_report_options(p)
     add_itf_option(p)
