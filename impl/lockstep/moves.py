@@ -39,6 +39,7 @@ chooses among them change together (a new kind of move is a dataclass, a case of
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import random
@@ -62,7 +63,7 @@ from model.rules import CHECKS, action_of
 from ..envelope import Envelope, Kind
 from ..storage import CrashPoint
 from .driver import CannotPerform, Divergence, Lockstep, Unsupported, check_config
-from .steering import Steering
+from .steering import Steering, small_graph
 from .tampering import CLIENT_SIGNED, FIELDS, tamper
 
 Pair = tuple[str, str]
@@ -279,7 +280,19 @@ def reachable_pairs(config: Config, *, timed: bool = True) -> set[Pair]:
 _PAIRS_CACHE: dict[Config, set[Pair]] = {}
 
 
+def pairs_config(config: Config) -> Config:
+    """The configuration whose reachable pairs `pairs_total` counts for `config`: itself if
+    its graph is small enough to enumerate (steering.small_graph), else the same clients
+    and attempts with 2 honest DSs, 1 group and 1 epoch, whose every pair `config` reaches
+    too (its d0, d1 and group 0 behave as there): a lower bound of `config`'s pairs."""
+    if small_graph(config) is not None:
+        return config
+    return dataclasses.replace(config, ds=config.ds - config.honest_ds + 2, groups=1,
+                               max_epoch=1)
+
+
 def pairs_total(config: Config) -> set[Pair]:
+    config = pairs_config(config)
     if config not in _PAIRS_CACHE:
         _PAIRS_CACHE[config] = reachable_pairs(config)
     return _PAIRS_CACHE[config]
@@ -543,6 +556,8 @@ class Report:
             "actions_total": len(actions_total),
             "pairs_covered": len(self.covered & total),
             "pairs_total": len(total),
+            "pairs_beyond": len({p for p in self.covered - total if p[0] in ACTIONS_BY_NAME}),
+            "pairs_total_of": pairs_config(config).summary(),
             "divergences": len(self.divergences),
             "refusals": dict(sorted(self.refusals.items())),
             "fields_tampered": len(self.tampered_fields),
