@@ -2,7 +2,8 @@
 
 This is the contract between impl/ and model/.  It reads
 only implementation state and what the implementation sent, and names parties the way the
-model does: honest DSs d0 = world.source, d1 = world.target, the rogue DS R; honest clients
+model does: honest DSs d0 = world.source, d1 = world.target, d2.. = world.more_dss (in the
+order of `World.dss`), the rogue DS R; groups 0.. = world.group_ids; honest clients
 c0.. = world.clients; the rogue client X.  Nonces are the bytes `nonce_bytes(ds, k)` the
 driver's injected RandomSource hands the k-th time a DS draws one.
 
@@ -131,13 +132,15 @@ class Decoder:
     def __init__(self, config: Config, world: World) -> None:
         self.config = config
         self.world = world
-        self.ds_domains = [world.source.domain, world.target.domain]
+        self.ds_domains = [ds.domain for ds in world.dss]
         self.ds_id: dict[str, int] = {d: i for i, d in enumerate(self.ds_domains)}
         self.ds_id[world.rogue_ds.domain] = config.rogue_ds_id
         self.client_id: dict[str, int] = {c.identity: i for i, c in enumerate(world.clients)}
         self.client_id[world.rogue_client.identity] = config.rogue_client_id
         self.suite = int(world.suite)
         self.group_id = world.group_id
+        self.group_ids: tuple[bytes, ...] = world.group_ids
+        self.group_index = {gid: g for g, gid in enumerate(self.group_ids)}
         self.contents: dict[bytes, mm.MigrationContent] = {}
         """content hash -> model content, for every content decoded so far."""
 
@@ -156,7 +159,7 @@ class Decoder:
         return self.ds_domains[ds]
 
     def group(self, group_id: bytes) -> int:
-        return 0 if group_id == self.group_id else -2
+        return self.group_index.get(group_id, -2)
 
     def request(self, r: MigrationRequest, client: str) -> mm.MigrationRequest:
         return mm.MigrationRequest(
@@ -178,7 +181,7 @@ class Decoder:
     def _requester(self, resp: MigrationResponse) -> str:
         """Who made the request a response answers: the client the target bound its nonce to
         (honest target), else R's own nonce, which only X's requests carry here."""
-        for ds in (self.world.source, self.world.target):
+        for ds in self.world.dss:
             rec = ds.nonces.get(resp.nonce)
             if rec is not None:
                 return rec.client
@@ -206,7 +209,12 @@ class Decoder:
         return out
 
     def commit(self, payload: bytes) -> tuple[int, int, int]:
-        """(epoch, committer, aad target) of an MLS commit of the group (else epoch -2)."""
+        """(epoch, committer, aad target) of an MLS commit of a group (else epoch -2)."""
+        return self.group_commit(payload)[1:]
+
+    def group_commit(self, payload: bytes) -> tuple[int, int, int, int]:
+        """(group, epoch, committer, aad target) of an MLS commit of a group of the world
+        (else group and epoch -2)."""
         message = MLSMessage.decode(payload)
         public = message.public_message
         assert public is not None
@@ -215,8 +223,9 @@ class Decoder:
         if content.authenticated_data:
             target = MigrationCommitAAD.decode(content.authenticated_data).target_ds_domain
             aad = self.ds_id.get(target.decode(), -2)
-        epoch = content.epoch if content.group_id == self.group_id else -2
-        return epoch, content.sender.index or 0, aad
+        group = self.group(content.group_id)
+        epoch = content.epoch if group >= 0 else -2
+        return group, epoch, content.sender.index or 0, aad
 
     def message(self, env: Envelope) -> Any:
         """The model message an envelope an honest party sent stands for (None: none)."""
@@ -258,15 +267,15 @@ class Decoder:
                     self.group(conf.group_id),
                 )
             if kind == Kind.Fanout:
-                epoch, committer, aad = self.commit(payload)
-                return mm.CommitFanout(self.ds_id.get(sender, -2), 0, epoch, committer, aad)
+                group, epoch, committer, aad = self.group_commit(payload)
+                return mm.CommitFanout(self.ds_id.get(sender, -2), group, epoch, committer, aad)
         except (DecodeError, KeyError) as err:
             return ("undecodable", str(kind), repr(err))
         return None
 
 
-def _host(dec: Decoder, ds: DeliveryService) -> ms.Host:
-    hosted = ds.groups.get(dec.group_id)
+def _host(dec: Decoder, ds: DeliveryService, gid: bytes) -> ms.Host:
+    hosted = ds.groups.get(gid)
     if hosted is not None:
         origin = NONE if hosted.source is None else dec.ds_id.get(hosted.source, -2)
         if hosted.lock is None:
@@ -275,7 +284,7 @@ def _host(dec: Decoder, ds: DeliveryService) -> ms.Host:
         return ms.Host(
             ms.LOCKED, hosted.state.epoch, dec.ds_id[hosted.lock.target], content, origin
         )
-    tomb = ds.tombstones.get(dec.group_id)
+    tomb = ds.tombstones.get(gid)
     if tomb is not None:
         return ms.moved(dec.ds_id.get(tomb.target, -2))
     return ms.ABSENT_HOST
@@ -310,8 +319,8 @@ def _pool(dec: Decoder, ds_index: int, ds: DeliveryService,
     return tuple(pool)
 
 
-def _view(dec: Decoder, world: World, c: int) -> ms.ClientView:
-    m = world.clients[c].groups[dec.group_id]
+def _view(dec: Decoder, world: World, c: int, gid: bytes) -> ms.ClientView:
+    m = world.clients[c].groups[gid]
     p = m.pending
     if p is None:
         return ms.ClientView(dec.ds_id[m.ds], m.state.epoch, NO_NONCE, NONE)
@@ -327,14 +336,14 @@ def _ghost(dec: Decoder, sent: list[Any], obs: Observed) -> ms.Ghost:
     reimports: set[ms.Import] = set()
     starts: set[ms.Start] = set()
     fanned: set[mm.MigrationContent] = set()
-    for ds_index, ds in enumerate((dec.world.source, dec.world.target)):
+    for ds_index, ds in enumerate(dec.world.dss):
         for ev in ds.events:
-            if ev.group_id != dec.group_id:
+            if ev.group_id not in dec.group_index:
                 continue
             match ev:
                 case Sequenced(commit=commit):
-                    epoch, committer, aad = dec.commit(commit)
-                    history.add(ms.Commit(0, epoch, ds_index, committer, aad))
+                    group, epoch, committer, aad = dec.group_commit(commit)
+                    history.add(ms.Commit(group, epoch, ds_index, committer, aad))
                 case Acknowledged(content_hash=content_hash):
                     fanned.add(dec.contents[content_hash])
                 case Exported(content_hash=content_hash):
@@ -373,8 +382,8 @@ def abstract(dec: Decoder, sent: list[Any], obs: Observed,
     of every envelope honest parties emitted (`Decoder.message`, in order); `clocks`: each
     honest DS's time now (a pending nonce past its lifetime then is expired)."""
     world = dec.world
-    dss = (world.source, world.target)
-    hosts = tuple((_host(dec, ds),) for ds in dss)
+    dss = world.dss
+    hosts = tuple(tuple(_host(dec, ds, gid) for gid in dec.group_ids) for ds in dss)
     nonces = tuple(_pool(dec, i, ds, None if clocks is None else float(clocks[i]))
                    for i, ds in enumerate(dss))
     return ms.State(hosts, nonces, client_views(dec), network_of(sent),
@@ -383,7 +392,8 @@ def abstract(dec: Decoder, sent: list[Any], obs: Observed,
 
 def client_views(dec: Decoder) -> tuple[tuple[ms.ClientView, ...], ...]:
     """The model's clients component: each honest client's view of the group."""
-    return tuple((_view(dec, dec.world, c),) for c in range(dec.config.clients))
+    return tuple(tuple(_view(dec, dec.world, c, gid) for gid in dec.group_ids)
+                 for c in range(dec.config.clients))
 
 
 def network_of(sent: list[Any]) -> ms.Network:

@@ -61,7 +61,7 @@ def compare_answer(dec: Decoder, what: str, expected: Expected, refusal: Refusal
         except (DecodeError, AssertionError):
             got = ("undecodable", redirect.commit.hex()[:32])  # type: ignore[assignment]
         if (redirect.target_domain_name.decode() != target
-                or redirect.group_id != dec.group_id
+                or dec.group(redirect.group_id) != c.group
                 or got != (c.epoch, c.committer, c.aad_target)):
             raise Divergence(f"{what}: the redirect must name {target} and carry the "
                              f"migration commit {c}; it names "

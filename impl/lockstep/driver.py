@@ -90,15 +90,19 @@ class CannotPerform(Divergence):
 
 
 def check_config(config: Config) -> None:
-    if (
-        config.honest_ds != 2
-        or config.groups != 1
-        or not config.rogue_ds
-        or not (config.rogue_client)
-    ):
-        raise Unsupported("the lockstep driver needs 2 honest DSs, R, X and one group")
-    if config.options.enabled() or config.drop or config.source_denies or config.target_denies:
-        raise Unsupported("the lockstep driver runs the reference design only")
+    """Raise Unsupported, with the reason, for a configuration the driver does not run: any
+    number of honest DSs, groups, clients, attempts and epochs is run, with R and X."""
+    if not config.rogue_ds or not config.rogue_client:
+        missing = [n for n, on in (("the rogue DS R", config.rogue_ds),
+                                   ("the rogue client X", config.rogue_client)) if not on]
+        raise Unsupported(f"the lockstep driver needs {' and '.join(missing)}: the forged "
+                          "and misdelivered moves are built by them")
+    if config.options.enabled() or config.drop:
+        raise Unsupported("the lockstep driver runs the reference design only (design "
+                          f"{config.design_name()})")
+    if config.source_denies or config.target_denies:
+        raise Unsupported("the lockstep driver runs the default policies only (no policy "
+                          "denials)")
 
 
 def _copy_ds(ds: DeliveryService) -> DeliveryService:
@@ -179,20 +183,22 @@ class Lockstep:
         self.config = config = config or Config()
         check_config(config)
         self.world: World = build_world(
-            members=config.clients, nonce_lifetime=float(LIFETIME), retry_interval=0.0
+            members=config.clients, nonce_lifetime=float(LIFETIME), retry_interval=0.0,
+            honest_ds=config.honest_ds, groups=config.groups,
         )
-        self.dss: tuple[DeliveryService, DeliveryService] = (self.world.source, self.world.target)
+        self.dss: tuple[DeliveryService, ...] = tuple(self.world.dss)
         for i, ds in enumerate(self.dss):
             ds.random = ModelNonces(i)
         self.dec = Decoder(config, self.world)
-        self.initial_group: GroupState = self.world.source.groups[self.world.group_id].state
+        self.initial_groups: tuple[GroupState, ...] = tuple(
+            self.world.source.groups[gid].state for gid in self.world.group_ids)
         self._start_records(config, check, trace)
 
     def _start_records(self, config: Config, check: bool, trace: Path | None = None) -> None:
         """What a run keeps beside its parties, as it is before the first step (the remote
         driver, impl/lockstep/remote.py, starts its runs with it too)."""
         self.config, self.check = config, check
-        self.clock = [0, 0]
+        self.clock = [0] * config.honest_ds
         self.obs = Observed()
         self.state = ms.initial_state(config)
         self.actions: list[Action] = []
@@ -227,9 +233,9 @@ class Lockstep:
         w = copy.copy(self.world)
         # a DS the driver reaches over the wire (impl/lockstep/remote.py) is shared, not copied
         dss = tuple(_copy_ds(ds) if isinstance(ds, DeliveryService) else ds for ds in self.dss)
-        w.source, w.target = dss
+        w.dss = list(dss)
         w.clients = [_copy_client(c) for c in self.world.clients]
-        new.world, new.dss = w, (dss[0], dss[1])
+        new.world, new.dss = w, dss
         new.clock = list(self.clock)
         new.sent = list(self.sent)
         new.actions = list(self.actions)
@@ -297,7 +303,7 @@ class Lockstep:
         return MigrationRequest(
             source_domain_name=self.dec.domain(r.source).encode(),
             target_domain_name=self.dec.domain(r.target).encode(),
-            group_id=self.world.group_id,
+            group_id=self._group_id(r.group),
             epoch=r.epoch,
         )
 
@@ -321,8 +327,19 @@ class Lockstep:
             return MigrationResponse.decode(env.payload)
         raise CannotPerform(f"no implementation bytes for {resp}")
 
-    def _group_state(self, epoch: int) -> GroupState:
-        state = self.initial_group
+    def _group_id(self, group: int) -> bytes:
+        """The id of model group `group` (a forged message may name no group of the world:
+        the bytes of group 0's id then)."""
+        ids = self.world.group_ids
+        return ids[group] if 0 <= group < len(ids) else ids[0]
+
+    @property
+    def initial_group(self) -> GroupState:
+        """Group 0 as the world created it."""
+        return self.initial_groups[0]
+
+    def _group_state(self, epoch: int, group: int = 0) -> GroupState:
+        state = self.initial_groups[group if 0 <= group < len(self.initial_groups) else 0]
         while state.epoch < epoch:
             state = next_epoch(state)
         return state
@@ -335,7 +352,7 @@ class Lockstep:
         if isinstance(m, mm.MigrationContent) and m.signer == self.config.rogue_ds_id:
             return rogue.content(
                 self._impl_response(m.response),
-                self._group_state(m.state.epoch),
+                self._group_state(m.state.epoch, m.state.group),
                 self.dec.domain(m.response.request.target),
             )
         to = "unaddressed"  # `envelope` addresses it
@@ -366,8 +383,8 @@ class Lockstep:
             )
         if isinstance(m, mm.MigrationConfirmation):
             return rogue.confirmation(
-                self.dec.domain(m.target), self.dec.nonce_bytes(*m.nonce), self.world.group_id,
-                to
+                self.dec.domain(m.target), self.dec.nonce_bytes(*m.nonce),
+                self._group_id(m.group), to
             )
         raise CannotPerform(f"cannot forge {m}")
 
@@ -377,13 +394,14 @@ class Lockstep:
                 return h
         raise CannotPerform(f"no implementation bytes for {content}")
 
-    def refuse_commit(self, client: int) -> None:
+    def refuse_commit(self, client: int, group: int = 0) -> None:
         """commit_at_current_ds where the model's guard fails: the DS must refuse it."""
         c = self.world.clients[client]
-        env = self._sent(("client", client), [c.commit(self.world.group_id)])[0]
+        env = self._sent(("client", client), [c.commit(self.world.group_ids[group])])[0]
         self.refuse(
-            ("ds", self.dec.ds_id[env.recipient]), env, f"refused commit_at_current_ds({client})",
-            expected=refused_commit(self.config, self.state, client, 0),
+            ("ds", self.dec.ds_id[env.recipient]), env,
+            f"refused commit_at_current_ds({client}, {group})",
+            expected=refused_commit(self.config, self.state, client, group),
         )
 
     # -- the implementation side of each action ----------------------------------------------
@@ -442,13 +460,14 @@ class Lockstep:
         args = tuple(v for _, v in action.args)
         w = self.world
         if name == "client_request":
-            client, _, target = args
+            client, group, target = args
             self._emit(self._sent(("client", client), [
-                w.clients[client].start_migration(w.group_id, self.dec.domain(target))]))
+                w.clients[client].start_migration(w.group_ids[group],
+                                                  self.dec.domain(target))]))
             return
         if name == "commit_at_current_ds":
             client = w.clients[args[0]]
-            env = self._sent(("client", args[0]), [client.commit(w.group_id)])[0]
+            env = self._sent(("client", args[0]), [client.commit(w.group_ids[args[1]])])[0]
             ds = self.dec.ds_id[env.recipient]
             out = self._deliver(("ds", ds), env)
             self._emit(out)
@@ -479,10 +498,10 @@ class Lockstep:
         node = self.node(party)
         if name == "target_import":
             h = self._hash(env)
-            self.obs.replaced[(party[1], h)] = self._phase(party[1])
+            self.obs.replaced[(party[1], h)] = self._phase(party[1], m.state.group)
         confirm_view = None
         if name == "client_confirm" and isinstance(node, Client):
-            confirm_view = before.clients[party[1]][0]
+            confirm_view = before.clients[party[1]][args[1]]
         out = self._deliver(party, env)
         if name == "source_lock_and_export":
             for e in out:
@@ -490,7 +509,7 @@ class Lockstep:
                     self.obs.inits[self._hash(e)] = m
         if confirm_view is not None:
             self.obs.accepted.append(
-                ms.Accepted(party[1], 0, confirm_view.nonce, confirm_view.target, m)
+                ms.Accepted(party[1], args[1], confirm_view.nonce, confirm_view.target, m)
             )
         self._emit(out)
 
@@ -505,8 +524,8 @@ class Lockstep:
 
         return migration_content_hash(CipherSuite(int(self.world.suite)), env.payload)
 
-    def _phase(self, ds: int) -> int:
-        status = self.dss[ds].status(self.world.group_id)
+    def _phase(self, ds: int, group: int) -> int:
+        status = self.dss[ds].status(self._group_id(group))
         return {"absent": ms.ABSENT, "active": ms.ACTIVE, "locked": ms.LOCKED, "moved": ms.MOVED}[
             status
         ]
@@ -644,8 +663,8 @@ class Lockstep:
         if isinstance(node, DeliveryService):
             dss = list(self.dss)
             dss[i] = node
-            self.dss = (dss[0], dss[1])
-            self.world.source, self.world.target = self.dss
+            self.dss = tuple(dss)
+            self.world.dss = dss
         else:
             self.world.clients = [node if j == i else c for j, c in enumerate(self.world.clients)]
         self.dec.world = self.world
@@ -725,20 +744,20 @@ class Lockstep:
         """The refusal code `error` answered with, held to `expected` (answers.py)."""
         return compare_refusal(self.dec, what, expected, error)
 
-    def misuse(self, client: int, call: str, code: str) -> None:
+    def misuse(self, client: int, call: str, code: str, group: int = 0) -> None:
         """The application's `call` on honest `client`, which the rules refuse: the role
         must raise the LocalProtocolError `code`, send nothing and change nothing."""
         node = self.world.clients[client]
         snap = node.snapshot()
-        what = f"{call} by c{client}"
-        w = self.world
+        what = f"{call} by c{client} of group {group}"
+        gid = self.world.group_ids[group]
         try:
             if call == "start_migration":
-                mine = self.dec.ds_id[node.groups[w.group_id].ds]
+                mine = self.dec.ds_id[node.groups[gid].ds]
                 target = self.dec.domain((mine + 1) % self.config.honest_ds)
-                sent = self._sent(("client", client), [node.start_migration(w.group_id, target)])
+                sent = self._sent(("client", client), [node.start_migration(gid, target)])
             elif call == "abandon_migration":
-                node.abandon_migration(w.group_id)
+                node.abandon_migration(gid)
                 sent = []
             else:
                 raise CannotPerform(f"no application call {call}")

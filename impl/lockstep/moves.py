@@ -4,7 +4,8 @@ A move is a tagged frozen dataclass (`Move`), dispatched with `match` in `perfor
 list of moves reads as a program:
 - `Act(action, after)`: a model-enabled action instance, applied to both sides (the model
   state it leads to rides along, for steering and the tour; not shown in its repr);
-- `RefuseCommit(client)`: an ordinary commit by `client` that no model state allows;
+- `RefuseCommit(client, group)`: an ordinary commit by `client` in `group` that no model
+  state allows;
 - `Refuse(action, args)`: a network message delivered to a party of `action`'s role whose
   guard does not hold for it (nor for any other action receiving that kind there);
 - `Misdeliver(kind, party, message)`: a network message delivered to an honest party that
@@ -14,7 +15,7 @@ list of moves reads as a program:
   (requests excepted: the transport authenticates the sender);
 - `Jump(target, late, after)`: time at a DS jumps `late` (negative: drawn) past the
   deadlines of every nonce it has pending, with no tick, so the next message arrives late;
-- `Misuse(call, client, code)`: an application call the rules refuse (a second migration
+- `Misuse(call, client, code, group)`: an application call the rules refuse (a second migration
   while one is in progress, abandoning none): the client must raise that local error and
   change nothing;
 - `FieldTamper(kind, party, message, field, resign)`: a network message of a signed kind
@@ -38,7 +39,9 @@ chooses among them change together (a new kind of move is a dataclass, a case of
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import itertools
 import random
 import sys
 import time
@@ -60,7 +63,7 @@ from model.rules import CHECKS, action_of
 from ..envelope import Envelope, Kind
 from ..storage import CrashPoint
 from .driver import CannotPerform, Divergence, Lockstep, Unsupported, check_config
-from .steering import Steering
+from .steering import Steering, small_graph
 from .tampering import CLIENT_SIGNED, FIELDS, tamper
 
 Pair = tuple[str, str]
@@ -87,9 +90,11 @@ class Act:
 
 @dataclass(frozen=True, slots=True)
 class RefuseCommit:
-    """An ordinary commit by `client` that the model refuses (commit_at_current_ds)."""
+    """An ordinary commit by `client` in `group` that the model refuses
+    (commit_at_current_ds)."""
 
     client: int
+    group: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +157,7 @@ class Misuse:
     call: str
     client: int
     code: str
+    group: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,19 +268,31 @@ def reachable_pairs(config: Config, *, timed: bool = True) -> set[Pair]:
             pairs.update(("crash", str(p)) for p in CrashPoint)
         big_config, big_state = relaxed(config, state)
         commit = ACTIONS_BY_NAME["commit_at_current_ds"].guard
-        for client in range(config.clients):
-            if not commit(config, state, client, 0) and not commit(
-                big_config, big_state, client, 0
+        for client, group in itertools.product(range(config.clients), range(config.groups)):
+            if not commit(config, state, client, group) and not commit(
+                big_config, big_state, client, group
             ):
                 pairs.add(refused_pair(config, state, "commit_at_current_ds",
-                                       state.clients[client][0].ds))
+                                       state.clients[client][group].ds, group))
     return pairs
 
 
 _PAIRS_CACHE: dict[Config, set[Pair]] = {}
 
 
+def pairs_config(config: Config) -> Config:
+    """The configuration whose reachable pairs `pairs_total` counts for `config`: itself if
+    its graph is small enough to enumerate (steering.small_graph), else the same clients
+    and attempts with 2 honest DSs, 1 group and 1 epoch, whose every pair `config` reaches
+    too (its d0, d1 and group 0 behave as there): a lower bound of `config`'s pairs."""
+    if small_graph(config) is not None:
+        return config
+    return dataclasses.replace(config, ds=config.ds - config.honest_ds + 2, groups=1,
+                               max_epoch=1)
+
+
 def pairs_total(config: Config) -> set[Pair]:
+    config = pairs_config(config)
     if config not in _PAIRS_CACHE:
         _PAIRS_CACHE[config] = reachable_pairs(config)
     return _PAIRS_CACHE[config]
@@ -304,19 +322,23 @@ def known_finding(ls: Lockstep, move: Move) -> str | None:
         abort's nonce to be the pending one.
     """
     w = ls.world
+
+    def membership(client: int, group: int) -> Any:
+        return w.clients[client].groups[ls._group_id(group)]
+
     match move:
-        case Refuse(action="client_abort", args=(client, *_)):
-            pending = w.clients[client].groups[w.group_id].pending
+        case Refuse(action="client_abort", args=(client, group, *_)):
+            pending = membership(client, group).pending
             if pending is not None and pending.nonce is not None:
                 return "F6"
         case Misdeliver(party=("client", c), message=mm.MigrationResponse() as m):
-            pending = w.clients[c].groups[w.group_id].pending
+            pending = membership(c, m.request.group).pending
             if pending is not None and pending.request == ls._impl_request(m.request):
                 return "F4"
-        case Refuse(action="client_init", args=(c, _, mm.MigrationResponse() as m)):
+        case Refuse(action="client_init", args=(c, group, mm.MigrationResponse() as m)):
             # Any member may be handed a response (client_init's routing): the model's
             # init.own_request refuses another's; the implementation cannot tell.
-            pending = w.clients[c].groups[w.group_id].pending
+            pending = membership(c, group).pending
             if (m.request.client != c and pending is not None
                     and pending.request == ls._impl_request(m.request)):
                 return "F4"
@@ -375,17 +397,19 @@ def _moves(ls: Lockstep, *, adversarial: bool = True) -> list[tuple[Pair, Move]]
             for action in expiries:
                 after = step(config, after, action)
             out.append((JUMP_PAIR, Jump(target, -1, after)))
-    for call, client, _, code in refused_calls(config, state):
-        out.append((("misuse", call), Misuse(call, client, code)))
+    for call, client, group, code in refused_calls(config, state):
+        out.append((("misuse", call), Misuse(call, client, code, group)))
     if not adversarial:
         return out
     big_config, big_state = relaxed(config, state)
     commit = ACTIONS_BY_NAME["commit_at_current_ds"].guard
-    for client in range(config.clients):
-        if not commit(config, state, client, 0) and not commit(big_config, big_state, client, 0):
+    for client, group in itertools.product(range(config.clients), range(config.groups)):
+        if not commit(config, state, client, group) and not commit(
+            big_config, big_state, client, group
+        ):
             pair = refused_pair(config, state, "commit_at_current_ds",
-                                state.clients[client][0].ds)
-            out.append((pair, RefuseCommit(client)))
+                                state.clients[client][group].ds, group)
+            out.append((pair, RefuseCommit(client, group)))
     for kind in FORGEABLE:
         for m in _forged_sample(config, ms.SLOT[kind], state.network, state.nonces):
             for name in RECEIVERS[kind]:
@@ -444,8 +468,8 @@ def next_field(ls: Lockstep, kind: Kind, rng: random.Random | None = None) -> tu
 
 def _perform(ls: Lockstep, move: Move, rng: random.Random | None) -> None:
     match move:
-        case RefuseCommit(client):
-            ls.refuse_commit(client)
+        case RefuseCommit(client, group):
+            ls.refuse_commit(client, group)
         case Act(action):
             ls.apply(action)
         case Refuse(name, args):
@@ -473,8 +497,8 @@ def _perform(ls: Lockstep, move: Move, rng: random.Random | None) -> None:
                       f"{kind} {m} with {path} changed ({how}) to {party}")
         case Jump(target, late):
             ls.jump(target, late if late >= 0 else (rng or random.Random(0)).randrange(1 << 30))
-        case Misuse(call, client, code):
-            ls.misuse(client, call, code)
+        case Misuse(call, client, code, group):
+            ls.misuse(client, call, code, group)
         case Restart(party):
             ls.restart(party)
         case CrashAct(action, point):
@@ -532,6 +556,8 @@ class Report:
             "actions_total": len(actions_total),
             "pairs_covered": len(self.covered & total),
             "pairs_total": len(total),
+            "pairs_beyond": len({p for p in self.covered - total if p[0] in ACTIONS_BY_NAME}),
+            "pairs_total_of": pairs_config(config).summary(),
             "divergences": len(self.divergences),
             "refusals": dict(sorted(self.refusals.items())),
             "fields_tampered": len(self.tampered_fields),

@@ -70,7 +70,7 @@ from .abstraction import Decoder, client_views, fanout_divergences, network_of
 from .abstraction import nonce_bytes as _nonce_bytes
 from .abstraction import nonce_of as _nonce_of
 from .answers import Divergence, compare_answer
-from .driver import Lockstep, check_config
+from .driver import Lockstep, Unsupported, check_config
 from .remote_config import RemoteConfig
 
 UNDRIVABLE: dict[tuple[str, str], str] = {
@@ -134,6 +134,18 @@ class RemoteWorld:
     group_id: bytes
     source: RemoteNode
     target: RemoteNode
+
+    @property
+    def dss(self) -> list[RemoteNode]:
+        return [self.source, self.target]
+
+    @dss.setter
+    def dss(self, dss: list[RemoteNode]) -> None:
+        self.source, self.target = dss
+
+    @property
+    def group_ids(self) -> tuple[bytes, ...]:
+        return (self.group_id,)
 
 
 class RemoteNode:
@@ -391,6 +403,10 @@ class RemoteLockstep(Lockstep):
 
     def __init__(self, config: Config, wire_: Wire, example: int) -> None:
         check_config(config)
+        if config.honest_ds != 2 or config.groups != 1:
+            raise Unsupported("the remote lockstep drives a source and a target DS over the "
+                              f"wire and one group, not {config.honest_ds} DSs and "
+                              f"{config.groups} groups")
         rc = wire_.config
         if config.clients > len(rc.clients):
             raise RemoteError(f"{rc.path}: clients: {len(rc.clients)} named, the model's "
@@ -424,7 +440,7 @@ class RemoteLockstep(Lockstep):
             c.join(state, rc.ds[0].domain, i)
         self.baseline = [dict(wire_.status(i, fresh=True).get("nonces", {})) for i in (0, 1)]
         self.dec: RemoteDecoder = RemoteDecoder(config, self.world)
-        self.initial_group = state
+        self.initial_groups = (state,)
         self._start_records(config, True)  # no logs: the servers write theirs (serve --trace)
         self.log: list[str] = []
         """One line per step made, for the divergence's trace."""
@@ -477,10 +493,10 @@ class RemoteLockstep(Lockstep):
         self.checks = expected.checks if expected is not None else (f"refuse:{env.kind}",)
         super().refuse(party, env, what, forged=forged, expected=expected)
 
-    def misuse(self, client: int, call: str, code: str) -> None:
+    def misuse(self, client: int, call: str, code: str, group: int = 0) -> None:
         self.log.append(f"{call} by c{client} (refused locally: {code})")
         self.checks = (f"local:{code}",)
-        super().misuse(client, call, code)
+        super().misuse(client, call, code, group)
 
     def restart(self, party: tuple[str, int]) -> None:
         self.log.append(f"restart of {self.node(party).name}")

@@ -9,6 +9,10 @@ reverse graph).  On reaching the goal, or when the run has moved past it (a comm
 every earlier epoch unreachable), it picks the next goal.  So deep states (locked,
 acknowledged, retried, redirected, moved back) come up about as often as shallow ones, and
 the visits spread over the reachable graph instead of piling up near the initial state.
+
+A configuration whose reachable graph has more than `GUIDED_STATES` states (more DSs,
+groups or epochs than the default) is not enumerated: its sessions are unguided (every
+protocol step equally likely) and count the distinct states they visit, with no total.
 """
 
 from __future__ import annotations
@@ -18,12 +22,16 @@ from array import array
 from collections import deque
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from model import state as ms
 from model.checker import explore
 from model.config import Config
 
 UNREACHABLE = 1 << 30
+GUIDED_STATES = 20_000
+"""The largest reachable graph a session enumerates to steer by (the default
+configuration's has 2,902 states; one more DS, group or epoch has hundreds of thousands)."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,20 @@ class Graph:
 def graph(config: Config) -> Graph:
     ex = explore(config, symmetry=False, keep_edges=True)
     assert ex.edges is not None and ex.complete
+    return _graph(ex)
+
+
+@cache
+def small_graph(config: Config) -> Graph | None:
+    """`graph(config)` if it has at most GUIDED_STATES states, else None."""
+    ex = explore(config, symmetry=False, keep_edges=True, max_states=GUIDED_STATES)
+    if not ex.complete:
+        return None
+    return _graph(ex)
+
+
+def _graph(ex: Any) -> Graph:
+    assert ex.edges is not None
     n = len(ex.states)
     succ: list[list[int]] = [[] for _ in range(n)]
     pred: list[list[int]] = [[] for _ in range(n)]
@@ -66,24 +88,37 @@ def _bfs(start: int, adjacency: list[list[int]], size: int) -> array[int]:
 
 
 class Steering:
-    """Visit counts per reachable state and the current goal of one session."""
+    """Visit counts per reachable state and the current goal of one session (`guided`
+    False: the graph is too large to enumerate, `small_graph`; no goal, every step at
+    distance 0, and only the set of states visited)."""
 
     def __init__(self, config: Config) -> None:
-        g = graph(config)
+        g = small_graph(config)
+        self.guided = g is not None
+        if g is None:
+            g = Graph({}, [], [], array("i"))
         self.index, self.succ, self.pred = g.index, g.succ, g.pred
         self.visits = array("i", [0]) * len(self.succ)
+        self.seen: set[ms.State] = set()
+        """The states an unguided session visited."""
         self.goal: int | None = None
         self.to_goal = array("i")
 
     @property
     def states(self) -> int:
+        """The reachable states (0: not enumerated)."""
         return len(self.succ)
 
     def visited(self) -> int:
         """How many reachable states the session has been in."""
+        if not self.guided:
+            return len(self.seen)
         return sum(1 for v in self.visits if v)
 
     def visit(self, state: ms.State) -> None:
+        if not self.guided:
+            self.seen.add(state)
+            return
         i = self.index[state]
         self.visits[i] += 1
         if i == self.goal:
@@ -91,6 +126,8 @@ class Steering:
 
     def distance(self, state: ms.State, rng: random.Random, here: ms.State) -> int:
         """Steps from `state` to the goal (a new goal is chosen from `here` if needed)."""
+        if not self.guided:
+            return 0
         if self.goal is None or self.to_goal[self.index[here]] == UNREACHABLE:
             self._new_goal(self.index[here], rng)
         return self.to_goal[self.index[state]]

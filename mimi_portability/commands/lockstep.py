@@ -103,14 +103,19 @@ def cmd_conform(args: argparse.Namespace) -> int:
         print(json.dumps(data))
     else:
         rate = data["steps"] / data["seconds"] if data["seconds"] else 0.0
+        states = data["states_total"] or "not enumerated"
         print(
             f"conform ({data['config']}): {report.examples} examples, {data['steps']} steps in "
             f"{data['seconds']:.1f}s ({rate:,.0f} steps/s); actions "
             f"{data['actions_covered']}/{data['actions_total']}, (action, outcome) pairs "
             f"{data['pairs_covered']}/{data['pairs_total']}; model states visited "
-            f"{data['states_visited']}/{data['states_total']}; divergences "
+            f"{data['states_visited']}/{states}; divergences "
             f"{data['divergences']}; skipped {data['skipped']}"
         )
+        if data["pairs_total_of"] != data["config"]:
+            print(f"  (this configuration's graph is too large to enumerate: the totals are "
+                  f"the pairs of {data['pairs_total_of']}, which it reaches too; "
+                  f"{data['pairs_beyond']} (action, outcome) pairs beyond those covered)")
         refusals = ", ".join(f"{code} {n}" for code, n in data["refusals"].items())
         print(f"refusals compared with the rules' ({len(data['refusals'])} kinds): {refusals}")
         print(f"one-field tampering: {data['fields_tampered']}/{data['fields_total']} "
