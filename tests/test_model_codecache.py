@@ -129,7 +129,8 @@ def test_the_entry_name_follows_the_rewrite_and_the_function(
     assert codecache.load((tmp_path / "absent.marshal", "k")) is None
 
 
-def test_old_packs_are_pruned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def old_packs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bundles: bool) -> Path:
+    """12 packs of earlier versions of model/, oldest first (each with a bundle if asked)."""
     monkeypatch.setenv("MIMI_PORTABILITY_CACHE", str(tmp_path))
     where = tmp_path / "compiled"
     where.mkdir()
@@ -137,6 +138,13 @@ def test_old_packs_are_pruned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         old = where / f"{i:064x}.marshal"
         old.write_bytes(b"")
         os.utime(old, (i, i))
+        if bundles:
+            (where / f"{i:064x}.{i:016x}.bundle").write_bytes(b"")
+    return where
+
+
+def test_old_packs_are_pruned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    where = old_packs(tmp_path, monkeypatch, bundles=False)
     found = codecache.entry(RULES[0].guard, "guard []")
     assert found is not None
     codecache.store(found, compile("0", "<t>", "eval"), [])
@@ -147,14 +155,7 @@ def test_old_packs_are_pruned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 def test_the_bundles_of_a_pruned_pack_go_with_it(tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MIMI_PORTABILITY_CACHE", str(tmp_path))
-    where = tmp_path / "compiled"
-    where.mkdir()
-    for i in range(12):
-        old = where / f"{i:064x}.marshal"
-        old.write_bytes(b"")
-        os.utime(old, (i, i))
-        (where / f"{i:064x}.{i:016x}.bundle").write_bytes(b"")
+    where = old_packs(tmp_path, monkeypatch, bundles=True)
     mine = codecache.bundle(frozenset({"lock.current_epoch"}))
     assert mine is not None and mine.parent == where
     codecache.write_bundle(mine, [], new_code=True)
