@@ -116,12 +116,16 @@ def _read(pack: Path) -> dict[str, Any]:
     return found
 
 
+def aliases_ok(aliases: Any) -> bool:
+    """Whether `aliases`, as read from a file, is a sequence of (alias, helper) names."""
+    return all(isinstance(a, tuple) and len(a) == 2 and all(isinstance(n, str) for n in a)
+               for a in aliases)
+
+
 def _decoded(value: Any) -> tuple[CodeType, Aliases] | None:
     """One entry of a pack as (code, aliases), or None if it is malformed."""
     if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], bytes)
-            and isinstance(value[1], list | tuple)
-            and all(isinstance(a, tuple) and len(a) == 2 and all(isinstance(n, str) for n in a)
-                    for a in value[1])):
+            and isinstance(value[1], list | tuple) and aliases_ok(value[1])):
         return None
     try:
         code = marshal.loads(value[0])
@@ -230,16 +234,21 @@ def read_bundle(where: Path) -> list[Any]:
         return []
     records: list[Any] = data[0]
     values: dict[Any, Any] = data[1]
-    pack = where.with_name(where.name.split(".", 1)[0] + ".marshal")
+    pack = _pack_of(where)
     kept = {key: value for key, value in values.items() if isinstance(key, str)}
     _BUNDLED.setdefault(pack, {}).update(kept)
     _HELD[where] = set(kept)
     return records
 
 
+def _pack_of(bundled: Path) -> Path:
+    """The pack a bundle file belongs to (the same version of model/)."""
+    return bundled.with_name(bundled.name.split(".", 1)[0] + ".marshal")
+
+
 def unbundled(where: Path) -> bool:
     """Whether this process read or kept a value the bundle at `where` does not hold."""
-    pack = where.with_name(where.name.split(".", 1)[0] + ".marshal")
+    pack = _pack_of(where)
     return not _HELD.get(where, set()).issuperset(_SEEN.get(pack, {}))
 
 
@@ -247,7 +256,7 @@ def write_bundle(where: Path, records: list[Any], *, new_code: bool) -> None:
     """Keep `records` (marshallable) and the values seen in this process as the bundle at
     `where`, whole or not at all, when there is code or a value it does not hold yet; a
     folder that cannot be written leaves the cache as it was."""
-    pack = where.with_name(where.name.split(".", 1)[0] + ".marshal")
+    pack = _pack_of(where)
     values = _SEEN.get(pack, {})
     held = _HELD.setdefault(where, set())
     if not new_code and held.issuperset(values):
@@ -259,6 +268,6 @@ def write_bundle(where: Path, records: list[Any], *, new_code: bool) -> None:
             handle.write(marshal.dumps((records, values)))
         os.replace(tmp, where)
         held.update(values)
-        _prune(where.with_name(where.name.split(".", 1)[0] + ".marshal"))
+        _prune(_pack_of(where))
     except (OSError, ValueError):
         return

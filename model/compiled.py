@@ -151,8 +151,7 @@ def _made(record: Any, dropped: frozenset[str], spaces: dict[tuple[str, str], di
     kind, module, name, line, code, aliases = record
     if not (kind in _KINDS and isinstance(module, str) and isinstance(name, str)
             and isinstance(code, CodeType) and isinstance(aliases, list)
-            and all(isinstance(a, tuple) and len(a) == 2
-                    and all(isinstance(n, str) for n in a) for a in aliases)):
+            and codecache.aliases_ok(aliases)):
         return None
     f = getattr(sys.modules.get(module), name, None)
     if not (inspect.isfunction(f) and f.__code__.co_firstlineno == line
@@ -164,12 +163,7 @@ def _made(record: Any, dropped: frozenset[str], spaces: dict[tuple[str, str], di
     namespace = spaces.get((module, kind))
     if namespace is None:
         namespace = spaces[(module, kind)] = {**f.__globals__, "_dropped": dropped}
-    for alias, helper in aliases:
-        if not callable(namespace.get(helper)):
-            return None
-        namespace[alias] = compiled_helper(namespace[helper])
-    exec(code, namespace)  # the rules' own source, rewritten, as compiled before
-    made = namespace.get(f"{name}__compiled")
+    made = _run_kept(code, aliases, namespace, name)
     if not callable(made):
         return None
     _CACHE[key] = made
@@ -214,15 +208,22 @@ def _kept(f: Callable[..., Any], entry: codecache.Entry | None, extra: dict[str,
     if found is None:
         return None
     code, aliases = found
-    namespace = {**f.__globals__, **extra}
+    made = _run_kept(code, aliases, {**f.__globals__, **extra}, f.__name__)
+    if made is not None:
+        _CODE[made] = (code, aliases)
+    return made
+
+
+def _run_kept(code: CodeType, aliases: codecache.Aliases, namespace: dict[str, Any],
+              name: str) -> Compiled | None:
+    """Kept code run in `namespace` with its helpers' compiled versions under their
+    aliases: the function it defines, or None (a helper it calls is gone)."""
     for alias, helper in aliases:
         if not callable(namespace.get(helper)):
             return None
         namespace[alias] = compiled_helper(namespace[helper])
     exec(code, namespace)  # the rules' own source, rewritten, as compiled before
-    made: Compiled | None = namespace.get(f"{f.__name__}__compiled")
-    if made is not None:
-        _CODE[made] = (code, aliases)
+    made: Compiled | None = namespace.get(f"{name}__compiled")
     return made
 
 
