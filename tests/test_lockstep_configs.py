@@ -2,7 +2,8 @@
 DSs, two groups, two epochs (migrating back), each run by random sessions with no
 divergence and nothing skipped, each shown to reach what only it has (a third DS taking a
 group, the second group moving, a commit after a migration); and a group moved back to d0
-and another on to a third DS, step by step in lockstep."""
+and another on to a third DS, step by step in lockstep; and a planted bug that only the
+second group shows, caught."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from collections.abc import Callable
 
 import pytest
 
-from impl.lockstep.driver import Lockstep
+from impl.lockstep.driver import Divergence, Lockstep
 from impl.lockstep.moves import session
+from impl.storage import CrashPoint
 from model import state as ms
 from model.actions import successors
 from model.config import Config
+from tests.lockstep.planted import BUGS, plant
 
 EXAMPLES = 12
 
@@ -100,3 +103,23 @@ def test_a_group_migrates_back_and_on_in_lockstep() -> None:
     assert hosts[2][1] == ms.active(1, origin=0) and hosts[0][1] == ms.moved(2)
     assert ls.world.target.status(ls.world.group_id) == "moved"
     assert ls.world.more_dss[0].status(ls.world.group_ids[1]) == "active"
+
+
+@pytest.mark.parametrize("point", [None, CrashPoint.BEFORE_COMMIT, CrashPoint.AFTER_COMMIT])
+def test_a_bug_only_a_second_group_shows_diverges_in_lockstep(
+        point: CrashPoint | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """tests/lockstep/planted.py's `any_group_taken`: the first group moves to d1 as the
+    model says; the second, following it, is refused where the model accepts, and that is a
+    divergence whether or not the target crashes while it handles the request (a refusal
+    inside a crashing move used to escape the session as an error)."""
+    plant(next(b for b in BUGS if b.name == "any_group_taken"), monkeypatch)
+    ls = Lockstep(Config(groups=2))
+    _migrate(ls, 0, 0, 1)
+    _take(ls, "client_request", client=0, group=1, target=1)
+    respond = next(a for a, _ in successors(ls.config, ls.state)
+                   if a.name == "target_respond" and a.arg("request").group == 1)
+    with pytest.raises(Divergence, match="model accepts, implementation refuses: GroupExists"):
+        if point is None:
+            ls.apply(respond)
+        else:
+            ls.apply_crashing(respond, point)

@@ -146,6 +146,12 @@ def _reopen_ds(ds: DeliveryService, index: int, path: str,
     return fresh
 
 
+def _refused(action: Action, err: ProtocolError | LocalProtocolError) -> Divergence:
+    """The divergence of a move the model takes and the implementation refuses."""
+    return Divergence(f"{action.name}{dict(action.args)}: model accepts, implementation "
+                      f"refuses: {type(err).__name__}: {err}")
+
+
 def _nowhere(envelopes: object) -> None:
     """The transport of a driver that only writes or reads a file (the lockstep sends)."""
 
@@ -558,10 +564,7 @@ class Lockstep:
         try:
             self._impl(action, before)
         except (ProtocolError, LocalProtocolError) as err:
-            raise Divergence(
-                f"{action.name}{dict(action.args)}: model accepts, implementation refuses: "
-                f"{type(err).__name__}: {err}"
-            ) from err
+            raise _refused(action, err) from err
         self.steps += 1
         if self.check:
             self.verify(f"{action.name}{dict(action.args)}")
@@ -643,6 +646,8 @@ class Lockstep:
             self._crash = point
             try:  # whatever left the DS before the crash is on the network now
                 self._emit(self._deliver(party, self.envelope(args[-1], party)))
+            except (ProtocolError, LocalProtocolError) as err:
+                raise _refused(action, err) from err
             finally:
                 self._crash = None
             if self.dss[party[1]].snapshot() != before:

@@ -30,6 +30,7 @@ from impl.messages import (
     TargetMigrationComplete,
     TargetMigrationRejected,
 )
+from model.config import Config
 
 Method = Callable[..., Any]
 
@@ -45,6 +46,9 @@ class Bug:
     only: frozenset[str] | None = None
     """If the random sessions may miss it: the actions whose refused deliveries the
     transition tour makes to find it."""
+    config: Config | None = None
+    """The configuration its sessions run (None: the default); a bug only a larger
+    configuration shows has one."""
 
 
 def plant(bug: Bug, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -319,6 +323,27 @@ def _group_exists_swallowed(original: Method) -> Method:
     return _on_request
 
 
+# -- a bug only a second group shows ---------------------------------------------------------
+
+
+def _any_group_taken(original: Method) -> Method:
+    """The target's uniqueness check asks whether it hosts any group, not this group id:
+    with one group nothing tells them apart; with two, the second cannot follow the first
+    to the same target."""
+
+    def _on_request(self: DeliveryService, envelope: Any, now: float) -> list[Any]:
+        before = set(self.nonces)
+        out: list[Any] = original(self, envelope, now)
+        group_id = MigrationRequest.decode(envelope.payload).group_id  # decoded: it answered
+        if any(g != group_id for g in self.groups):
+            for nonce in set(self.nonces) - before:  # undo the nonce it issued
+                del self.nonces[nonce]
+            raise GroupExists(group_id=group_id)
+        return out
+
+    return _on_request
+
+
 # -- a field of a signed message not checked -------------------------------------------------
 
 
@@ -399,6 +424,8 @@ BUGS: list[Bug] = [
         _redirect_carries_content_hash, "a redirect carrying the wrong bytes"),
     Bug("group_exists_swallowed", DeliveryService, "_on_request",
         _group_exists_swallowed, "a refusal the peer never gets"),
+    Bug("any_group_taken", DeliveryService, "_on_request", _any_group_taken,
+        "a bug only a second group shows", config=Config(groups=2)),
     Bug("content_signature_skips_group_state", MigrationContent, "signed_content",
         _content_signature_skips_group_state, "a field of a signed message not checked"),
     Bug("second_migration_replaces_first", Client, "start_migration",
@@ -436,7 +463,7 @@ def hunt(bug: Bug) -> Found | None:
 
     with pytest.MonkeyPatch.context() as monkeypatch:
         plant(bug, monkeypatch)
-        report = session(BUDGET, seed=7)
+        report = session(BUDGET, seed=7, config=bug.config)
         if report.divergences and report.caught is not None:
             pair, move = report.caught
             return Found(bug, "conform", "/".join(pair), type(move).__name__,
@@ -488,7 +515,7 @@ def validate_logs(bug: Bug, folder: Any) -> Logged | None:
 
     with pytest.MonkeyPatch.context() as monkeypatch:
         plant(bug, monkeypatch)
-        report = conform(BUDGET, 7, trace=Path(folder))
+        report = conform(BUDGET, 7, config=bug.config, trace=Path(folder))
     if not report.divergences:
         return None
     example = sorted(Path(folder).glob("example-*"))[-1]
