@@ -24,13 +24,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict $(TYPED)
 
+# Test modules spread over one worker per core (pytest-xdist), each module whole on one
+# worker, so a module's fixtures are built once.  PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= auto
+XDIST := -n $(PYTEST_WORKERS) --dist loadfile
+
 # Both tiers (what CI runs).
 pytest: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(XDIST)
 
 # The fast tier: everything not marked slow (tests/conftest.py lists the slow modules).
 pytest-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest $(XDIST) -m "not slow"
 
 test: lint typecheck pytest
 
