@@ -22,6 +22,7 @@ from typing import Any
 from model import actions as ma
 from model.actions import Action, ActionNotEnabled
 from model.config import Config
+from model.refusals import failing
 from model.rules import CHECKS, option_checks
 from model.state import initial_state
 
@@ -129,22 +130,13 @@ def _checks(failing: Sequence[str], ids: frozenset[str]) -> tuple[str, ...]:
 
 def failing_conjuncts(config: Config, state: Any, action: Action) -> list[str]:
     """Labels of the guard's conjuncts that are false on `state` with `action`'s arguments,
-    decided by the concrete reading of model/rules.py itself ("delivered": the message is
-    neither in the network nor one the adversary can forge)."""
+    decided by the concrete reading of model/rules.py itself (model/refusals.py `failing`),
+    and "delivered" first where the message is neither in the network nor one the
+    adversary can forge."""
     spec = ma.ACTIONS_BY_NAME[action.name]
     given = dict(action.args)
     args = tuple(given[p] for p in spec.params)
     out = []
     if spec.receives is not None and not spec.delivered(config, state, args[-1]):
         out.append("delivered")
-    conjuncts = spec.conjuncts(config, state, *args)
-    while True:
-        try:
-            chk, ok = next(conjuncts)
-        except StopIteration:
-            break
-        except (IndexError, KeyError, TypeError, AttributeError):
-            break  # a later conjunct assumes an earlier, false one
-        if not ok:
-            out.append(chk.id)
-    return out
+    return out + [c.id for c in failing(config, state, action.name, args)]
