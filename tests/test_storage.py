@@ -427,6 +427,46 @@ def test_without_its_record_the_retry_would_be_refused(tmp_path: Path) -> None:
     driver.close()
 
 
+def _for_group(request: Envelope, group: bytes) -> Envelope:
+    """The same client's MigrationRequest for another group."""
+    fields = MigrationRequest.decode(request.payload)
+    return dataclasses.replace(
+        request, payload=dataclasses.replace(fields, group_id=group).encode())
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "memory"])
+def test_an_answer_is_kept_for_its_lifetime_and_then_forgotten(backend: str,
+                                                                 tmp_path: Path) -> None:
+    world = build_world(members=2, epoch=7)
+    sent: list[Envelope] = []
+    driver = (DurableDS.create_sqlite(world.target, str(tmp_path / "t.sqlite"), sent.extend)
+              if backend == "sqlite" else DurableDS.create_memory(world.target, sent.extend))
+    driver.answer_lifetime = 100.0  # the nonces live 300 s: the role's answers do not change
+    request = world.initiator.start_migration(GROUP_ID, TARGET)
+    second, third = _for_group(request, b"second group"), _for_group(request, b"third group")
+    driver.receive(request, 0.0)
+    driver.receive(second, 50.0)  # forgets what is older than -50: nothing
+    driver.receive(request, 60.0)  # refused by the role (group_exists): the record answers
+    assert sent[2] == sent[0] and len(sent) == 3
+    driver.receive(third, 101.0)  # forgets what is older than 1.0: the first answer
+    assert driver.store.answer(records.request_hash(request)) is None
+    assert driver.store.answer(records.request_hash(second)) is not None
+    with pytest.raises(GroupExists):  # now the role's own answer to the retry stands
+        driver.receive(request, 102.0)
+    driver.receive(second, 102.0)  # a younger record still answers
+    assert sent[-1] == sent[1]
+    driver.close()
+
+
+def test_answers_are_kept_for_ever_without_a_lifetime(tmp_path: Path) -> None:
+    driver, sent, request = _target(tmp_path)
+    driver.answer_lifetime = None
+    driver.receive(request, 0.0)
+    driver.receive(_for_group(request, b"second group"), 1e9)
+    assert driver.store.answer(records.request_hash(request)) is not None and len(sent) == 2
+    driver.close()
+
+
 def test_a_retry_the_role_can_answer_afresh_is_answered_afresh(tmp_path: Path) -> None:
     driver, sent, request = _target(tmp_path)
     driver.receive(request, 0.0)

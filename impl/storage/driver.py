@@ -29,6 +29,11 @@ MigrationRequest whose nonce is pending, `group_locked` for a retried MigrationI
 does the recorded answer stand in: the same request bytes get the same answer, across
 restarts, and a client whose request was handled just before a crash is not told its own
 request conflicts with itself.  Refusals are never recorded (bad input writes nothing).
+Records are kept for `answer_lifetime` seconds (ANSWER_LIFETIME, a day, by default; None:
+for ever): a transaction that writes one also forgets those older than that, at most once
+per tenth of the lifetime, so the table holds about a lifetime of answers and no more.  A
+retry later than that is answered by the role as it stands then (by then a sender's
+retries have long given up: docs/profile.md, durability).
 
 Crash points (`CrashPoint`), where `crash_hook(point, name)` is called, so a test can
 raise `Crash` there:  BEFORE_COMMIT (rows written, not committed), AFTER_COMMIT (nothing
@@ -67,6 +72,7 @@ from .store import (
     Contents,
     Delete,
     Enqueue,
+    Forget,
     MarkSent,
     MemoryStore,
     Meta,
@@ -78,6 +84,8 @@ from .store import (
 )
 
 R = TypeVar("R", DeliveryService, Client)
+ANSWER_LIFETIME = 86_400.0
+"""Seconds an idempotency record is kept by default (see "Idempotency")."""
 Transport = Callable[[list[Envelope]], None]
 
 
@@ -151,6 +159,8 @@ class Durable(Generic[R]):
         self.store = store
         self.send = send
         self.crash_hook: Callable[[CrashPoint, str], None] | None = None
+        self.answer_lifetime: float | None = ANSWER_LIFETIME
+        self._forgot_at = float("-inf")
         self._committed: Tables = _tables(role)
         self._events = len(role.events)
         self._unsent = [(row.id, records.decode_envelope(row.envelope))
@@ -275,12 +285,20 @@ class Durable(Generic[R]):
             return  # accepted, changed nothing, sends nothing: nothing to make durable
         outbox: list[Write] = [Enqueue(records.encode_envelope(e)) for e in out]
         answer: list[Write] = []
+        forgetting = False
         if request is not None:
             answer = [Remember(request, records.encode_answer(out), now)]
+            life = self.answer_lifetime
+            forgetting = life is not None and now - self._forgot_at >= life / 10
+            if forgetting:
+                assert life is not None
+                answer.append(Forget(now - life))
         plan = self._transactions(state, outbox, answer)
         self._commit_then_send(plan, out)
         self._committed = after
         self._events += len(events)
+        if forgetting:
+            self._forgot_at = now
 
     def _transactions(
         self, state: list[Write], outbox: list[Write], answer: list[Write]

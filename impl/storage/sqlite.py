@@ -55,6 +55,7 @@ from .store import (
     Contents,
     Delete,
     Enqueue,
+    Forget,
     MarkSent,
     Meta,
     OutboxRow,
@@ -271,6 +272,8 @@ class SQLiteStore:
                     db.execute("INSERT OR REPLACE INTO answer VALUES (?, ?, ?, ?)",
                                (request, answer, at,
                                 digest("answer", request, answer + _at(at))))
+                case Forget(before):
+                    db.execute("DELETE FROM answer WHERE at < ?", (before,))
                 case MarkSent(sent):
                     db.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in sent])
         return ids

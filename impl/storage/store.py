@@ -10,10 +10,11 @@ A store holds:
   written once when the store is created;
 - record tables: `table -> key -> value`, the encoded rows of impl/storage/records.py;
 - the outbox: encoded envelopes still to send, in order, each with an id;
-- answers: idempotency records, `request hash -> (encoded answer, time)`.
+- answers: idempotency records, `request hash -> (encoded answer, time)`, kept until a
+  `Forget` older than them (the driver's retention, impl/storage/driver.py).
 
-`commit(writes, before_commit)` applies a list of `Put`, `Delete`, `Enqueue`, `Remember`
-and `MarkSent` as one transaction; `before_commit` runs after every write and before the
+`commit(writes, before_commit)` applies a list of `Put`, `Delete`, `Enqueue`, `Remember`,
+`Forget` and `MarkSent` as one transaction; `before_commit` runs after every write and before the
 commit (the driver's crash point), and if it raises nothing of the transaction survives.
 `abandon()` is what a crash does to the process: whatever was not committed is gone and the
 store object is not used again.
@@ -84,13 +85,20 @@ class Remember:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Forget:
+    """The idempotency records written before time `before` leave the store."""
+
+    before: float
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class MarkSent:
     """The outbox rows `ids` were sent: they leave the outbox."""
 
     ids: tuple[int, ...]
 
 
-Write = Put | Delete | Enqueue | Remember | MarkSent
+Write = Put | Delete | Enqueue | Remember | Forget | MarkSent
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -179,6 +187,8 @@ class MemoryStore:
                     next_id += 1
                 case Remember(request, answer, at):
                     answers[request] = (answer, at)
+                case Forget(before):
+                    answers = {k: v for k, v in answers.items() if v[1] >= before}
                 case MarkSent(sent):
                     for i in sent:
                         outbox.pop(i, None)
