@@ -20,6 +20,20 @@ from .format import GroupSeen, Log, Message, NonceSeen
 from .names import Cast
 
 Path = tuple[tuple[str, ms.State], ...]
+
+Trail = tuple["Trail", tuple[str, ms.State]] | None
+"""A path as the search grows it: (the path before, its last step), None when empty.  A
+step shares the path before it instead of copying it, so a node costs the same at any
+depth (a log of n events no longer costs n^2 copies); `unwind` gives the Path."""
+
+
+def unwind(trail: Trail) -> Path:
+    """The steps of `trail`, first to last."""
+    steps = []
+    while trail is not None:
+        trail, step = trail
+        steps.append(step)
+    return tuple(reversed(steps))
 """Each step of a path: its description and the model state after it."""
 
 

@@ -51,7 +51,7 @@ from model.rules import RULES, can_forge
 
 from ..envelope import Kind
 from .format import GroupSeen, Log, Message, NonceSeen, Restart
-from .logview import Candidate, LogView, Path, Verdict, delta, in_network
+from .logview import Candidate, LogView, Path, Trail, Verdict, delta, in_network, unwind
 from .names import Answer, Bad, Cast, Commit
 
 _SELF_ACTING = {"ds": ("source_retry", "source_timeout"), "client": ("client_request",)}
@@ -392,9 +392,9 @@ class Search:
         logs = self.l.logs
         total = sum(len(log.events) for log in logs)
         start = (tuple(0 for _ in logs), ms.initial_state(self.config))
-        stack: list[tuple[tuple[int, ...], ms.State, int, Path]] = [(*start, 0, ())]
+        stack: list[tuple[tuple[int, ...], ms.State, int, Trail]] = [(*start, 0, None)]
         seen: set[tuple[tuple[int, ...], ms.State]] = {start}
-        best: tuple[int, tuple[int, ...], ms.State, Path] = (-1, start[0], start[1], ())
+        best: tuple[int, tuple[int, ...], ms.State, Trail] = (-1, start[0], start[1], None)
         nodes = 0
         while stack:
             pos, state, silent, path = stack.pop()
@@ -403,22 +403,22 @@ class Search:
             if done > best[0]:
                 best = (done, pos, state, path)
             if done == total:
-                return self._verdict("accepted", total, pos, path, nodes)
+                return self._verdict("accepted", total, pos, unwind(path), nodes)
             if nodes >= self.max_nodes:
-                return self._verdict("inconclusive", total, best[1], best[3], nodes,
+                return self._verdict("inconclusive", total, best[1], unwind(best[3]), nodes,
                                      reason=f"the search budget of {self.max_nodes} nodes "
                                      "ran out before a path explained every event")
-            found: list[tuple[tuple[int, ...], ms.State, int, Path]] = []
+            found: list[tuple[tuple[int, ...], ms.State, int, Trail]] = []
             for i in self._order(pos):
                 for k, new, name in self.logged_steps(i, pos[i], state):
                     if new is not state and not self.l.shows_changes(i, pos[i] + k, state, new):
                         continue
                     nxt = (*pos[:i], pos[i] + k, *pos[i + 1:])
                     found.append((nxt, new, 0,
-                                  (*path, (f"{logs[i].header.name}: {name}", new))))
+                                  (path, (f"{logs[i].header.name}: {name}", new))))
             if silent < self.silent_bound:
                 for new, name in self.silent_steps(state, pos, internal_only=bool(found)):
-                    found.append((pos, new, silent + 1, (*path, (name, new))))
+                    found.append((pos, new, silent + 1, (path, (name, new))))
             for node in reversed(found):
                 key = (node[0], node[1])
                 if key not in seen:
@@ -442,10 +442,10 @@ class Search:
                        reason=reason, path=[s for s, _ in path], states=[t for _, t in path],
                        prefix={log.path: p for log, p in zip(self.l.logs, pos, strict=True)})
 
-    def _rejected(self, total: int, best: tuple[int, tuple[int, ...], ms.State, Path],
+    def _rejected(self, total: int, best: tuple[int, tuple[int, ...], ms.State, Trail],
                   nodes: int) -> Verdict:
-        _, pos, state, path = best
-        out = self._verdict("rejected", total, pos, path, nodes)
+        _, pos, state, trail = best
+        out = self._verdict("rejected", total, pos, unwind(trail), nodes)
         # every unfinished log is stuck here; blame the first whose event fails on its own
         # account, not one that waits for a message no log shows sent
         stuck = [(i, *self._explain(i, pos[i], state)) for i in self._order(pos)]
