@@ -331,3 +331,29 @@ def test_validate_writes_the_behaviour_it_found_and_the_prefix_of_a_rejection(
     assert validate(logs, itf=out).verdict == "rejected"
     accepted, rejected = (out / "validate-accepted.itf.json", out / "validate-rejected.itf.json")
     assert _replays(accepted) > _replays(rejected) >= 1
+
+
+def test_the_search_s_seen_set_takes_equal_states_for_one_and_tells_others_apart() -> None:
+    """impl/tracelog/search.py `_Seen` hashes a state from memoised hashes of its parts:
+    an equal state built of other objects is the same node, and a state with one nonce
+    record changed, or the same state at other log positions, is another."""
+    import copy
+
+    from impl.tracelog.search import _Seen
+    from model.actions import successors
+    from model.config import Config
+    from model.state import initial_state
+
+    config = Config(attempts=3)
+    start = initial_state(config)
+    seen = _Seen()
+    assert seen.add((0, 0), start)
+    assert not seen.add((0, 0), copy.deepcopy(start))
+    assert seen.add((0, 1), start)
+    state = start
+    while state.nonces == start.nonces:  # walk until a target issues a nonce
+        state = next(after for action, after in successors(config, state)
+                     if action.name in ("client_request", "target_respond"))
+    assert state.nonces[1] != start.nonces[1]
+    assert seen.add((0, 0), state)
+    assert not seen.add((0, 0), copy.deepcopy(state))

@@ -60,6 +60,59 @@ _ACTOR_IS_DS = ("commit_at_current_ds", "commit_sent_before_durable")
 _ANSWERS = (Kind.TargetMigrationComplete, Kind.TargetMigrationRejected)
 
 
+class _Node:
+    """A seen-set key: log positions and a model state, with its hash computed once."""
+
+    __slots__ = ("hash", "pos", "state")
+
+    def __init__(self, pos: tuple[int, ...], state: ms.State, h: int) -> None:
+        self.pos, self.state, self.hash = pos, state, h
+
+    def __hash__(self) -> int:
+        return self.hash
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, _Node) and self.pos == other.pos
+                and self.state == other.state)
+
+
+class _Seen:
+    """The search's seen set of (positions, state).  A state's nonce pools grow with the
+    log (a target's every nonce keeps its slot) and Python hashes a tuple afresh each time,
+    so hashing each node's state whole costs time linear in the log.  Here a state's hash is
+    built from memoised hashes of its parts, each part object hashed once (the memo keeps
+    it, so its id stays its own): a step that changes one nonce record costs a lookup per
+    record of that pool, not a hash of every record of every pool.  Equality is the states'
+    own, so no two different nodes are ever taken for one."""
+
+    def __init__(self) -> None:
+        self._nodes: set[_Node] = set()
+        self._memo: dict[int, tuple[object, int]] = {}
+
+    def _part(self, obj: object) -> int:
+        found = self._memo.get(id(obj))
+        if found is None:
+            found = self._memo[id(obj)] = (obj, hash(obj))
+        return found[1]
+
+    def _pool(self, pool: tuple[Any, ...]) -> int:
+        found = self._memo.get(id(pool))
+        if found is None:
+            h = hash(tuple(self._part(r) for r in pool))
+            found = self._memo[id(pool)] = (pool, h)
+        return found[1]
+
+    def add(self, pos: tuple[int, ...], state: ms.State) -> bool:
+        """Add the node; False if it was there."""
+        h = hash((pos, self._part(state.hosts), tuple(self._pool(p) for p in state.nonces),
+                  self._part(state.clients), hash(state.network), hash(state.ghost)))
+        node = _Node(pos, state, h)
+        if node in self._nodes:
+            return False
+        self._nodes.add(node)
+        return True
+
+
 class Search:
     def __init__(self, logs: list[Log], cast: Cast, *, silent: int = 3,
                  max_nodes: int = 2_000_000) -> None:
@@ -393,7 +446,8 @@ class Search:
         total = sum(len(log.events) for log in logs)
         start = (tuple(0 for _ in logs), ms.initial_state(self.config))
         stack: list[tuple[tuple[int, ...], ms.State, int, Trail]] = [(*start, 0, None)]
-        seen: set[tuple[tuple[int, ...], ms.State]] = {start}
+        seen = _Seen()
+        seen.add(*start)
         best: tuple[int, tuple[int, ...], ms.State, Trail] = (-1, start[0], start[1], None)
         nodes = 0
         while stack:
@@ -420,9 +474,7 @@ class Search:
                 for new, name in self.silent_steps(state, pos, internal_only=bool(found)):
                     found.append((pos, new, silent + 1, (path, (name, new))))
             for node in reversed(found):
-                key = (node[0], node[1])
-                if key not in seen:
-                    seen.add(key)
+                if seen.add(node[0], node[1]):
                     stack.append(node)
         return self._rejected(total, best, nodes)
 
