@@ -10,6 +10,7 @@ on any 5xx or on a refusal whose code or status is not the one expected.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import socket
@@ -608,5 +609,15 @@ def test_a_nonce_past_its_lifetime_does_not_block_creating_its_group(tmp_path: P
         assert status == 409 and b"group_exists" in answer
         status, _, _ = node.handle(wire.CLIENT_PATH, creation, now=lifetime + 1)
         assert status == 202 and state.group_id in node.role.groups
+    finally:
+        node.close()
+
+
+def test_the_configured_answer_lifetime_reaches_the_durable_driver(tmp_path: Path) -> None:
+    world = init_world(tmp_path / "w", domains=[DS1, DS2], clients=[M0], tls=False)
+    config = dataclasses.replace(load_ds_config(world.configs[DS1]), answer_lifetime=3600.0)
+    node = DSNode(config)
+    try:
+        assert node.durable.answer_lifetime == 3600.0
     finally:
         node.close()

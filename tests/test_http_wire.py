@@ -123,6 +123,13 @@ def test_a_written_config_loads(world_dir: Path) -> None:
     assert config.domain == "ds1.example" and config.scheme == "https"
     assert set(config.keys) == set(range(1, 8)) and set(config.peers) == {"ds2.example"}
     assert "m@client.example" in config.clients
+    assert config.answer_lifetime == 86400.0
+
+
+def test_the_answer_lifetime_is_configuration(world_dir: Path, tmp_path: Path) -> None:
+    path = _edit(world_dir, tmp_path, 'domain = "ds1.example"',
+                 'domain = "ds1.example"\nanswer_lifetime = 3600.0')
+    assert load_ds_config(path).answer_lifetime == 3600.0
 
 
 @pytest.mark.parametrize(("old", "new", "message"), [
@@ -133,6 +140,10 @@ def test_a_written_config_loads(world_dir: Path) -> None:
     ('state = "state/ds1.example.sqlite"', "state = 3", "state: must be a string"),
     ('1 = "keys/ds1.example.suite1.key"', '1 = "keys/none.key"', "no such file"),
     ('2 = "keys/ds1.example.suite2.key"', '2 = "keys/ds1.example.suite1.key"', "suite 1"),
+    ('domain = "ds1.example"', 'domain = "ds1.example"\nanswer_lifetime = 0.5',
+     "answer_lifetime"),
+    ('domain = "ds1.example"', 'domain = "ds1.example"\nanswer_lifetime = "a day"',
+     "answer_lifetime"),
 ])
 def test_config_errors(world_dir: Path, tmp_path: Path, old: str, new: str,
                        message: str) -> None:

@@ -20,6 +20,7 @@ from ..crypto import CipherSuite, SigningKey
 from ..envelope import TrustStore
 from ..messages import validate_domain
 from ..policy import SourcePolicy, TargetPolicy
+from ..storage.driver import ANSWER_LIFETIME
 
 
 class ConfigError(Exception):
@@ -201,6 +202,8 @@ class DSConfig:
     target_policy: TargetPolicy
     nonce_lifetime: float
     retry_interval: float
+    answer_lifetime: float
+    """Seconds an idempotency record is kept (impl/storage/driver.py)."""
     tick_interval: float
     peers: dict[str, Peer]
     clients: dict[str, KnownClient]
@@ -221,7 +224,8 @@ class DSConfig:
 
 
 DS_KEYS = {"domain", "listen", "state", "relay", "log", "keys", "tls", "limits", "policy",
-           "nonce_lifetime", "retry_interval", "tick_interval", "peers", "clients"}
+           "nonce_lifetime", "retry_interval", "answer_lifetime", "tick_interval", "peers",
+           "clients"}
 
 
 def _domain(t: _Table, key: str, value: str) -> str:
@@ -311,6 +315,8 @@ def load_ds_config(path: Path) -> DSConfig:
         source_policy=source_policy, target_policy=target_policy,
         nonce_lifetime=t.number("nonce_lifetime", 300.0, low=0.0, high=86400 * 30),
         retry_interval=t.number("retry_interval", 5.0, low=0.01, high=86400),
+        answer_lifetime=t.number("answer_lifetime", ANSWER_LIFETIME, low=1.0,
+                                 high=86400 * 365),
         tick_interval=t.number("tick_interval", 1.0, low=0.01, high=3600),
         peers=peers, clients=clients,
     )

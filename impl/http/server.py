@@ -127,6 +127,7 @@ class DSNode:
             self.durable.close()
             raise
         self.durable.crash_hook = crash_hook
+        self.durable.answer_lifetime = config.answer_lifetime
         self._log = config.log.open("a", encoding="utf-8") if config.log else None
         self.trace: RoleTrace | None = None
         """The DS's trace log (docs/trace-format.md), when served with --trace."""
