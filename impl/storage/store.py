@@ -14,8 +14,9 @@ A store holds:
   `Forget` older than them (the driver's retention, impl/storage/driver.py).
 
 `commit(writes, before_commit)` applies a list of `Put`, `Delete`, `Enqueue`, `Remember`,
-`Forget` and `MarkSent` as one transaction; `before_commit` runs after every write and before the
-commit (the driver's crash point), and if it raises nothing of the transaction survives.
+`Forget` and `MarkSent` as one transaction; `before_commit` runs after every write and
+before the commit (the driver's crash point), and if it raises nothing of the transaction
+survives.
 `abandon()` is what a crash does to the process: whatever was not committed is gone and the
 store object is not used again.
 

@@ -20,6 +20,7 @@ from .format import GroupSeen, Log, Message, NonceSeen
 from .names import Cast
 
 Path = tuple[tuple[str, ms.State], ...]
+"""Each step of a path: its description and the model state after it."""
 
 Trail = tuple["Trail", tuple[str, ms.State]] | None
 """A path as the search grows it: (the path before, its last step), None when empty.  A
@@ -34,7 +35,6 @@ def unwind(trail: Trail) -> Path:
         trail, step = trail
         steps.append(step)
     return tuple(reversed(steps))
-"""Each step of a path: its description and the model state after it."""
 
 
 @dataclasses.dataclass(frozen=True)
