@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from model import actions as ma
+from model import refusals
 from model.actions import Action, ActionNotEnabled
 from model.config import Config
-from model.refusals import failing
 from model.rules import CHECKS, option_checks
 from model.state import initial_state
 
@@ -139,4 +139,4 @@ def failing_conjuncts(config: Config, state: Any, action: Action) -> list[str]:
     out = []
     if spec.receives is not None and not spec.delivered(config, state, args[-1]):
         out.append("delivered")
-    return out + [c.id for c in failing(config, state, action.name, args)]
+    return out + [c.id for c in refusals.failing(config, state, action.name, args)]

@@ -286,13 +286,12 @@ class Durable(Generic[R]):
         outbox: list[Write] = [Enqueue(records.encode_envelope(e)) for e in out]
         answer: list[Write] = []
         forgetting = False
+        life = self.answer_lifetime
         if request is not None:
             answer = [Remember(request, records.encode_answer(out), now)]
-            life = self.answer_lifetime
-            forgetting = life is not None and now - self._forgot_at >= life / 10
-            if forgetting:
-                assert life is not None
+            if life is not None and now - self._forgot_at >= life / 10:
                 answer.append(Forget(now - life))
+                forgetting = True
         plan = self._transactions(state, outbox, answer)
         self._commit_then_send(plan, out)
         self._committed = after
