@@ -94,12 +94,23 @@ def _pack() -> Path | None:
     return found[1]
 
 
+_IN_MODEL: dict[str, bool] = {}
+
+
+def in_model(filename: str) -> bool:
+    """Whether `filename` (a code object's) is a module of model/ (answered once per file)."""
+    found = _IN_MODEL.get(filename)
+    if found is None:
+        found = _IN_MODEL[filename] = os.path.dirname(filename) == _MODEL_DIR
+    return found
+
+
 def entry(f: Callable[..., Any], rewrite: str) -> Entry | None:
     """Where `f` rewritten as `rewrite` is kept, or None (cache off, or `f` is not a
     function of model/)."""
     pack = _pack()
     code = getattr(f, "__code__", None)
-    if pack is None or code is None or os.path.dirname(code.co_filename) != _MODEL_DIR:
+    if pack is None or code is None or not in_model(code.co_filename):
         return None
     return pack, f"{f.__module__}.{f.__qualname__}:{code.co_firstlineno}|{rewrite}"
 

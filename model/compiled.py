@@ -39,11 +39,10 @@ from __future__ import annotations
 
 import ast
 import inspect
-import os
 import sys
 import textwrap
 from collections.abc import Callable
-from types import CodeType
+from types import CodeType, FunctionType
 from typing import Any
 
 from . import codecache
@@ -111,20 +110,10 @@ def _memo(key: tuple[Any, ...], fallback: Callable[[], Compiled],
     return found
 
 
-_HERE = os.path.dirname(__file__)
 _KINDS = ("guard", "effect", "body", "helper")
 _DESIGN_KINDS = ("guard", "effect")
 """The kinds compiled per design (their key holds the dropped checks); the others are
 compiled once for every design."""
-
-
-def _key(kind: str, f: Callable[..., Any], dropped: frozenset[str]) -> tuple[Any, ...]:
-    """The key of _CACHE under which `compiled_<kind>` keeps `f`."""
-    if kind == "guard":
-        return (f, dropped)
-    if kind == "effect":
-        return (f, dropped, "effect")
-    return (f, kind)
 
 
 def preload(dropped: frozenset[str]) -> None:
@@ -146,18 +135,19 @@ def preload(dropped: frozenset[str]) -> None:
 def _made(record: Any, dropped: frozenset[str], spaces: dict[tuple[str, str], dict[str, Any]]
           ) -> tuple[Any, ...] | None:
     """One bundle record made into its compiled function under its key, or None."""
-    if not (isinstance(record, tuple) and len(record) == 6):
+    if not (type(record) is tuple and len(record) == 6):
         return None
     kind, module, name, line, code, aliases = record
-    if not (kind in _KINDS and isinstance(module, str) and isinstance(name, str)
-            and isinstance(code, CodeType) and isinstance(aliases, list)
-            and codecache.aliases_ok(aliases)):
+    if not (kind in _KINDS and type(module) is str and type(name) is str
+            and type(code) is CodeType and type(aliases) is list
+            and (not aliases or codecache.aliases_ok(aliases))):
         return None
     f = getattr(sys.modules.get(module), name, None)
-    if not (inspect.isfunction(f) and f.__code__.co_firstlineno == line
-            and os.path.dirname(f.__code__.co_filename) == _HERE):
+    if not (type(f) is FunctionType and f.__code__.co_firstlineno == line
+            and codecache.in_model(f.__code__.co_filename)):
         return None
-    key = _key(kind, f, dropped)
+    key = (f, dropped) if kind == "guard" else (f, dropped, kind) if kind == "effect" else (
+        f, kind)
     if key in _CACHE:
         return key
     namespace = spaces.get((module, kind))
