@@ -29,6 +29,8 @@ from typing import Any
 from . import state as st
 from .config import NONE, Config, Nonce
 from .messages import (
+    OTHER_MEMBERS,
+    OWN_MEMBERS,
     CommitFanout,
     GroupState,
     MigrationAborted,
@@ -131,6 +133,25 @@ def _in_bounds(config: Config, r: MigrationRequest) -> bool:
     )
 
 
+def forged_states(state: st.State, resp: MigrationResponse) -> tuple[GroupState, ...]:
+    """The group states R signs into a MigrationContent carrying `resp`: its request's group
+    after the commit or before it (a state at the wrong epoch), with the group's own member
+    list; and after the commit with another list where a target consumed `resp`'s nonce.
+
+    Which list R's content carries is R's to choose and no target can check it, so the
+    first content under a nonce is, up to renaming the two lists, the own one: another list
+    makes a difference only as a second content for a nonce already consumed (refused).
+    Offering it before would double every import of R's without a behaviour more."""
+    r = resp.request
+    d, k = resp.nonce
+    pools = state.nonces
+    consumed = (0 <= d < len(pools) and 0 <= k < len(pools[d])
+                and pools[d][k].phase == st.CONSUMED)
+    return (GroupState(r.group, r.epoch + 1, OWN_MEMBERS),
+            GroupState(r.group, r.epoch, OWN_MEMBERS),
+            *((GroupState(r.group, r.epoch + 1, OTHER_MEMBERS),) if consumed else ()))
+
+
 def can_forge(config: Config, state: st.State, m: Any) -> bool:
     """Whether X or R can produce `m` now: the definition of the adversary's power."""
     x, rogue = config.rogue_client_id, config.rogue_ds_id
@@ -146,7 +167,7 @@ def can_forge(config: Config, state: st.State, m: Any) -> bool:
         return (
             m.signer == rogue
             and knows_response(config, state, m.response)
-            and m.state == GroupState(m.response.request.group, m.response.request.epoch + 1)
+            and m.state in forged_states(state, m.response)
         )
     if isinstance(m, TargetMigrationComplete | TargetMigrationRejected):
         return m.signer == rogue and m.content in state.network.contents
@@ -190,8 +211,8 @@ def exhaustive(config: Config, state: st.State, kind: type[Any]) -> Iterator[Any
         yield from _forged_responses(config, state)
     elif kind is MigrationContent:
         for resp in known:
-            r = resp.request
-            yield MigrationContent(rogue, resp, GroupState(r.group, r.epoch + 1))
+            for group_state in forged_states(state, resp):
+                yield MigrationContent(rogue, resp, group_state)
     elif kind is TargetMigrationComplete:
         for content in sorted(state.network.contents):
             yield TargetMigrationComplete(rogue, content)
@@ -257,7 +278,8 @@ def useful(config: Config, state: st.State, kind: type[Any]) -> Iterator[Any]:
         for resp in sorted(_r_embeddable(config, state)):
             r = resp.request
             if "import.content_signed" in config.dropped or r.source == rogue:
-                yield MigrationContent(rogue, resp, GroupState(r.group, r.epoch + 1))
+                for group_state in forged_states(state, resp):
+                    yield MigrationContent(rogue, resp, group_state)
 
 
 def _distinct_forged_nonces(config: Config, state: st.State, target: int) -> list[Nonce]:

@@ -49,10 +49,21 @@ class MigrationInit(NamedTuple):
 
 
 class GroupState(NamedTuple):
-    """The exported group state: the group after the migration commit."""
+    """The exported group state: the group after the migration commit.
+
+    `members` tells the member list apart by identity, not by value: OWN_MEMBERS is the
+    group's own list (what an honest source exports, the members it has), OTHER_MEMBERS
+    any other list (only the rogue DS signs one).  A target cannot tell them apart (it
+    knows no member list of a group it does not host); a second content under a consumed
+    nonce can (docs/profile.md §5: "a different MigrationContent for the same nonce")."""
 
     group: int
     epoch: int
+    members: int
+
+
+OWN_MEMBERS = 0
+OTHER_MEMBERS = 1
 
 
 class MigrationContent(NamedTuple):
@@ -109,7 +120,7 @@ NO_REQUEST = MigrationRequest(NONE, NONE, NONE, NONE, NONE)
 """Stands for 'no request' in a record field (a nonce not issued yet): every integer NONE."""
 
 NO_CONTENT = MigrationContent(
-    NONE, MigrationResponse(NONE, NO_REQUEST, NO_NONCE), GroupState(NONE, NONE)
+    NONE, MigrationResponse(NONE, NO_REQUEST, NO_NONCE), GroupState(NONE, NONE, NONE)
 )
 """Stands for 'no content' in a record field (no lock, a nonce not consumed)."""
 
@@ -140,6 +151,9 @@ MESSAGE_TYPES: tuple[type[Any], ...] = (
 
 _BY_NAME: dict[str, type[Any]] = {t.__name__: t for t in (*MESSAGE_TYPES, GroupState)}
 _NONCE_FIELDS = frozenset({"nonce"})
+_ADDED: dict[tuple[type[Any], str], Any] = {(GroupState, "members"): OWN_MEMBERS}
+"""Fields added after traces were first written, and what a trace without one meant (every
+group state was the group's own before a state could carry another member list)."""
 
 
 def message_to_json(value: object) -> Any:
@@ -160,7 +174,8 @@ def message_from_json(value: Any) -> Any:
         cls = _BY_NAME[value["type"]]
         kwargs = {}
         for name in cls._fields:
-            item = value[name]
+            added = name not in value and (cls, name) in _ADDED
+            item = _ADDED[cls, name] if added else value[name]
             if name in _NONCE_FIELDS:
                 kwargs[name] = Nonce(int(item[0]), int(item[1]))
             else:
@@ -198,8 +213,10 @@ def describe(config: Config, value: object) -> str:
     if isinstance(value, MigrationContent):
         r = value.response.request
         forged = value.response.signer != r.target
+        other = value.state.members == OTHER_MEMBERS
         return (
-            f"Content[{d(value.signer)}](g{value.state.group}@e{value.state.epoch} "
+            f"Content[{d(value.signer)}](g{value.state.group}@e{value.state.epoch}"
+            f"{' other members' if other else ''} "
             f"{d(r.source)}->{d(r.target)} {n(value.response.nonce)}"
             f"{' response by ' + d(value.response.signer) if forged else ''})"
         )

@@ -40,6 +40,8 @@ from typing import Any
 
 from .config import NONE
 from .messages import (
+    OTHER_MEMBERS,
+    OWN_MEMBERS,
     CommitFanout,
     GroupState,
     MigrationAborted,
@@ -417,7 +419,7 @@ FANOUT_AFTER_ACK = switch(
 def _export(x: X, source: Any, init: Any) -> Any:
     r = init.response.request
     return x.make(MigrationContent, source, init.response,
-                  x.make(GroupState, r.group, r.epoch + 1))
+                  x.make(GroupState, r.group, r.epoch + 1, OWN_MEMBERS))
 
 
 def source_lock_and_export_guard(x: X, s: S, source: Any, m: Any) -> Guard:
@@ -627,7 +629,14 @@ IMPORT_OTHER_SOURCE = check("import.other_source",
                                  "the rogue DS gains nothing from it",
                             refusal=("request_mismatch", "wrong_recipient"))
 IMPORT_STATE = check("import.state_after_commit",
-                     "the exported state is the group after the migration commit")
+                     "the exported state is the request's group at the epoch after the "
+                     "migration commit",
+                     clause='§4 "The exported group_state is the state after it"',
+                     kept="input validation, no safety property: an honest source exports "
+                          "exactly the state after the commit (source_lock_and_export), and "
+                          "the rogue DS, a request's source, chooses its group's state "
+                          "anyway; it keeps a target from hosting a state its request does "
+                          "not describe, which the lockstep holds the implementation to")
 IMPORT_CONTENT_SIGNED = check(
     "import.content_signed", "the MigrationContent is signed by the request's source",
     clause='§5 "... signed by that request\'s source"', options=("unsigned_content",),
@@ -659,6 +668,13 @@ CONSUME_NONCE = switch("import.consume_nonce", "importing consumes the nonce",
                        clause='§5 "Importing consumes the nonce"', options=("nonce_reuse",))
 
 
+def _state_after_commit(x: X, m: Any) -> Any:
+    """The content's state is its request's group at the epoch after the migration commit
+    (what a target can check of it: not the member list, which it has never seen)."""
+    r = m.response.request
+    return x.all(m.state.group == r.group, m.state.epoch == r.epoch + 1)
+
+
 def _issued_here(x: X, s: S, target: Any, m: Any) -> Any:
     """The content's response is one `target` signed, with a nonce it issued for exactly the
     content's request."""
@@ -675,7 +691,7 @@ def target_import_guard(x: X, s: S, target: Any, m: Any) -> Guard:
     r = m.response.request
     rec = s.record(target, m.response.nonce[1])
     yield IMPORT_OTHER_SOURCE, r.source != target
-    yield IMPORT_STATE, m.state == x.make(GroupState, r.group, r.epoch + 1)
+    yield IMPORT_STATE, _state_after_commit(x, m)
     yield IMPORT_CONTENT_SIGNED, m.signer == r.source
     yield IMPORT_POLICY, x.u.target_allows(r.client)
     yield IMPORT_OWN_NONCE, m.response.nonce[0] == target
@@ -967,8 +983,16 @@ def can_forge(x: X, s: S, kind: type[Any], m: Any) -> Any:
         return x.all(m.signer == u.R, knows_response(x, s, m, "forge"))
     if kind is MigrationContent:
         req = m.response.request
+        # the request's group after the commit, or before it; with the group's own member
+        # list, or (a second content for a nonce a target consumed) another: R signs what
+        # it likes (model/adversary.py forged_states says why the first is the own list)
+        consumed = s.record(m.response.nonce[0], m.response.nonce[1]).phase == CONSUMED
         return x.all(m.signer == u.R, knows_response(x, s, m.response, "forge"),
-                     m.state == x.make(GroupState, req.group, req.epoch + 1))
+                     m.state.group == req.group,
+                     x.one_of(m.state.epoch, req.epoch, req.epoch + 1),
+                     x.any(m.state.members == OWN_MEMBERS,
+                           x.all(consumed, m.state.members == OTHER_MEMBERS,
+                                 m.state.epoch == req.epoch + 1)))
     if kind in (TargetMigrationComplete, TargetMigrationRejected):
         return x.all(m.signer == u.R, s.has("contents", m.content))
     if kind in (MigrationConfirmation, MigrationAborted):

@@ -114,7 +114,8 @@ class Renaming:
         out = self._contents.get(m)
         if out is None:
             out = MigrationContent(self.dm[m.signer], self.response(m.response),
-                                   GroupState(self.gm[m.state.group], m.state.epoch))
+                                   GroupState(self.gm[m.state.group], m.state.epoch,
+                                              m.state.members))
             self._contents[m] = out
         return out
 

@@ -45,7 +45,7 @@ def exported(u: Universe, s: SymState, content: Rec) -> Expr:
     r = content.response.request
     return z3.And(u.honest_ds_(content.signer), content.signer == r.source,
                   s.has("responses", content.response),
-                  content.state == make(mm.GroupState, r.group, r.epoch + 1))
+                  content.state == make(mm.GroupState, r.group, r.epoch + 1, mm.OWN_MEMBERS))
 
 
 def consumed_by(s: SymState, content: Rec) -> Expr:
@@ -85,7 +85,7 @@ def _records(u: Universe, s: SymState, d: Expr, k: Expr) -> Expr:
     c = rec.content
     consumed = z3.And(c.response.request == r, c.response.nonce == nonce(d, k),
                       c.response.signer == d, c.signer == r.source,
-                      c.state == make(mm.GroupState, r.group, r.epoch + 1))
+                      c.state.group == r.group, c.state.epoch == r.epoch + 1)
     return z3.And(
         phase_in(rec.phase, ms.UNUSED, ms.PENDING, ms.CONSUMED, ms.EXPIRED),
         z3.Implies(rec.phase != ms.UNUSED, z3.And(r.target == d, u.request_in_bounds(r))),

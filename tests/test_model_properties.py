@@ -8,6 +8,7 @@ import pytest
 
 from model.config import NO_NONCE, NONE
 from model.messages import (
+    OWN_MEMBERS,
     GroupState,
     MigrationContent,
     MigrationInit,
@@ -112,11 +113,11 @@ def test_no_fanout_before_ack() -> None:
 def test_nonce_binding() -> None:
     assert nonce_binding(CFG, after(8))
     made_up = MigrationResponse(D1, REQ, (D1, 1))  # a nonce d1 never issued
-    content = MigrationContent(D0, made_up, GroupState(G, 1))
+    content = MigrationContent(D0, made_up, GroupState(G, 1, OWN_MEMBERS))
     assert not nonce_binding(CFG, record(after(4), imports=Import(D1, content, 0)))
     twice = record(after(5), reimports=Import(D1, CONTENT, ACTIVE))
     assert not nonce_binding(CFG, twice)
-    other = CONTENT._replace(state=GroupState(G, 1), signer=D0)._replace(
+    other = CONTENT._replace(state=GroupState(G, 1, OWN_MEMBERS), signer=D0)._replace(
         response=RESP._replace(request=REQ._replace(client=C1))
     )
     same_nonce = record(after(5), imports=Import(D1, other, 0))
@@ -131,7 +132,7 @@ def test_state_integrity() -> None:
     assert not state_integrity(CFG, record(after(4), imports=Import(D1, forged, 0)))
     from_rogue = MigrationRequest(X, R, D1, G, 0)
     rogue_content = MigrationContent(R, MigrationResponse(D1, from_rogue, (D1, 0)),
-                                     GroupState(G, 1))
+                                     GroupState(G, 1, OWN_MEMBERS))
     assert state_integrity(CFG, record(after(0), imports=Import(D1, rogue_content, 0)))
 
 
@@ -151,9 +152,9 @@ def test_authorized_migration() -> None:
 def test_export_consent() -> None:
     assert export_consent(CFG, after(4))
     forged_response = MigrationResponse(R, REQ, (R, 0))
-    shipped = MigrationContent(D0, forged_response, GroupState(G, 1))
+    shipped = MigrationContent(D0, forged_response, GroupState(G, 1, OWN_MEMBERS))
     assert not export_consent(CFG, send(after(1), shipped))
-    by_rogue = MigrationContent(R, forged_response, GroupState(G, 1))
+    by_rogue = MigrationContent(R, forged_response, GroupState(G, 1, OWN_MEMBERS))
     assert export_consent(CFG, send(after(1), by_rogue))  # R's own export is not checked
 
 

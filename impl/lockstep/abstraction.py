@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from model import messages as mm
@@ -143,6 +144,19 @@ class Decoder:
         self.group_index = {gid: g for g, gid in enumerate(self.group_ids)}
         self.contents: dict[bytes, mm.MigrationContent] = {}
         """content hash -> model content, for every content decoded so far."""
+        self.own_members: dict[bytes, tuple[Any, ...]] = {}
+        """group id -> the group's own member list (`know_groups`)."""
+
+    def know_groups(self, states: Iterable[GroupState]) -> None:
+        """The groups as they were created: a content's state carries their own member list
+        or another (model GroupState.members)."""
+        self.own_members = {s.group_id: tuple(s.members) for s in states}
+
+    def members(self, state: GroupState) -> int:
+        """OWN_MEMBERS where `state` lists the members its group was created with (or the
+        group is none of the world's), OTHER_MEMBERS otherwise."""
+        own = self.own_members.get(state.group_id)
+        return mm.OWN_MEMBERS if own is None or tuple(state.members) == own else mm.OTHER_MEMBERS
 
     def nonce_of(self, data: bytes) -> Nonce:
         """The model nonce standing for nonce bytes (a seam: the remote driver learns the
@@ -203,7 +217,7 @@ class Decoder:
         out = mm.MigrationContent(
             self.ds_id.get(signer, -2),
             self.response(resp, self.response_signer(resp)),
-            mm.GroupState(self.group(state.group_id), state.epoch),
+            mm.GroupState(self.group(state.group_id), state.epoch, self.members(state)),
         )
         self.contents[migration_content_hash(CipherSuite(self.suite), payload)] = out
         return out

@@ -57,6 +57,7 @@ from ..envelope import Envelope, Kind
 from ..errors import LocalProtocolError, ProtocolError
 from ..group import next_epoch
 from ..group_state import GroupState
+from ..members import Member
 from ..messages import MigrationRequest, MigrationResponse
 from ..storage import Crash, CrashPoint, DurableClient, DurableDS
 from ..world import World, build_world
@@ -198,6 +199,7 @@ class Lockstep:
         self.dec = Decoder(config, self.world)
         self.initial_groups: tuple[GroupState, ...] = tuple(
             self.world.source.groups[gid].state for gid in self.world.group_ids)
+        self.dec.know_groups(self.initial_groups)
         self._start_records(config, check, trace)
 
     def _start_records(self, config: Config, check: bool, trace: Path | None = None) -> None:
@@ -350,6 +352,18 @@ class Lockstep:
             state = next_epoch(state)
         return state
 
+    def _forged_state(self, s: mm.GroupState) -> GroupState:
+        """The implementation's state for R's model state `s`: the group at that epoch with
+        its own member list, or with the rogue client X added to it (another list)."""
+        state = self._group_state(s.epoch, s.group)
+        if s.members == mm.OWN_MEMBERS:
+            return state
+        x = self.world.rogue_client
+        leaf = max((m.leaf_index for m in state.members), default=-1) + 1
+        return dataclasses.replace(state, members=(*state.members, Member(
+            leaf_index=leaf, identity=x.identity.encode(),
+            signature_key=x.key.public_bytes())))
+
     def forge(self, m: Any) -> Envelope:
         rogue: RogueDS = self.world.rogue_ds
         x: RogueClient = self.world.rogue_client
@@ -358,7 +372,7 @@ class Lockstep:
         if isinstance(m, mm.MigrationContent) and m.signer == self.config.rogue_ds_id:
             return rogue.content(
                 self._impl_response(m.response),
-                self._group_state(m.state.epoch, m.state.group),
+                self._forged_state(m.state),
                 self.dec.domain(m.response.request.target),
             )
         to = "unaddressed"  # `envelope` addresses it

@@ -441,6 +441,7 @@ class RemoteLockstep(Lockstep):
         self.baseline = [dict(wire_.status(i, fresh=True).get("nonces", {})) for i in (0, 1)]
         self.dec: RemoteDecoder = RemoteDecoder(config, self.world)
         self.initial_groups = (state,)
+        self.dec.know_groups(self.initial_groups)
         self._start_records(config, True)  # no logs: the servers write theirs (serve --trace)
         self.log: list[str] = []
         """One line per step made, for the divergence's trace."""

@@ -7,7 +7,8 @@ any search: `Cast.of(logs)` decides
   one the groups start at; every other DS domain is the rogue DS R.  Honest clients are the
   members of the group in leaf order (so a commit's sender leaf index is its committer),
   from a DS's observation of its members or from a MigrationContent's group state; a client
-  that is not a member is the rogue client X;
+  that is not a member is the rogue client X; a MigrationContent's state lists those
+  members (the model's OWN_MEMBERS) or another list (OTHER_MEMBERS);
 - the groups (in order of first appearance) and each group's first epoch, the model's 0;
 - the nonces: each honest target's nonces in the order it issued them (its own log's order
   when it logged, else the order they first appear), and whom each was issued to;
@@ -326,7 +327,10 @@ class Cast:
             return response
         state = GroupState.decode(c.group_state)
         g = self.group(state.group_id)
-        return mm.MigrationContent(signer, response, mm.GroupState(g, self.epoch(g, state.epoch)))
+        listed = [m.identity.decode("utf-8", "replace") for m in state.members]
+        members = mm.OWN_MEMBERS if listed == list(self.clients) else mm.OTHER_MEMBERS
+        return mm.MigrationContent(signer, response,
+                                   mm.GroupState(g, self.epoch(g, state.epoch), members))
 
     def _by_hash(self, h: bytes) -> mm.MigrationContent | Bad:
         """The model content of hash `h`, decoded and its signatures checked once."""
