@@ -292,7 +292,9 @@ class DeliveryService:
             return [self._rejected(source, suite, content_hash, RejectionReason.EXPIRED_NONCE)]
         state = _imported_state(content, record)
         if state is None:
-            record.status = NonceStatus.REJECTED
+            # the state is not the request's group after its commit: a signed rejection of
+            # this content, and no change (bad input changes no state; the nonce stays
+            # pending for the content the source should have sent)
             return [
                 self._rejected(source, suite, content_hash, RejectionReason.MALFORMED_GROUP_STATE)
             ]

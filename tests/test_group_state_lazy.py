@@ -12,13 +12,14 @@ tests/test_group_state_encoding.py):
   `recipients()`, the encoding, the tree hash, equality, copies, `at_epoch`; `members` is a
   tuple of ordinary Members once read;
 * a Target DS refuses a state with a defect deep inside a run where it always did (a signed
-  TargetMigrationRejected, MALFORMED_GROUP_STATE, nothing imported); the imported state's
-  member lookup and fan-out go on from the encoding.
+  TargetMigrationRejected, MALFORMED_GROUP_STATE, nothing imported, the nonce still pending for
+  the real state); the imported state's member lookup and fan-out go on from the encoding.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import pickle
 
 import pytest
@@ -308,6 +309,15 @@ def test_the_target_refuses_a_member_it_could_not_address() -> None:
     reason = TargetMigrationRejected.decode(rejected.payload).reason
     assert reason == RejectionReason.MALFORMED_GROUP_STATE
     assert w.group_id not in w.target.groups
+    # the rejection changed nothing else: the nonce is still pending for the real state
+    good = signing.sign(
+        MigrationContent(migration_response=MigrationResponse.decode(response.payload),
+                         group_state=exported.encode(), signature=b""),
+        w.source.keys[w.suite],
+    )
+    (complete,) = w.target.receive(dataclasses.replace(envelope, payload=good.encode()), 0.0)
+    assert complete.kind == "TargetMigrationComplete"
+    assert w.group_id in w.target.groups
 
 
 def test_an_imported_state_serves_commits_and_fan_out_from_its_encoding() -> None:
