@@ -147,6 +147,13 @@ class Config:
         return dataclasses.replace(self, options=options)
 
     @cached_property
+    def one_bound_more(self) -> Config:
+        """This design with one more nonce per target and one more epoch (model/routing.py
+        `relaxed`), made once: the lockstep asks for it at every refused delivery."""
+        return dataclasses.replace(self, attempts=self.attempts + 1,
+                                   max_epoch=self.max_epoch + 1)
+
+    @cached_property
     def dropped(self) -> frozenset[str]:
         """The ids of every check and switch this design drops: its options' (each check
         names the options that remove it, beside the rule) and `drop`."""

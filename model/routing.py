@@ -16,7 +16,6 @@ and its move enumeration need it, derived from model/rules.py and nowhere else r
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -82,11 +81,8 @@ def relaxed(config: Config, state: ms.State) -> tuple[Config, ms.State]:
     """The same state under one more nonce per target and one more epoch: a delivery the
     model refuses only because of its bounds is not a refusal the implementation must make
     (the implementation has no such bounds)."""
-    bigger = dataclasses.replace(
-        config, attempts=config.attempts + 1, max_epoch=config.max_epoch + 1
-    )
     pools = tuple((*pool, ms.UNUSED_NONCE) for pool in state.nonces)
-    return bigger, state._replace(nonces=pools)
+    return config.one_bound_more, state._replace(nonces=pools)
 
 
 def refused_by_bounds(config: Config, state: ms.State, names: Iterable[str],
