@@ -19,7 +19,7 @@ from model.actions import successors
 from model.config import Config
 from tests.lockstep.planted import BUGS, plant
 
-EXAMPLES = 12
+EXAMPLES = 16
 
 
 def _third_ds_took_a_group(runs: list[Lockstep]) -> bool:

@@ -37,7 +37,7 @@ from impl.lockstep.moves import FieldTamper, Misuse, Refuse, moves, perform, ses
 from impl.lockstep.tampering import FIELDS, PAYLOADS, tamper
 from mimi_portability.cli import main
 from model import messages as mm
-from model.config import Config
+from model.config import Config, Nonce
 from model.refusals import IGNORED
 from model.rules import CHECKS, RULES
 from model.state import EXPIRED
@@ -292,3 +292,62 @@ def test_late_forged_content_is_rejected_with_no_change_of_state() -> None:
     assert forged
     for move in forged:
         perform(ls, move)  # refused unchanged: raised Divergence before the fix
+
+
+ROGUE_REQUEST = mm.MigrationRequest(client=2, source=2, target=1, group=0, epoch=0)
+"""The rogue client's request to d1 naming the rogue DS as the group's source."""
+
+
+def _rogue_content(ls: Lockstep, label: str) -> list[Refuse]:
+    """The refused forgeries of R's content for ROGUE_REQUEST labelled `label`."""
+    return [move for pair, move in moves(ls) if pair == ("forge", f"MigrationContent {label}")
+            and isinstance(move, Refuse) and move.args[-1].response.request == ROGUE_REQUEST]
+
+
+def _rogue_state(members: int, epoch: int = 1) -> mm.MigrationContent:
+    response = mm.MigrationResponse(1, ROGUE_REQUEST, Nonce(1, 0))
+    return mm.MigrationContent(2, response, mm.GroupState(0, epoch, members))
+
+
+def test_a_state_at_the_wrong_epoch_is_rejected_with_no_change_of_state(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by the rogue DS's forged states (issue #19, item 6): the target answered a
+    state before the commit with a signed rejection, and also marked the nonce rejected, a
+    change of state on bad input the model refuses.  The nonce stays pending now: R's state
+    after the commit still imports.  Negative control: a target that does not check the
+    state's epoch imports it."""
+    ls = Lockstep(Config())
+    act(ls, "target_respond", request=ROGUE_REQUEST)
+    stale = _rogue_content(ls, "at another epoch")
+    assert [m.args[-1] for m in stale] == [_rogue_state(mm.OWN_MEMBERS, epoch=0)]
+    perform(ls, stale[0])  # raised Divergence before the fix
+    act(ls, "target_import", content=_rogue_state(mm.OWN_MEMBERS))
+
+    plant(next(b for b in PLANTED if b.name == "state_epoch_not_checked"), monkeypatch)
+    buggy = Lockstep(Config())
+    act(buggy, "target_respond", request=ROGUE_REQUEST)
+    with pytest.raises(Divergence, match="implementation changed state"):
+        perform(buggy, _rogue_content(buggy, "at another epoch")[0])
+
+
+def test_another_member_list_under_a_consumed_nonce_is_refused(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two contents under one nonce that differ in the member list only: the target that
+    imported one refuses the other (nonce_consumed) and keeps what it imported.  Negative
+    control: a target that takes it for a retry imports it over the first."""
+    ls = Lockstep(Config())
+    act(ls, "target_respond", request=ROGUE_REQUEST)
+    act(ls, "target_import", content=_rogue_state(mm.OWN_MEMBERS))
+    again = _rogue_content(ls, "again for a consumed nonce")
+    assert [m.args[-1] for m in again] == [_rogue_state(mm.OWN_MEMBERS, epoch=0),
+                                           _rogue_state(mm.OTHER_MEMBERS)]
+    for move in again:
+        perform(ls, move)
+    assert ls.refusals["nonce_consumed"] == 2
+
+    plant(next(b for b in PLANTED if b.name == "reimports_other_content"), monkeypatch)
+    buggy = Lockstep(Config())
+    act(buggy, "target_respond", request=ROGUE_REQUEST)
+    act(buggy, "target_import", content=_rogue_state(mm.OWN_MEMBERS))
+    with pytest.raises(Divergence, match="implementation changed state"):
+        perform(buggy, _rogue_content(buggy, "again for a consumed nonce")[-1])

@@ -36,7 +36,7 @@ PLANTED: dict[str, tuple[str, str]] = {
 
 def test_own_servers_conform(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with running_remote(tmp_path / "w") as config:
-        code = main(["conform", "--remote", str(config), "--examples", "60", "--json"])
+        code = main(["conform", "--remote", str(config), "--examples", "100", "--json"])
     data = json.loads(capsys.readouterr().out)
     print(data)
     assert code == 0 and data["divergences"] == 0

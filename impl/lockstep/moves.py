@@ -304,6 +304,12 @@ def honest_parties(config: Config) -> list[tuple[str, int]]:
     ]
 
 
+def _pending_nonces(client: Any) -> int:
+    """How many of an implementation client's groups have a migration past its response."""
+    return sum(1 for m in client.groups.values() if m.pending is not None
+               and m.pending.nonce is not None)
+
+
 def known_finding(ls: Lockstep, move: Move) -> str | None:
     """The reported model/implementation disagreement a move would run into, if any.
 
@@ -316,10 +322,11 @@ def known_finding(ls: Lockstep, move: Move) -> str | None:
     (F5, a response to a request made before an abort, is fixed: the model's client view
     now records the outstanding request, as the implementation's PendingMigration does.)
     F6: a forwarded TargetMigrationRejected (model: MigrationAborted) for another attempt,
-        delivered to a client with a pending migration: the implementation's client cannot
-        tell which attempt it ends (the rejection names only a content hash it never saw)
-        and abandons its current migration; the model's client_abort_accepts requires the
-        abort's nonce to be the pending one.
+        delivered to a client with a pending migration (of that group or, with more than
+        one group, of another), or the rejection of one of two groups' pending migrations:
+        the implementation's client cannot tell which attempt it ends (the rejection names
+        only a content hash it never saw) and abandons the first it holds; the model's
+        client_abort_accepts requires the abort's nonce to be the pending one.
     """
     w = ls.world
 
@@ -327,10 +334,14 @@ def known_finding(ls: Lockstep, move: Move) -> str | None:
         return w.clients[client].groups[ls._group_id(group)]
 
     match move:
-        case Refuse(action="client_abort", args=(client, group, *_)):
-            pending = membership(client, group).pending
-            if pending is not None and pending.nonce is not None:
+        case Refuse(action="client_abort", args=(client, _, *_)):
+            # any group's: the client takes the rejection for the migration of whichever
+            # group it has one pending at that DS (`conform --groups 2` ran into it)
+            if _pending_nonces(w.clients[client]):
                 return "F6"
+        case Act(action=a) if a.name == "client_abort":
+            if _pending_nonces(w.clients[a.arg("client")]) > 1:
+                return "F6"  # which of two groups' migrations it ends, it cannot tell
         case Misdeliver(party=("client", c), message=mm.MigrationResponse() as m):
             pending = membership(c, m.request.group).pending
             if pending is not None and pending.request == ls._impl_request(m.request):
@@ -359,16 +370,35 @@ def moves(
 @functools.lru_cache(maxsize=4096)
 def _forged_sample(
     config: Config, slot: int, network: ms.Network, nonces: tuple[Any, ...]
-) -> tuple[Any, ...]:
-    """About FORGED_PER_KIND of the messages of the network slot's kind that R can forge
-    and that are not in the network, evenly spread over adversary.exhaustive's list.  What R
-    can forge depends on the network and the nonce pools alone, so the sample is cached on
-    them."""
+) -> tuple[tuple[Any, str], ...]:
+    """(message, coverage label) of about FORGED_PER_KIND of the messages of the network
+    slot's kind that R can forge and that are not in the network, evenly spread over
+    adversary.exhaustive's list, and, for MigrationContent, of every content R can sign for
+    a response some target may import under (adversary.useful: a state at the wrong epoch
+    under a pending nonce, "at another epoch") or has imported R's content under (R's other
+    states for it, a second content for that nonce: "again for a consumed nonce").  The one
+    content a target's answer turns on is rarely in the even sample; a label of its own
+    makes a session try it where it is offered.  What R can forge depends on the network
+    and the nonce pools alone, so the sample is cached on them."""
     state = ms.State((), nonces, (), network, ms.EMPTY_GHOST)
     sent = network[slot]
     kind = mm.MESSAGE_TYPES[slot]
     forged = [m for m in adversary.exhaustive(config, state, kind) if m not in sent]
-    return tuple(forged[:: max(1, len(forged) // FORGED_PER_KIND)])
+    sample = [(m, kind.__name__) for m in forged[:: max(1, len(forged) // FORGED_PER_KIND)]]
+    if kind is mm.MigrationContent:
+        # R's other states for a nonce a target consumed with R's content: a second content
+        # under that nonce (useful lists only what may import)
+        again = [mm.MigrationContent(rec.content.signer, rec.content.response, other)
+                 for pool in nonces for rec in pool
+                 if rec.phase == ms.CONSUMED and rec.content.signer == config.rogue_ds_id
+                 for other in adversary.forged_states(state, rec.content.response)
+                 if other != rec.content.state]
+        for m in adversary.useful(config, state, kind):
+            r = m.response.request
+            if m not in sent and m.state.epoch != r.epoch + 1:
+                sample.append((m, f"{kind.__name__} at another epoch"))
+        sample += [(m, f"{kind.__name__} again for a consumed nonce") for m in again]
+    return tuple(sample)
 
 
 def _moves(ls: Lockstep, *, adversarial: bool = True) -> list[tuple[Pair, Move]]:
@@ -411,7 +441,7 @@ def _moves(ls: Lockstep, *, adversarial: bool = True) -> list[tuple[Pair, Move]]
                                 state.clients[client][group].ds, group)
             out.append((pair, RefuseCommit(client, group)))
     for kind in FORGEABLE:
-        for m in _forged_sample(config, ms.SLOT[kind], state.network, state.nonces):
+        for m, label in _forged_sample(config, ms.SLOT[kind], state.network, state.nonces):
             for name in RECEIVERS[kind]:
                 spec = ACTIONS_BY_NAME[name]
                 if not spec.forged or not live(config, spec.rule):
@@ -421,7 +451,7 @@ def _moves(ls: Lockstep, *, adversarial: bool = True) -> list[tuple[Pair, Move]]
                     if not spec.accepts(config, state, *args) and not spec.accepts(
                         big_config, big_state, *args
                     ):
-                        out.append((("forge", kind.__name__), Refuse(name, args)))
+                        out.append((("forge", label), Refuse(name, args)))
     receivers: dict[Any, set[tuple[str, int]]] = {}
     for name, args, ok in deliveries(config, state):
         party = ls.receiver(name, args)

@@ -11,8 +11,9 @@ acknowledged, retried, redirected, moved back) come up about as often as shallow
 the visits spread over the reachable graph instead of piling up near the initial state.
 
 A configuration whose reachable graph has more than `GUIDED_STATES` states (more DSs,
-groups or epochs than the default) is not enumerated: its sessions are unguided (every
-protocol step equally likely) and count the distinct states they visit, with no total.
+groups or epochs than the default) is not enumerated: its sessions have no goal, steer to a
+step into a state they have not been in where there is one (ties at random), and count the
+distinct states they visit, with no total.
 """
 
 from __future__ import annotations
@@ -89,8 +90,9 @@ def _bfs(start: int, adjacency: list[list[int]], size: int) -> array[int]:
 
 class Steering:
     """Visit counts per reachable state and the current goal of one session (`guided`
-    False: the graph is too large to enumerate, `small_graph`; no goal, every step at
-    distance 0, and only the set of states visited)."""
+    False: the graph is too large to enumerate, `small_graph`; no goal, a step into a
+    state not visited yet at distance 0 and any other at 1, and the set of states
+    visited)."""
 
     def __init__(self, config: Config) -> None:
         g = small_graph(config)
@@ -126,8 +128,8 @@ class Steering:
 
     def distance(self, state: ms.State, rng: random.Random, here: ms.State) -> int:
         """Steps from `state` to the goal (a new goal is chosen from `here` if needed)."""
-        if not self.guided:
-            return 0
+        if not self.guided:  # no graph to steer by: towards states not visited yet
+            return 1 if state in self.seen else 0
         if self.goal is None or self.to_goal[self.index[here]] == UNREACHABLE:
             self._new_goal(self.index[here], rng)
         return self.to_goal[self.index[state]]

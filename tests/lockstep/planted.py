@@ -16,12 +16,16 @@ from typing import Any
 
 import pytest
 
+from impl import ds as ds_module
+from impl import signing
 from impl.client import Client
 from impl.codec import DecodeError, Writer
+from impl.crypto import CipherSuite
 from impl.ds import DeliveryService, NonceStatus
 from impl.envelope import Kind, MigrationInitWithCommit
 from impl.errors import BadSignature, GroupExists, GroupMoved, ProtocolError, UnknownPeer
 from impl.framing import MLSMessage
+from impl.group_state import GroupState
 from impl.messages import (
     MigrationConfirmation,
     MigrationContent,
@@ -206,6 +210,56 @@ def _imports_expired_nonce(original: Method) -> Method:
             if record.status is NonceStatus.PENDING:
                 record.status = status
         return out
+
+    return _on_content
+
+
+def _reimports_other_content(original: Method) -> Method:
+    """The target takes a different content under a nonce it consumed for a retry of the
+    import: it keys the import on the nonce, not on the content, and imports the new state
+    over the one it holds."""
+
+    def _on_content(self: DeliveryService, envelope: Any, now: float) -> list[Any]:
+        nonce = _content_nonce(envelope)
+        record = None if nonce is None else self.nonces.get(nonce)
+        if record is None or record.status is not NonceStatus.CONSUMED or (
+                record.content_hash == signing.migration_content_hash(
+                    CipherSuite(record.cipher_suite), envelope.payload)):
+            return original(self, envelope, now)  # type: ignore[no-any-return]
+        gid = record.request.group_id
+        hosted, status = self.groups.pop(gid, None), record.status
+        record.status = NonceStatus.PENDING
+        try:
+            return original(self, envelope, now)  # type: ignore[no-any-return]
+        finally:
+            if record.status is NonceStatus.PENDING:  # refused after all: as it was
+                record.status = status
+                if hosted is not None:
+                    self.groups[gid] = hosted
+
+    return _on_content
+
+
+def _state_epoch_not_checked(original: Method) -> Method:
+    """The target imports a group state at whatever epoch it names (it checks the group id
+    and suite only)."""
+
+    def lax(content: MigrationContent, record: Any) -> Any:
+        try:
+            state = GroupState.decode(content.group_state)
+        except DecodeError:
+            return None
+        if state.group_id != record.request.group_id or not state.addressable():
+            return None
+        return state
+
+    def _on_content(self: DeliveryService, envelope: Any, now: float) -> list[Any]:
+        strict = ds_module._imported_state
+        ds_module._imported_state = lax
+        try:
+            return original(self, envelope, now)  # type: ignore[no-any-return]
+        finally:
+            ds_module._imported_state = strict
 
     return _on_content
 
@@ -432,10 +486,15 @@ BUGS: list[Bug] = [
         _second_migration_replaces_first, "a misuse call accepted"),
     Bug("expiry_only_on_tick", DeliveryService, "_on_content", _expiry_only_on_tick,
         "a late-arrival bug"),
+    Bug("reimports_other_content", DeliveryService, "_on_content",
+        _reimports_other_content, "a content-identity bug"),
+    Bug("state_epoch_not_checked", DeliveryService, "_on_content", _state_epoch_not_checked,
+        "a field of a signed message not checked"),
 ]
 
-BUDGET = 100
-"""Random examples (seed 7) `hunt` runs before it falls back to the tour."""
+BUDGET = 200
+"""Random examples (seed 7) `hunt` runs before it falls back to the tour: as many as
+`conform` runs by default."""
 
 
 @dataclass(frozen=True)
@@ -479,13 +538,23 @@ def hunt(bug: Bug) -> Found | None:
         return None
 
 
+def _flags(config: Config) -> str:
+    """`conform`'s options for the bounds of `config` that are not the default's."""
+    default = Config()
+    names = {"clients": "clients", "ds": "ds", "groups": "groups", "attempts": "attempts",
+             "max_epoch": "epochs"}
+    return " ".join(f"`--{flag} {getattr(config, field)}`" for field, flag in names.items()
+                    if getattr(config, field) != getattr(default, field))
+
+
 def table(found: list[Found]) -> str:
     """The planted-bug table (Markdown): each bug, its hole, the move that caught it."""
     rows = ["| planted bug | hole | found by | move (coverage pair) | steps |",
             "|---|---|---|---|---|"]
     for f in found:
+        by = f.by if f.bug.config is None else f"{f.by} ({_flags(f.bug.config)})"
         rows.append(f"| `{f.bug.name}` ({f.bug.cls.__name__}.{f.bug.method}) | {f.bug.hole} "
-                    f"| {f.by} | {f.move} ({f.pair}) | {f.steps:,}"
+                    f"| {by} | {f.move} ({f.pair}) | {f.steps:,}"
                     f"{' (the session), then the tour' if f.by == 'tour' else ''} |")
     return "\n".join(rows)
 
