@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -85,12 +86,8 @@ def _signer_not_checked(kind: type[Any]) -> Callable[[Method], Method]:
 
     def make(original: Method) -> Method:
         def method(self: Any, envelope: Any, now: float) -> Any:
-            trust = self.trust
-            self.trust = _TrustSkipping(trust, kind)
-            try:
+            with mock.patch.object(self, "trust", _TrustSkipping(self.trust, kind)):
                 return original(self, envelope, now)
-            finally:
-                self.trust = trust
 
         method.__name__ = original.__name__
         return method
@@ -150,11 +147,8 @@ def _commit_while_locked(original: Method) -> Method:
         lock = None if hosted is None else hosted.lock
         if hosted is None or lock is None:
             return original(self, envelope, now)  # type: ignore[no-any-return]
-        hosted.lock = None
-        try:
+        with mock.patch.object(hosted, "lock", None):
             return original(self, envelope, now)  # type: ignore[no-any-return]
-        finally:
-            hosted.lock = lock
 
     return _on_commit
 
@@ -254,12 +248,8 @@ def _state_epoch_not_checked(original: Method) -> Method:
         return state
 
     def _on_content(self: DeliveryService, envelope: Any, now: float) -> list[Any]:
-        strict = ds_module._imported_state
-        ds_module._imported_state = lax
-        try:
+        with mock.patch.object(ds_module, "_imported_state", lax):
             return original(self, envelope, now)  # type: ignore[no-any-return]
-        finally:
-            ds_module._imported_state = strict
 
     return _on_content
 
@@ -436,11 +426,8 @@ def _expiry_only_on_tick(original: Method) -> Method:
     with no tick in between is imported."""
 
     def _on_content(self: DeliveryService, envelope: Any, now: float) -> list[Any]:
-        lifetime, self.nonce_lifetime = self.nonce_lifetime, float("inf")
-        try:
+        with mock.patch.object(self, "nonce_lifetime", float("inf")):
             return original(self, envelope, now)  # type: ignore[no-any-return]
-        finally:
-            self.nonce_lifetime = lifetime
 
     return _on_content
 
