@@ -42,6 +42,7 @@ from .messages import (
     TargetMigrationComplete,
     TargetMigrationRejected,
 )
+from .vocabulary import StateView
 
 GENERATOR = "useful"
 """Which candidate generator receivers use: "useful" (fast) or "exhaustive" (reference)."""
@@ -143,10 +144,7 @@ def forged_states(state: st.State, resp: MigrationResponse) -> tuple[GroupState,
     makes a difference only as a second content for a nonce already consumed (refused).
     Offering it before would double every import of R's without a behaviour more."""
     r = resp.request
-    d, k = resp.nonce
-    pools = state.nonces
-    consumed = (0 <= d < len(pools) and 0 <= k < len(pools[d])
-                and pools[d][k].phase == st.CONSUMED)
+    consumed = StateView(state).record(*resp.nonce).phase == st.CONSUMED
     return (GroupState(r.group, r.epoch + 1, OWN_MEMBERS),
             GroupState(r.group, r.epoch, OWN_MEMBERS),
             *((GroupState(r.group, r.epoch + 1, OTHER_MEMBERS),) if consumed else ()))

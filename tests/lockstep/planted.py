@@ -35,7 +35,7 @@ from impl.messages import (
     TargetMigrationComplete,
     TargetMigrationRejected,
 )
-from model.config import Config
+from model.config import Config, config_json
 
 Method = Callable[..., Any]
 
@@ -527,11 +527,9 @@ def hunt(bug: Bug) -> Found | None:
 
 def _flags(config: Config) -> str:
     """`conform`'s options for the bounds of `config` that are not the default's."""
-    default = Config()
-    names = {"clients": "clients", "ds": "ds", "groups": "groups", "attempts": "attempts",
-             "max_epoch": "epochs"}
-    return " ".join(f"`--{flag} {getattr(config, field)}`" for field, flag in names.items()
-                    if getattr(config, field) != getattr(default, field))
+    bounds, default = config_json(config), config_json(Config())
+    return " ".join(f"`--{flag} {value}`" for flag, value in bounds.items()
+                    if not isinstance(value, bool) and value != default[flag])
 
 
 def table(found: list[Found]) -> str:
